@@ -1,0 +1,46 @@
+// nnfuse::variable_info: one weight or state tensor of a layer, as Keras names and counts it.
+//
+// name is Keras's variable name ("dense/kernel:0"), dims its shape (rank 1 or 2), trainable
+// whether an optimizer updates it (moving statistics never are).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+#include "dsl/fixed_string.hpp"
+
+namespace nnfuse {
+
+struct variable_info {
+    fixed_string name;
+    std::array<std::size_t, 2> dims{};
+    std::size_t rank = 0;
+    bool trainable = false;
+
+    constexpr std::size_t size() const {
+        std::size_t n = 1;
+        for (std::size_t i = 0; i < rank; ++i) n *= dims[i];
+        return n;
+    }
+
+    // "(784,)" or "(784, 20)": the shape as Python prints a tuple.
+    constexpr fixed_string shape_text() const {
+        fixed_string text("(");
+        for (std::size_t i = 0; i < rank; ++i) {
+            if (i != 0) text.append(", ");
+            text.append_number(dims[i]);
+        }
+        return text.append(rank == 1 ? ",)" : ")");
+    }
+};
+
+// "<layer>/<variable>:0", the name TensorFlow gives the first variable of that name in a layer.
+constexpr variable_info make_variable(const fixed_string& layer, std::string_view variable,
+                                      std::array<std::size_t, 2> dims, std::size_t rank, bool trainable) {
+    fixed_string name = layer;
+    name.append("/").append(variable).append(":0");
+    return {name, dims, rank, trainable};
+}
+
+}  // namespace nnfuse

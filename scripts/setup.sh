@@ -1,0 +1,43 @@
+# Shared set-up for scripts/quickstart and scripts/check (sourced, not run).
+# Ensures: every Debian package nnfuse needs is installed (apt-get, only what is missing),
+# and build/ is configured. Prints nothing when there is nothing to do.
+
+nnfuse_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+nnfuse_build="$nnfuse_root/build"
+
+nnfuse_packages=(
+  g++ meson ninja-build pkg-config cmake
+  libhwy-dev libfmt-dev libboost-dev catch2 zlib1g-dev libcli11-dev
+  libbenchmark-dev openmpi-bin libopenmpi-dev
+  clang libclang-rt-14-dev
+  dataset-fashion-mnist
+)
+
+nnfuse_install_missing() {
+  local missing=() pkg
+  for pkg in "${nnfuse_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "nnfuse: missing packages: ${missing[*]} (run as root to install them)" >&2; return 1; }
+    sudo=(sudo)
+  fi
+  echo "nnfuse: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # A fresh machine has no package lists; an old list may name versions the mirror no longer has.
+  "${sudo[@]}" apt-get update -qq || return 1
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
+}
+
+nnfuse_configure() {
+  [ -f "$nnfuse_build/build.ninja" ] && return 0
+  meson setup "$nnfuse_build" "$nnfuse_root" "$@" >/dev/null || { echo "nnfuse: meson setup failed (see $nnfuse_build/meson-logs/meson-log.txt)" >&2; return 1; }
+}
+
+nnfuse_build_all() {
+  # ninja prints its progress only when there is something to build
+  ninja -C "$nnfuse_build" | grep -v '^ninja: no work to do\.$\|^ninja: Entering directory' || true
+  return "${PIPESTATUS[0]}"
+}
