@@ -1,0 +1,1 @@
+// Keeps the runtime library non-empty until the trainer lands.
