@@ -22,6 +22,7 @@
 #include <iosfwd>
 #include <optional>
 #include <span>
+#include <string>
 
 namespace nnfuse {
 
