@@ -15,6 +15,8 @@
 #define NNFUSE_RUNTIME_KERNELS_ACTIVATION_INL_H_
 #endif
 
+#include <cstddef>
+
 #include "dsl/activation.hpp"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
@@ -66,6 +68,32 @@ HWY_INLINE V DerivativeFromOutput(D d, V y) {
         return hn::Mul(y, hn::Sub(one, y));
     } else {
         return hn::NegMulAdd(y, y, one);  // 1 - y^2
+    }
+}
+
+// y = act(x) over rows * N values (a standalone Activation layer with nothing to fuse into).
+template <std::size_t N, activation_kind Kind>
+void ActivationForward(const float* x, std::size_t rows, float* y) {
+    const hn::ScalableTag<float> d;
+    const hn::CappedTag<float, 1> d1;
+    const std::size_t total = rows * N, lanes = hn::Lanes(d);
+    std::size_t i = 0;
+    for (; i + lanes <= total; i += lanes) hn::StoreU(Activate<Kind>(d, hn::LoadU(d, x + i)), d, y + i);
+    for (; i < total; ++i) hn::StoreU(Activate<Kind>(d1, hn::LoadU(d1, x + i)), d1, y + i);
+}
+
+// dx = dy * act'(x), the derivative taken from the output y.
+template <std::size_t N, activation_kind Kind>
+void ActivationBackward(const float* y, const float* dy, std::size_t rows, float* dx) {
+    const hn::ScalableTag<float> d;
+    const hn::CappedTag<float, 1> d1;
+    const std::size_t total = rows * N, lanes = hn::Lanes(d);
+    std::size_t i = 0;
+    for (; i + lanes <= total; i += lanes) {
+        hn::StoreU(hn::Mul(hn::LoadU(d, dy + i), DerivativeFromOutput<Kind>(d, hn::LoadU(d, y + i))), d, dx + i);
+    }
+    for (; i < total; ++i) {
+        hn::StoreU(hn::Mul(hn::LoadU(d1, dy + i), DerivativeFromOutput<Kind>(d1, hn::LoadU(d1, y + i))), d1, dx + i);
     }
 }
 

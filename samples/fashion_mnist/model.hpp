@@ -1,5 +1,7 @@
 // The reference model of the founding notes, as Keras would write it:
 //   Flatten(28x28) -> BatchNormalization -> Dense(20, elu) -> Dense(10, softmax)
+// and the same model with PyTorch's batch-norm rules (--bn-profile torch): a BN profile is part of
+// the model's type, so each profile is its own generated Net.
 #pragma once
 
 #include "dsl/nnfuse.hpp"
@@ -10,6 +12,13 @@ inline constexpr auto model = nnfuse::sequential(
     nnfuse::input<28, 28>,
     nnfuse::flatten(),
     nnfuse::batch_norm(),
+    nnfuse::dense<20>(nnfuse::elu),
+    nnfuse::dense<10>(nnfuse::softmax));
+
+inline constexpr auto torch_model = nnfuse::sequential(
+    nnfuse::input<28, 28>,
+    nnfuse::flatten(),
+    nnfuse::batch_norm<nnfuse::torch_bn>(),
     nnfuse::dense<20>(nnfuse::elu),
     nnfuse::dense<10>(nnfuse::softmax));
 

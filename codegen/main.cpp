@@ -1,0 +1,59 @@
+// nnfuse-gen: generates the C++ of one declared model. Built once per model by meson, with
+//   -DNNFUSE_MODEL_HEADER="samples/fashion_mnist/model.hpp" -DNNFUSE_MODEL=fashion_mnist::model
+// and run at build time:  nnfuse-gen --name fashion_mnist --templates DIR --out-dir DIR
+// Writes <name>.gen.hpp, <name>.gen.cpp and <name>.manifest.md, each only if its content changed.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include <fmt/core.h>
+
+#include "codegen/emit.hpp"
+#include "codegen/model_description.hpp"
+#include "codegen/plan.hpp"
+
+#include NNFUSE_MODEL_HEADER
+
+#define NNFUSE_STRINGIFY_(x) #x
+#define NNFUSE_STRINGIFY(x) NNFUSE_STRINGIFY_(x)
+
+int main(int argc, char** argv) {
+    namespace cg = nnfuse::codegen;
+    cg::emit_request request;
+    request.model_expression = NNFUSE_STRINGIFY(NNFUSE_MODEL);
+    request.model_header = NNFUSE_MODEL_HEADER;
+    request.command_line = "nnfuse-gen";
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        request.command_line += " " + arg;
+        const bool has_value = i + 1 < argc;
+        if (arg == "--name" && has_value) {
+            request.model = argv[++i];
+        } else if (arg == "--templates" && has_value) {
+            request.templates = argv[++i];
+        } else if (arg == "--out-dir" && has_value) {
+            request.out_dir = argv[++i];
+        } else {
+            fmt::print(stderr, "nnfuse-gen: unknown argument '{}'\nusage: nnfuse-gen --name NAME --templates DIR --out-dir DIR\n",
+                       arg);
+            return 2;
+        }
+        if (i < argc && (arg == "--name" || arg == "--templates" || arg == "--out-dir")) request.command_line += std::string(" ") + argv[i];
+    }
+    if (request.model.empty() || request.templates.empty() || request.out_dir.empty()) {
+        fmt::print(stderr, "usage: nnfuse-gen --name NAME --templates DIR --out-dir DIR\n");
+        return 2;
+    }
+    try {
+        const auto layers = cg::describe(NNFUSE_MODEL);
+        const auto plan = cg::make_plan(layers);
+        const auto files = cg::render(request, layers, plan);
+        cg::write_if_changed(request.out_dir / (request.model + ".gen.hpp"), files.header);
+        cg::write_if_changed(request.out_dir / (request.model + ".gen.cpp"), files.source);
+        cg::write_if_changed(request.out_dir / (request.model + ".manifest.md"), files.manifest);
+    } catch (const std::exception& error) {
+        fmt::print(stderr, "nnfuse-gen: model {} ({}): {}\n", request.model_expression, request.model_header, error.what());
+        return 1;
+    }
+    return 0;
+}

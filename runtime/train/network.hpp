@@ -1,0 +1,79 @@
+// nnfuse::network: the one interface through which runtime/ drives any generated model.
+//
+// A generated Net (codegen/) implements it; the trainer, evaluator, checkpoints and summaries use
+// only what is here, so runtime/ never switches on layer kinds. Buffers are sized for
+// max_batch() rows at construction: no allocation happens inside a training step.
+// requires: rows <= max_batch() in every call; x holds rows * input_size() floats.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "dsl/layers/batch_norm.hpp"
+
+namespace nnfuse {
+
+// Which forward pass: training (batch statistics) or inference (moving statistics).
+enum class mode { train, infer };
+
+// How a variable is initialized, with Keras's defaults per kind of variable.
+enum class initializer { zeros, ones, glorot_uniform };
+
+// One variable of the model, by its Keras name, with its values and (if trainable) its gradient.
+struct variable_ref {
+    std::string_view name;
+    std::span<float> value;
+    std::span<float> grad;  // empty when not trainable
+    bool trainable = false;
+    initializer init = initializer::zeros;
+    std::size_t fan_in = 0, fan_out = 0;  // for glorot_uniform
+};
+
+// A batch-normalization layer as the statistics code sees it: where its input is and which
+// variables hold its moving statistics.
+struct bn_layer_ref {
+    std::string_view name;
+    std::size_t features = 0;         // C
+    std::size_t rows_per_sample = 1;  // values per feature in one sample
+    bn_profile profile = bn_profile::keras;
+    std::span<float> moving_mean, moving_variance;
+    std::uint64_t* batches_seen = nullptr;  // counter for torch's cumulative average
+};
+
+// Sum of the per-sample losses and number of correct predictions over a batch.
+struct batch_result {
+    double loss_sum = 0.0;
+    std::size_t correct = 0;
+};
+
+class network {
+public:
+    virtual ~network() = default;
+
+    virtual std::string_view model_name() const = 0;
+    virtual std::size_t input_size() const = 0;   // floats per sample
+    virtual std::size_t output_size() const = 0;  // classes
+    virtual std::size_t max_batch() const = 0;
+
+    virtual std::span<const variable_ref> variables() = 0;
+    virtual std::span<const bn_layer_ref> bn_layers() = 0;
+
+    // One training step's forward and backward: batch statistics, moving-statistics update,
+    // loss (sparse categorical cross-entropy, mean over the batch) and every trainable gradient.
+    // Throws std::invalid_argument when a BN layer would see fewer than 2 values per feature.
+    virtual batch_result train_batch(const float* x, const std::int32_t* labels, std::size_t rows) = 0;
+
+    // Inference mode (moving statistics): loss and correct count, no gradients.
+    virtual batch_result evaluate_batch(const float* x, const std::int32_t* labels, std::size_t rows) = 0;
+
+    // Inference mode: class probabilities, rows * output_size() floats.
+    virtual void predict_batch(const float* x, std::size_t rows, float* probabilities) = 0;
+
+    // Inference mode up to BN layer `bn_index`: returns its input, rows * rows_per_sample * features
+    // floats, valid until the next call. Used to compute population statistics.
+    virtual const float* bn_input(std::size_t bn_index, const float* x, std::size_t rows) = 0;
+};
+
+}  // namespace nnfuse

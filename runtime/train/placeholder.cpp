@@ -1,1 +1,0 @@
-// Keeps the runtime library non-empty until the trainer lands.

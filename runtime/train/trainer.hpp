@@ -1,0 +1,71 @@
+// nnfuse::trainer: Keras's fit / evaluate / predict for any generated network.
+//
+// The network holds the model; the trainer feeds it batches of a labeled_images set (uint8 pixels
+// scaled to [0, 1] as they are copied into the batch), steps the optimizer on the trainable
+// variables, prints Keras's progress and returns a history.
+//   fit: each epoch visits every sample once, in an order shuffled from (seed, epoch); a final
+//        batch of one sample joins the batch before it (batch normalization cannot train on one).
+//        A non-finite loss stops training with training_diverged naming the epoch and batch
+//        (Keras's TerminateOnNaN), before the optimizer applies that batch's gradients.
+//   evaluate: inference mode, mean loss and accuracy.
+//   population_statistics: replaces every BN layer's moving statistics with the exact mean and
+//        (biased) variance of its input over the whole set, in inference mode, layer after layer,
+//        merged across batches in double (Chan et al.).
+// requires: the set's samples have net.input_size() pixels; labels < net.output_size();
+//           batch sizes from 2 (fit) or 1 (evaluate) to net.max_batch() - 1 (fit) or max_batch().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <span>
+#include <stdexcept>
+#include <vector>
+
+#include "runtime/data/labeled_images.hpp"
+#include "runtime/optim/optimizer.hpp"
+#include "runtime/report/history.hpp"
+#include "runtime/train/network.hpp"
+
+namespace nnfuse {
+
+struct training_diverged : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct fit_options {
+    std::size_t epochs = 5;
+    std::size_t batch_size = 32;
+    std::uint64_t seed = 42;
+    const labeled_images* validation = nullptr;  // evaluated after each epoch: val_loss, val_accuracy
+    std::ostream* log = nullptr;                 // progress; nullptr prints nothing
+    bool interactive = false;                    // redraw the bar in place (a terminal)
+};
+
+struct evaluation {
+    double loss = 0.0;
+    double accuracy = 0.0;
+};
+
+class trainer {
+public:
+    trainer(network& net, optimizer& opt);
+
+    history fit(const labeled_images& train, const fit_options& options);
+    evaluation evaluate(const labeled_images& data, std::size_t batch_size);
+    std::vector<float> predict(const labeled_images& data, std::size_t batch_size);
+    void population_statistics(const labeled_images& data, std::size_t batch_size);
+
+private:
+    void check_set(const labeled_images& data, const char* what) const;
+    void load_batch(const labeled_images& data, std::span<const std::uint32_t> samples);
+    std::size_t max_rows() const { return net_.max_batch(); }
+
+    network& net_;
+    optimizer& optimizer_;
+    std::vector<parameter_ref> trainable_;
+    std::vector<float> batch_x_;
+    std::vector<std::int32_t> batch_labels_;
+};
+
+}  // namespace nnfuse

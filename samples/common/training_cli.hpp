@@ -1,0 +1,43 @@
+// The command line the training samples share (CLI11), its checks, and the run around a model.
+//
+// add_training_flags() declares --epochs --batch-size --optimizer --learning-rate --seed --threads
+// --data --bn-stats --limit --history; run_training() loads Fashion-MNIST, initializes the Net,
+// trains, optionally recomputes BN statistics over the training set, and prints the test accuracy.
+// Every user error (bad flag value, missing data, unwritable history file) is one line on stderr
+// and exit status 2; a diverging loss is exit status 3.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "runtime/train/network.hpp"
+
+namespace samples {
+
+struct training_flags {
+    std::size_t epochs = 5;
+    std::size_t batch_size = 32;
+    std::string optimizer = "sgd";
+    std::optional<float> learning_rate;  // 0.01 for sgd, 0.001 for adam
+    std::uint64_t seed = 42;
+    std::size_t threads = 0;             // 0: all cores
+    std::string data_dir;
+    std::string bn_stats = "moving";
+    std::size_t limit = 0;               // 0: every training sample
+    std::string history_csv;
+};
+
+void add_training_flags(CLI::App& app, training_flags& flags);
+
+// Trains `net` (built for flags.batch_size + 1 rows) and prints "Test accuracy: 0.xxxx" last.
+// Returns the process exit status.
+int run_training(nnfuse::network& net, const training_flags& flags);
+
+// max_batch for a Net that trains with these flags (a last batch of one joins the one before it).
+inline std::size_t max_batch_for(const training_flags& flags) { return flags.batch_size + 1; }
+
+}  // namespace samples

@@ -1,0 +1,141 @@
+// The generator's decisions and output: fusion plan, templates, banner, manifest, unchanged files,
+// and a golden copy of one generated kernel so that any change to generated code is reviewed.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "codegen/emit.hpp"
+#include "codegen/model_description.hpp"
+#include "codegen/plan.hpp"
+#include "samples/fashion_mnist/model.hpp"
+#include "tests/models/test_models.hpp"
+
+namespace cg = nnfuse::codegen;
+
+namespace {
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+cg::emit_request request_for(const std::string& name) {
+    cg::emit_request request;
+    request.model = name;
+    request.model_expression = name + "::model";
+    request.model_header = "model.hpp";
+    request.command_line = "nnfuse-gen --name " + name;
+    request.templates = std::filesystem::path(NNFUSE_SOURCE_ROOT) / "codegen" / "templates";
+    return request;
+}
+
+// The text of the per-target wrapper of `kernel` in a generated source: from its comment to its closing brace.
+std::string kernel_text(const std::string& source, const std::string& kernel) {
+    const std::size_t name = source.find("HWY_NOINLINE void " + kernel + "(");
+    REQUIRE(name != std::string::npos);
+    const std::size_t begin = source.rfind("\n//", name) + 1;
+    const std::size_t end = source.find("\n}\n", name) + 3;
+    return source.substr(begin, end - begin);
+}
+
+}  // namespace
+
+TEST_CASE("plan of the reference model", "[codegen]") {
+    const auto layers = cg::describe(fashion_mnist::model);
+    const auto plan = cg::make_plan(layers);
+    REQUIRE(plan.steps.size() == 3);
+    CHECK(plan.steps[0].kind == cg::step_kind::batch_norm);
+    CHECK(plan.steps[0].in == 0);  // flatten is no step: BN reads the model input itself
+    CHECK_FALSE(plan.steps[0].needs_input_grad);
+    CHECK(plan.steps[1].kind == cg::step_kind::dense);
+    CHECK(plan.steps[1].activation == nnfuse::activation_kind::elu);
+    CHECK(plan.steps[1].needs_input_grad);
+    CHECK(plan.steps[2].activation == nnfuse::activation_kind::linear);  // softmax moved into the loss
+    CHECK(plan.logits == plan.steps[2].out);
+    CHECK(plan.classes == 10);
+    CHECK(plan.input_size == 784);
+}
+
+TEST_CASE("an activation after BN is fused into the BN step", "[codegen]") {
+    const auto layers = cg::describe(test_models::bn_before_activation);
+    const auto plan = cg::make_plan(layers);
+    REQUIRE(plan.steps.size() == 3);
+    CHECK(plan.steps[1].kind == cg::step_kind::batch_norm);
+    CHECK(plan.steps[1].activation == nnfuse::activation_kind::tanh);
+    CHECK(plan.steps[1].covers == std::vector<std::string>{"batch_normalization", "activation"});
+}
+
+TEST_CASE("an activation with nothing to fuse into is its own step; softmax as a layer feeds the loss", "[codegen]") {
+    const auto plan = cg::make_plan(cg::describe(test_models::two_bn));
+    // bn (torch), dense elu, bn + sigmoid, selu alone, dense (logits); flatten and softmax are no steps
+    REQUIRE(plan.steps.size() == 5);
+    CHECK(plan.steps[2].activation == nnfuse::activation_kind::sigmoid);
+    CHECK(plan.steps[3].kind == cg::step_kind::activation);
+    CHECK(plan.steps[3].activation == nnfuse::activation_kind::selu);
+    CHECK(plan.logits == plan.steps[4].out);
+}
+
+TEST_CASE("models the trainer cannot train are refused with the reason", "[codegen]") {
+    constexpr auto no_softmax = nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<2>());
+    REQUIRE_THROWS_WITH(cg::make_plan(cg::describe(no_softmax)), Catch::Contains("must end in softmax"));
+    constexpr auto inner_softmax =
+        nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<3>(nnfuse::softmax), nnfuse::dense<2>(nnfuse::softmax));
+    REQUIRE_THROWS_WITH(cg::make_plan(cg::describe(inner_softmax)),
+                        Catch::Contains("layer 'dense': softmax is supported only as the last layer"));
+}
+
+TEST_CASE("templates: every placeholder filled, unknown ones named", "[codegen]") {
+    CHECK(cg::fill_template("a ${x} b ${y}", {{"x", "1"}, {"y", "2"}}, "t") == "a 1 b 2");
+    CHECK(cg::fill_template("braces {stay} as they are", {}, "t") == "braces {stay} as they are");
+    REQUIRE_THROWS_WITH(cg::fill_template("${missing}", {{"x", "1"}}, "t.in"), "t.in: no value for ${missing}");
+    REQUIRE_THROWS_WITH(cg::fill_template("${open", {}, "t.in"), Catch::Contains("unclosed"));
+}
+
+TEST_CASE("generated files carry the banner; the manifest lists every kernel", "[codegen]") {
+    const auto layers = cg::describe(fashion_mnist::model);
+    const auto plan = cg::make_plan(layers);
+    const auto files = cg::render(request_for("fashion_mnist"), layers, plan);
+    for (const std::string* text : {&files.header, &files.source}) {
+        CHECK(text->rfind("// Generated by nnfuse-gen", 0) == 0);
+        CHECK(text->substr(0, text->find('\n')).find("DO NOT EDIT") != std::string::npos);
+        CHECK(text->find("Command: nnfuse-gen --name fashion_mnist") != std::string::npos);
+    }
+    for (const char* kernel : {"bn_fwd_train_f32_c784", "bn_fwd_infer_f32_c784", "bn_bwd_f32_c784",
+                               "dense_fwd_f32_k784_n20_elu", "dense_bwd_f32_k784_n20_elu", "dense_fwd_f32_k20_n10",
+                               "dense_bwd_f32_k20_n10", "softmax_xent_f32_c10"}) {
+        INFO(kernel);
+        CHECK(files.manifest.find(std::string("| `") + kernel + "` |") != std::string::npos);
+        CHECK(files.source.find(std::string("HWY_EXPORT(") + kernel + ");") != std::string::npos);
+    }
+    CHECK(files.source.find("constexpr float batch_normalization_epsilon = 0.001;") != std::string::npos);
+    CHECK(files.manifest.find("flatten: a reshape") != std::string::npos);
+}
+
+TEST_CASE("golden: the generated BN training kernel of the reference model", "[codegen][golden]") {
+    const auto layers = cg::describe(fashion_mnist::model);
+    const auto files = cg::render(request_for("fashion_mnist"), layers, cg::make_plan(layers));
+    const auto golden = read_text(std::filesystem::path(NNFUSE_SOURCE_ROOT) / "tests/codegen/golden/bn_fwd_train_f32_c784.txt");
+    // A difference here means the generated code changed: review it, then update the golden file.
+    CHECK(kernel_text(files.source, "bn_fwd_train_f32_c784") == golden);
+}
+
+TEST_CASE("an unchanged file is not rewritten", "[codegen]") {
+    const auto dir = std::filesystem::temp_directory_path() / "nnfuse_codegen_test";
+    std::filesystem::create_directories(dir);
+    const auto file = dir / "same.gen.hpp";
+    std::filesystem::remove(file);
+    CHECK(cg::write_if_changed(file, "one"));
+    const auto written = std::filesystem::last_write_time(file);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK_FALSE(cg::write_if_changed(file, "one"));
+    CHECK(std::filesystem::last_write_time(file) == written);
+    CHECK(cg::write_if_changed(file, "two"));
+    CHECK(read_text(file) == "two");
+    std::filesystem::remove_all(dir);
+}

@@ -1,0 +1,259 @@
+// Generated networks end to end: gradients by finite differences for every parameter, batch-norm
+// training rules, errors, determinism and population statistics.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bn_before_activation_test.gen.hpp"
+#include "cumulative_bn_test.gen.hpp"
+#include "fashion_mnist.gen.hpp"
+#include "fashion_mnist_torch.gen.hpp"
+#include "frozen_bn_test.gen.hpp"
+#include "one_feature_test.gen.hpp"
+#include "runtime/optim/sgd.hpp"
+#include "runtime/train/initialize.hpp"
+#include "runtime/train/trainer.hpp"
+#include "tests/runtime/network/test_helpers.hpp"
+#include "two_bn_test.gen.hpp"
+
+namespace gen = nnfuse::generated;
+
+namespace {
+
+const nnfuse::variable_ref& find_variable(nnfuse::network& net, std::string_view name) {
+    for (const auto& v : net.variables())
+        if (v.name == name) return v;
+    FAIL("no variable " << name);
+    throw std::logic_error("unreachable");
+}
+
+// Moves every trainable value off its initial constant, so no gradient is zero by symmetry.
+void perturb_trainables(nnfuse::network& net, std::uint32_t seed) {
+    for (const auto& v : net.variables()) {
+        if (!v.trainable) continue;
+        const auto noise = test_support::random_values(v.value.size(), seed++, 0.3f);
+        for (std::size_t i = 0; i < v.value.size(); ++i) v.value[i] += noise[i];
+    }
+}
+
+// Central differences of the mean loss w.r.t. every trainable value, against train_batch's gradients.
+// Tolerance: the loss is computed in float, so a step of 1e-2 leaves about 1e-4 of rounding noise
+// in each difference quotient; 2e-3 absolute plus 2% relative separates that from a wrong gradient.
+template <class Net>
+void check_every_gradient(std::size_t rows, std::uint32_t seed) {
+    Net net(rows);
+    nnfuse::initialize_variables(net, seed);
+    perturb_trainables(net, seed + 100);
+    const auto x = test_support::random_values(rows * Net::input_size_per_sample, seed + 1);
+    const auto labels = test_support::random_labels(rows, Net::classes, seed + 2);
+    const auto loss = [&] { return net.train_batch(x.data(), labels.data(), rows).loss_sum / static_cast<double>(rows); };
+
+    loss();
+    std::vector<std::vector<float>> analytic;
+    for (const auto& v : net.variables()) analytic.emplace_back(v.grad.begin(), v.grad.end());
+
+    constexpr float step = 1e-2f;
+    std::size_t checked = 0;
+    const auto variables = net.variables();
+    for (std::size_t k = 0; k < variables.size(); ++k) {
+        const auto& v = variables[k];
+        if (!v.trainable) continue;
+        for (std::size_t i = 0; i < v.value.size(); ++i) {
+            const float saved = v.value[i];
+            v.value[i] = saved + step;
+            const double up = loss();
+            v.value[i] = saved - step;
+            const double down = loss();
+            v.value[i] = saved;
+            const double numeric = (up - down) / (2.0 * step);
+            INFO(net.model_name() << " " << v.name << "[" << i << "]");
+            CHECK(std::abs(analytic[k][i] - numeric) <= 2e-3 + 2e-2 * std::abs(numeric));
+            ++checked;
+        }
+    }
+    CHECK(checked > 0);
+}
+
+std::vector<float> snapshot(nnfuse::network& net) {
+    std::vector<float> all;
+    for (const auto& v : net.variables()) all.insert(all.end(), v.value.begin(), v.value.end());
+    return all;
+}
+
+}  // namespace
+
+TEST_CASE("every parameter's gradient matches finite differences", "[network]") {
+    SECTION("BN before the activation") { check_every_gradient<gen::bn_before_activation_test::Net>(6, 1); }
+    SECTION("two BN layers, torch profile, rank-2 BN input, standalone activations") {
+        check_every_gradient<gen::two_bn_test::Net>(5, 2);
+    }
+    SECTION("frozen BN") { check_every_gradient<gen::frozen_bn_test::Net>(4, 3); }
+    SECTION("one feature") { check_every_gradient<gen::one_feature_test::Net>(3, 4); }
+}
+
+TEST_CASE("training refuses a batch of one, inference takes it", "[network][bn]") {
+    gen::fashion_mnist::Net net(4);
+    nnfuse::initialize_variables(net, 1);
+    const auto x = test_support::random_values(784, 5);
+    const std::int32_t label = 3;
+    REQUIRE_THROWS_WITH(net.train_batch(x.data(), &label, 1),
+                        "Expected more than 1 value per channel when training, got input size [1, 784]");
+    const auto result = net.evaluate_batch(x.data(), &label, 1);
+    CHECK(std::isfinite(result.loss_sum));
+    std::vector<float> p(10);
+    net.predict_batch(x.data(), 1, p.data());
+    double total = 0;
+    for (float v : p) total += v;
+    CHECK(total == Approx(1.0).epsilon(1e-5));
+}
+
+TEST_CASE("a batch larger than the Net was built for is refused", "[network]") {
+    gen::one_feature_test::Net net(2);
+    const std::vector<float> x(3, 0.5f);
+    const std::vector<std::int32_t> labels(3, 0);
+    REQUIRE_THROWS_WITH(net.train_batch(x.data(), labels.data(), 3), Catch::Contains("a batch of 3 rows"));
+}
+
+TEST_CASE("moving statistics follow the layer's profile", "[network][bn]") {
+    constexpr std::size_t rows = 8, c = 784;
+    const auto x = test_support::random_values(rows * c, 11, 2.0f, 0.5f);
+    const auto labels = test_support::random_labels(rows, 10, 12);
+    std::vector<double> mean(c, 0.0), var(c, 0.0);
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t f = 0; f < c; ++f) mean[f] += x[r * c + f] / double(rows);
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t f = 0; f < c; ++f) var[f] += (x[r * c + f] - mean[f]) * (x[r * c + f] - mean[f]) / double(rows);
+
+    SECTION("keras: moving = moving * 0.99 + batch * 0.01, biased variance") {
+        gen::fashion_mnist::Net net(rows);
+        nnfuse::initialize_variables(net, 1);
+        net.train_batch(x.data(), labels.data(), rows);
+        const auto bn = net.bn_layers()[0];
+        for (std::size_t f = 0; f < c; f += 97) {
+            CHECK(bn.moving_mean[f] == Approx(0.01 * mean[f]).margin(1e-6));
+            CHECK(bn.moving_variance[f] == Approx(0.99 + 0.01 * var[f]).epsilon(1e-5));
+        }
+    }
+    SECTION("torch: running = running * 0.9 + batch * 0.1, unbiased variance") {
+        gen::fashion_mnist_torch::Net net(rows);
+        nnfuse::initialize_variables(net, 1);
+        net.train_batch(x.data(), labels.data(), rows);
+        const auto bn = net.bn_layers()[0];
+        for (std::size_t f = 0; f < c; f += 97) {
+            CHECK(bn.moving_mean[f] == Approx(0.1 * mean[f]).margin(1e-6));
+            CHECK(bn.moving_variance[f] == Approx(0.9 + 0.1 * var[f] * rows / (rows - 1.0)).epsilon(1e-5));
+        }
+    }
+}
+
+TEST_CASE("torch's cumulative average is the plain mean of the batch statistics", "[network][bn]") {
+    constexpr std::size_t rows = 5, c = 37, batches = 3;
+    gen::cumulative_bn_test::Net net(rows);
+    nnfuse::initialize_variables(net, 1);
+    std::vector<double> mean_sum(c, 0.0), var_sum(c, 0.0);
+    for (std::uint32_t b = 0; b < batches; ++b) {
+        const auto x = test_support::random_values(rows * c, 20 + b, 1.0f + b, float(b));
+        const auto labels = test_support::random_labels(rows, 2, 30 + b);
+        net.train_batch(x.data(), labels.data(), rows);
+        for (std::size_t f = 0; f < c; ++f) {
+            double m = 0, v = 0;
+            for (std::size_t r = 0; r < rows; ++r) m += x[r * c + f] / double(rows);
+            for (std::size_t r = 0; r < rows; ++r) v += (x[r * c + f] - m) * (x[r * c + f] - m) / double(rows - 1);
+            mean_sum[f] += m;
+            var_sum[f] += v;
+        }
+    }
+    const auto bn = net.bn_layers()[0];
+    for (std::size_t f = 0; f < c; ++f) {
+        CHECK(bn.moving_mean[f] == Approx(mean_sum[f] / batches).margin(1e-5));
+        CHECK(bn.moving_variance[f] == Approx(var_sum[f] / batches).epsilon(1e-5));
+    }
+}
+
+TEST_CASE("a frozen BN layer neither trains nor moves its statistics", "[network][bn]") {
+    gen::frozen_bn_test::Net net(4);
+    nnfuse::initialize_variables(net, 1);
+    for (const auto& v : net.variables()) {
+        if (v.name.starts_with("batch_normalization/")) CHECK_FALSE(v.trainable);
+    }
+    const auto& moving_mean = find_variable(net, "batch_normalization/moving_mean:0");
+    const auto& moving_var = find_variable(net, "batch_normalization/moving_variance:0");
+    moving_mean.value[1] = 0.25f;
+    moving_var.value[2] = 4.0f;
+    const auto x = test_support::random_values(4 * 5, 40);
+    const auto labels = test_support::random_labels(4, 3, 41);
+    net.train_batch(x.data(), labels.data(), 4);
+    CHECK(moving_mean.value[0] == 0.0f);
+    CHECK(moving_mean.value[1] == 0.25f);
+    CHECK(moving_var.value[2] == 4.0f);
+}
+
+TEST_CASE("variables carry Keras's names, sizes and initial values", "[network]") {
+    gen::fashion_mnist::Net net(2);
+    nnfuse::initialize_variables(net, 42);
+    const auto& gamma = find_variable(net, "batch_normalization/gamma:0");
+    CHECK(gamma.value.size() == 784);
+    CHECK(gamma.trainable);
+    CHECK(gamma.value[100] == 1.0f);
+    CHECK(find_variable(net, "batch_normalization/moving_variance:0").value[5] == 1.0f);
+    CHECK_FALSE(find_variable(net, "batch_normalization/moving_mean:0").trainable);
+    const auto& kernel = find_variable(net, "dense/kernel:0");
+    REQUIRE(kernel.value.size() == 784 * 20);
+    const float limit = std::sqrt(6.0f / (784 + 20));
+    float lowest = 0, highest = 0;
+    for (float w : kernel.value) {
+        lowest = std::min(lowest, w);
+        highest = std::max(highest, w);
+    }
+    CHECK(lowest >= -limit);
+    CHECK(highest <= limit);
+    CHECK(highest > 0.9f * limit);  // uniform over the whole range, not a narrower one
+    CHECK(find_variable(net, "dense_1/bias:0").value.size() == 10);
+}
+
+TEST_CASE("the same seed trains to bit-identical weights", "[network][determinism]") {
+    const auto data = test_support::random_images(300, 28, 28, 10, 50);
+    const auto train = [&](std::uint64_t seed) {
+        gen::fashion_mnist::Net net(33);
+        nnfuse::initialize_variables(net, seed);
+        nnfuse::sgd optimizer(0.01f, 0.9f);
+        nnfuse::trainer trainer(net, optimizer);
+        nnfuse::fit_options options;
+        options.epochs = 2;
+        options.seed = seed;
+        trainer.fit(data, options);
+        return snapshot(net);
+    };
+    const auto first = train(7), second = train(7), other = train(8);
+    REQUIRE(first.size() == second.size());
+    CHECK(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)) == 0);
+    CHECK(std::memcmp(first.data(), other.data(), first.size() * sizeof(float)) != 0);
+}
+
+TEST_CASE("population statistics are the exact mean and variance of the whole set", "[network][bn]") {
+    // 100 samples in batches of 32: the last batch (4) is smaller, which the merge must weigh right.
+    const auto data = test_support::random_images(100, 28, 28, 10, 60);
+    gen::fashion_mnist::Net net(33);
+    nnfuse::initialize_variables(net, 1);
+    nnfuse::sgd optimizer;
+    nnfuse::trainer trainer(net, optimizer);
+    trainer.population_statistics(data, 32);
+
+    const auto bn = net.bn_layers()[0];
+    for (std::size_t f = 0; f < 784; ++f) {
+        double mean = 0, var = 0;
+        for (std::size_t s = 0; s < data.count; ++s) mean += data.pixels[s * 784 + f] / 255.0;
+        mean /= double(data.count);
+        for (std::size_t s = 0; s < data.count; ++s) {
+            const double d = data.pixels[s * 784 + f] / 255.0 - mean;
+            var += d * d;
+        }
+        var /= double(data.count);
+        INFO("feature " << f);
+        CHECK(bn.moving_mean[f] == Approx(mean).epsilon(1e-6));
+        CHECK(bn.moving_variance[f] == Approx(var).epsilon(1e-5));
+    }
+}

@@ -1,0 +1,48 @@
+// Deterministic inputs for the generated-network tests: values, labels and small image sets.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "runtime/data/labeled_images.hpp"
+
+namespace test_support {
+
+// Values spread like normalized data, from a fixed seed.
+inline std::vector<float> random_values(std::size_t count, std::uint32_t seed, float scale = 1.0f, float offset = 0.0f) {
+    std::mt19937 engine(seed);
+    std::vector<float> values(count);
+    for (float& v : values) {
+        // Sum of uniforms: roughly normal, and the same on every standard library.
+        double sum = 0.0;
+        for (int i = 0; i < 4; ++i) sum += static_cast<double>(engine()) / 4294967296.0;
+        v = offset + scale * static_cast<float>((sum - 2.0) * 1.7320508);
+    }
+    return values;
+}
+
+inline std::vector<std::int32_t> random_labels(std::size_t count, std::size_t classes, std::uint32_t seed) {
+    std::mt19937 engine(seed);
+    std::vector<std::int32_t> labels(count);
+    for (auto& label : labels) label = static_cast<std::int32_t>(engine() % classes);
+    return labels;
+}
+
+// A set of `count` random height x width images with labels below `classes`.
+inline nnfuse::labeled_images random_images(std::size_t count, std::size_t height, std::size_t width, std::size_t classes,
+                                            std::uint32_t seed) {
+    std::mt19937 engine(seed);
+    nnfuse::labeled_images set;
+    set.count = count;
+    set.height = height;
+    set.width = width;
+    set.pixels.resize(count * height * width);
+    for (auto& p : set.pixels) p = static_cast<std::uint8_t>(engine() % 256);
+    set.labels.resize(count);
+    for (auto& l : set.labels) l = static_cast<std::uint8_t>(engine() % classes);
+    return set;
+}
+
+}  // namespace test_support
