@@ -76,6 +76,10 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
     check_set(train, "training");
     if (options.validation != nullptr) check_set(*options.validation, "validation");
     if (options.epochs == 0) throw std::invalid_argument("epochs must be at least 1");
+    if (options.initial_epoch >= options.epochs) {
+        throw std::invalid_argument(fmt::format("initial epoch {} leaves nothing to train of {} epochs",
+                                                options.initial_epoch, options.epochs));
+    }
     if (options.batch_size < 2 || options.batch_size + 1 > net_.max_batch()) {
         throw std::invalid_argument(fmt::format("batch size {} is not in [2, {}] (batch normalization needs 2 or more)",
                                                 options.batch_size, net_.max_batch() - 1));
@@ -83,7 +87,7 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
     std::vector<std::uint32_t> order(train.count);
     const auto batches = training_batches(train.count, options.batch_size);
     history log;
-    for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+    for (std::size_t epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
         std::iota(order.begin(), order.end(), 0u);
         random_stream(epoch_seed(options.seed, epoch)).shuffle(std::span(order));
         if (options.log) *options.log << fmt::format("Epoch {}/{}\n", epoch + 1, options.epochs) << std::flush;
@@ -104,6 +108,7 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
                                 result.loss_sum, epoch + 1, b + 1, batches.size()));
             }
             optimizer_.step(trainable_);
+            if (options.on_batch_end) options.on_batch_end(epoch, b);
             loss_sum += result.loss_sum;
             correct += result.correct;
             seen += end - begin;
@@ -118,6 +123,7 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
         }
         if (bar) bar->finish(metrics);
         log.record_epoch(metrics, steady_clock_seconds() - started);
+        if (options.on_epoch_end) options.on_epoch_end(epoch, log);
     }
     return log;
 }

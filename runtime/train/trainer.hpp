@@ -7,6 +7,7 @@
 //        batch of one sample joins the batch before it (batch normalization cannot train on one).
 //        A non-finite loss stops training with training_diverged naming the epoch and batch
 //        (Keras's TerminateOnNaN), before the optimizer applies that batch's gradients.
+//        Epochs run from options.initial_epoch to options.epochs - 1 (Keras's numbering).
 //   evaluate: inference mode, mean loss and accuracy.
 //   population_statistics: replaces every BN layer's moving statistics with the exact mean and
 //        (biased) variance of its input over the whole set, in inference mode, layer after layer,
@@ -17,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <span>
 #include <stdexcept>
@@ -40,6 +42,12 @@ struct fit_options {
     const labeled_images* validation = nullptr;  // evaluated after each epoch: val_loss, val_accuracy
     std::ostream* log = nullptr;                 // progress; nullptr prints nothing
     bool interactive = false;                    // redraw the bar in place (a terminal)
+    // Keras's initial_epoch: a resumed run starts here; epochs are numbered from 0 up to `epochs`.
+    std::size_t initial_epoch = 0;
+    // Called after each optimizer step; the network's gradients are still those of that batch.
+    std::function<void(std::size_t epoch, std::size_t batch)> on_batch_end;
+    // Called after each epoch with the history so far (e.g. to save a checkpoint).
+    std::function<void(std::size_t epoch, const history&)> on_epoch_end;
 };
 
 struct evaluation {
