@@ -64,6 +64,7 @@ public:
             {"variable_count", std::to_string(variable_count_)},
             {"bn_count", std::to_string(bn_count_)},
             {"members", members_},
+            {"architecture", architecture()},
         };
         const std::string logits_kernel = add_loss_kernel();
         const std::vector<std::pair<std::string, std::string>> source_values = {
@@ -339,6 +340,27 @@ private:
                                 k.parameters, k.arguments);
         }
         return text;
+    }
+
+    // The declared layers as a C++ string literal, one line per layer.
+    std::string architecture() const {
+        std::string text;
+        for (const auto& layer : layers_) {
+            std::string line = fmt::format("{} ({}) {}", layer.name, layer.keras_class, layer.out_shape);
+            if (layer.kind == layer_kind::dense) {
+                line += fmt::format(" units={} activation={} use_bias={}", layer.units, keras_name(layer.activation),
+                                    layer.use_bias ? "true" : "false");
+            } else if (layer.kind == layer_kind::activation) {
+                line += fmt::format(" activation={}", keras_name(layer.activation));
+            } else if (layer.kind == layer_kind::batch_norm) {
+                line += fmt::format(" profile={} momentum={} epsilon={} cumulative_average={} center={} scale={} trainable={}",
+                                    to_string(layer.profile), layer.momentum, layer.epsilon,
+                                    cpp_bool(layer.cumulative_average), cpp_bool(layer.center), cpp_bool(layer.scale),
+                                    cpp_bool(layer.trainable));
+            }
+            text += fmt::format("\n        \"{}\\n\"", line);
+        }
+        return text.substr(std::string("\n        ").size());
     }
 
     std::string manifest() const {

@@ -53,6 +53,9 @@ public:
     virtual ~network() = default;
 
     virtual std::string_view model_name() const = 0;
+    // The layers as declared, one per line: "name (Class) output-shape options", e.g.
+    // "dense (Dense) (None, 20) units=20 activation=elu use_bias=true".
+    virtual std::string_view architecture() const = 0;
     virtual std::size_t input_size() const = 0;   // floats per sample
     virtual std::size_t output_size() const = 0;  // classes
     virtual std::size_t max_batch() const = 0;
