@@ -1,0 +1,611 @@
+// Batch normalization over the last axis, fused with an element-wise activation: the SIMD building
+// blocks (Highway, per target) that the generated code instantiates with the model's shapes.
+//
+// x, y, dy, dx are row-major [rows, C] float32; per-feature arrays hold C floats. C is a compile-time
+// constant, rows a run-time value; m = rows. Act is element-wise (not softmax). Scale = false means
+// gamma is nullptr and 1; Center = false means beta is nullptr and 0. Semantics: DESIGN.md, "Batch
+// normalization semantics".
+//
+// BnForwardTrain  requires rows >= 2 (the caller checks and throws).
+//   ensures batch_mean = mean(x), batch_var = mean((x - mean)^2) (biased), inv_std = 1/sqrt(var + epsilon),
+//           y = Act(gamma * (x - mean) * inv_std + beta).
+// BnForwardInfer  requires rows >= 1.
+//   ensures y = Act(x * s + t), s = gamma / sqrt(moving_var + epsilon), t = beta - moving_mean * s.
+// BnBackward      requires the forward's x, batch_mean, inv_std; y = its output (may be nullptr when Act is
+//                 linear); dy = dL/dy of the output y; scratch = 2*C floats; dgamma non-null iff Scale,
+//                 dbeta non-null iff Center.
+//   ensures dz = dy * Act'(y), dbeta = sum(dz), dgamma = sum(dz * xhat) with xhat = (x - mean) * inv_std,
+//           dx = gamma * inv_std / m * (m * dz - dbeta - xhat * dgamma) unless dx == nullptr (BN is the
+//           first layer: no dx pass at all); scratch holds the dx pass's two per-feature coefficients.
+//
+// Precision. Statistics and gradient sums are accumulated per SIMD lane in float over a block of
+// kBlockRows rows, then merged in double: the float error is bounded by one block, not by rows.
+// The forward statistics of a block come from two passes over it while it is in L1 (the corrected
+// two-pass algorithm: center = the block's float mean, then sum(x - center) and sum((x - center)^2)),
+// and blocks are merged with Chan et al.'s pairwise update of (count, mean, M2). The variance is
+// never E[x^2] - E[x]^2. Per-feature finishing (variance, 1/sqrt, coefficients) is done in double.
+//
+// Memory passes: training forward = one statistics pass + one normalize pass; backward = one
+// reductions pass + one dx pass; inference = one pass. Vectors run across features (a row is
+// contiguous); the loops go row block -> vector column -> rows of the block, so a column of a block
+// (kBlockRows x one vector) is re-read from L1 and per-feature constants stay in registers.
+// When C is not a multiple of the lane count, the last column is partial: masked loads and stores
+// where memory operations cannot fault, a copy through a stack buffer elsewhere.
+// No heap allocation: per-feature double accumulators live on the stack for a panel of up to
+// kPanelFeatures features (at most 28 KiB); wider layers are processed panel by panel.
+//
+// Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
+
+#if defined(NNFUSE_RUNTIME_KERNELS_BATCH_NORM_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef NNFUSE_RUNTIME_KERNELS_BATCH_NORM_INL_H_
+#undef NNFUSE_RUNTIME_KERNELS_BATCH_NORM_INL_H_
+#else
+#define NNFUSE_RUNTIME_KERNELS_BATCH_NORM_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <utility>
+
+#include "dsl/activation.hpp"
+#include "hwy/highway.h"
+#include "runtime/kernels/activation-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace nnfuse::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+namespace bn_detail {
+
+// Rows whose float partial sums are merged into the double accumulators at once. Bounds the float
+// rounding error to that of a 128-term sum, keeps one column of a block (8 KiB with AVX-512) in L1
+// for the block's second pass, and makes the per-block double merge a few percent of the work.
+inline constexpr std::size_t kBlockRows = 128;
+// Features whose double accumulators are on the stack at once (28 bytes each in the forward pass).
+inline constexpr std::size_t kPanelFeatures = 1024;
+
+using DF = hn::ScalableTag<float>;
+using DD = hn::ScalableTag<double>;
+using DFToDouble = hn::Rebind<float, DD>;  // the floats that widen into one vector of doubles
+
+inline constexpr std::size_t kMaxFloatLanes = hn::MaxLanes(DF());
+
+template <std::size_t C>
+inline constexpr std::size_t kPanelWidth = C < kPanelFeatures ? C : kPanelFeatures;
+// Stack arrays hold whole vectors, so that per-feature loops need no tail handling.
+template <std::size_t C>
+inline constexpr std::size_t kPanelPadded = (kPanelWidth<C> + kMaxFloatLanes - 1) / kMaxFloatLanes * kMaxFloatLanes;
+
+// The first `count` lanes from p, zeros above; never touches memory beyond p + count.
+template <class D>
+HWY_INLINE hn::Vec<D> LoadFirst(D d, const float* HWY_RESTRICT p, std::size_t count) {
+#if HWY_MEM_OPS_MIGHT_FAULT
+    HWY_ALIGN float lanes[hn::MaxLanes(D())] = {};
+    std::memcpy(lanes, p, count * sizeof(float));
+    return hn::Load(d, lanes);
+#else
+    return hn::MaskedLoad(hn::FirstN(d, count), d, p);
+#endif
+}
+
+// Stores the first `count` lanes of v to p; never touches memory beyond p + count.
+template <class D>
+HWY_INLINE void StoreFirst(D d, hn::Vec<D> v, float* HWY_RESTRICT p, std::size_t count) {
+#if HWY_MEM_OPS_MIGHT_FAULT
+    HWY_ALIGN float lanes[hn::MaxLanes(D())];
+    hn::Store(v, d, lanes);
+    std::memcpy(p, lanes, count * sizeof(float));
+#else
+    hn::BlendedStore(v, hn::FirstN(d, count), d, p);
+#endif
+}
+
+// A column is a whole vector unless kPartial, when only its first `count` features exist.
+template <bool kPartial, class D>
+HWY_INLINE hn::Vec<D> LoadColumn(D d, const float* HWY_RESTRICT p, std::size_t count) {
+    if constexpr (kPartial) {
+        return LoadFirst(d, p, count);
+    } else {
+        (void)count;
+        return hn::LoadU(d, p);
+    }
+}
+
+template <bool kPartial, class D>
+HWY_INLINE void StoreColumn(D d, hn::Vec<D> v, float* HWY_RESTRICT p, std::size_t count) {
+    if constexpr (kPartial) {
+        StoreFirst(d, v, p, count);
+    } else {
+        (void)count;
+        hn::StoreU(v, d, p);
+    }
+}
+
+template <class DW>
+HWY_INLINE hn::Vec<DW> LoadWidened(DW dw, const float* HWY_RESTRICT p) {
+    return hn::PromoteTo(dw, hn::Load(hn::Rebind<float, DW>(), p));
+}
+
+// Stores v as floats at p (an output array of the caller), the first `count` lanes if kPartial.
+template <bool kPartial, class DW>
+HWY_INLINE void StoreNarrowed(DW, hn::Vec<DW> v, float* HWY_RESTRICT p, std::size_t count) {
+    const hn::Rebind<float, DW> df;
+    StoreColumn<kPartial>(df, hn::DemoteTo(df, v), p, count);
+}
+
+// dz = dy * Act'(y), the gradient at the activation's input.
+template <activation_kind Act, class D, class V = hn::Vec<D>>
+HWY_INLINE V PreActivationGradient(D d, V dy, V y) {
+    if constexpr (Act == activation_kind::linear) {
+        (void)d;
+        (void)y;
+        return dy;
+    } else {
+        return hn::Mul(dy, DerivativeFromOutput<Act>(d, y));
+    }
+}
+
+template <bool kPartial, activation_kind Act, class D>
+HWY_INLINE hn::Vec<D> LoadPreActivationGradient(D d, const float* HWY_RESTRICT dy, const float* HWY_RESTRICT y,
+                                                std::size_t count) {
+    const hn::Vec<D> dy_v = LoadColumn<kPartial>(d, dy, count);
+    if constexpr (Act == activation_kind::linear) {
+        (void)y;
+        return dy_v;
+    } else {
+        return PreActivationGradient<Act>(d, dy_v, LoadColumn<kPartial>(d, y, count));
+    }
+}
+
+// ---------------------------------------------------------------- training forward: statistics
+
+// One column over the rows of one block: center = the block's float mean; sum_dev = sum(x - center)
+// (what center lost to rounding) and sum_sq_dev = sum((x - center)^2), read while the column is in L1.
+// Four accumulators per sum hide the add latency.
+template <bool kPartial>
+HWY_INLINE void ColumnBlockMoments(const float* x, std::size_t stride, std::size_t block_rows, std::size_t count,
+                                   float* HWY_RESTRICT center_out, float* HWY_RESTRICT sum_dev_out,
+                                   float* HWY_RESTRICT sum_sq_dev_out) {
+    const DF d;
+    using V = hn::Vec<DF>;
+    V s0 = hn::Zero(d), s1 = s0, s2 = s0, s3 = s0;
+    std::size_t r = 0;
+    for (; r + 4 <= block_rows; r += 4) {
+        const float* row = x + r * stride;
+        s0 = hn::Add(s0, LoadColumn<kPartial>(d, row, count));
+        s1 = hn::Add(s1, LoadColumn<kPartial>(d, row + stride, count));
+        s2 = hn::Add(s2, LoadColumn<kPartial>(d, row + 2 * stride, count));
+        s3 = hn::Add(s3, LoadColumn<kPartial>(d, row + 3 * stride, count));
+    }
+    for (; r < block_rows; ++r) s0 = hn::Add(s0, LoadColumn<kPartial>(d, x + r * stride, count));
+    const V center = hn::Div(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)), hn::Set(d, static_cast<float>(block_rows)));
+
+    V e0 = hn::Zero(d), e1 = e0, q0 = e0, q1 = e0;
+    r = 0;
+    for (; r + 2 <= block_rows; r += 2) {
+        const float* row = x + r * stride;
+        const V dev0 = hn::Sub(LoadColumn<kPartial>(d, row, count), center);
+        const V dev1 = hn::Sub(LoadColumn<kPartial>(d, row + stride, count), center);
+        e0 = hn::Add(e0, dev0);
+        e1 = hn::Add(e1, dev1);
+        q0 = hn::MulAdd(dev0, dev0, q0);
+        q1 = hn::MulAdd(dev1, dev1, q1);
+    }
+    if (r < block_rows) {
+        const V dev = hn::Sub(LoadColumn<kPartial>(d, x + r * stride, count), center);
+        e0 = hn::Add(e0, dev);
+        q0 = hn::MulAdd(dev, dev, q0);
+    }
+    hn::Store(center, d, center_out);
+    hn::Store(hn::Add(e0, e1), d, sum_dev_out);
+    hn::Store(hn::Add(q0, q1), d, sum_sq_dev_out);
+}
+
+// Running (mean, M2) of the rows seen so far, per feature, in double; a block's float partials are
+// merged in with Chan, Golub & LeVeque's pairwise update, which with no rows before is a copy.
+template <std::size_t kPadded>
+struct RunningMoments {
+    HWY_ALIGN float center[kPadded];
+    HWY_ALIGN float sum_dev[kPadded];
+    HWY_ALIGN float sum_sq_dev[kPadded];
+    HWY_ALIGN double mean[kPadded] = {};
+    HWY_ALIGN double m2[kPadded] = {};
+
+    // Merges features [0, end) of a block; rows_before: rows already merged.
+    HWY_INLINE void MergeBlock(std::size_t end, std::size_t rows_before, std::size_t block_rows) {
+        const DD dd;
+        using VD = hn::Vec<DD>;
+        const double n_a = static_cast<double>(rows_before);
+        const double n_b = static_cast<double>(block_rows);
+        const VD inv_n_b = hn::Set(dd, 1.0 / n_b);
+        const VD weight_b = hn::Set(dd, n_b / (n_a + n_b));
+        const VD cross_weight = hn::Set(dd, n_a * n_b / (n_a + n_b));
+        for (std::size_t j = 0; j < end; j += hn::Lanes(dd)) {
+            const VD sum_dev_b = LoadWidened(dd, sum_dev + j);
+            const VD mean_dev_b = hn::Mul(sum_dev_b, inv_n_b);  // block mean - center
+            const VD mean_b = hn::Add(LoadWidened(dd, center + j), mean_dev_b);
+            // sum((x-center)^2) - n*(mean-center)^2 >= 0 in exact arithmetic; rounding may not know it.
+            const VD m2_b = hn::ZeroIfNegative(hn::NegMulAdd(mean_dev_b, sum_dev_b, LoadWidened(dd, sum_sq_dev + j)));
+            const VD mean_a = hn::Load(dd, mean + j);
+            const VD delta = hn::Sub(mean_b, mean_a);
+            hn::Store(hn::MulAdd(delta, weight_b, mean_a), dd, mean + j);
+            hn::Store(hn::Add(hn::Load(dd, m2 + j), hn::MulAdd(hn::Mul(delta, delta), cross_weight, m2_b)), dd, m2 + j);
+        }
+    }
+};
+
+// Writes mean, biased variance and 1/sqrt(var + epsilon) of features [j, j + count) of the panel.
+template <bool kPartial, std::size_t kPadded>
+HWY_INLINE void FinishMoments(const RunningMoments<kPadded>& moments, std::size_t j, std::size_t count,
+                              double rows, double epsilon, float* HWY_RESTRICT batch_mean,
+                              float* HWY_RESTRICT batch_var, float* HWY_RESTRICT inv_std) {
+    const DD dd;
+    using VD = hn::Vec<DD>;
+    const VD var = hn::Div(hn::Load(dd, moments.m2 + j), hn::Set(dd, rows));
+    const VD inv = hn::Div(hn::Set(dd, 1.0), hn::Sqrt(hn::Add(var, hn::Set(dd, epsilon))));
+    StoreNarrowed<kPartial>(dd, hn::Load(dd, moments.mean + j), batch_mean, count);
+    StoreNarrowed<kPartial>(dd, var, batch_var, count);
+    StoreNarrowed<kPartial>(dd, inv, inv_std, count);
+}
+
+// ---------------------------------------------------------------- training forward: normalize
+
+template <bool kPartial, activation_kind Act, bool Scale, bool Center>
+HWY_INLINE void NormalizeColumnBlock(const float* x, float* y, std::size_t stride, std::size_t block_rows,
+                                     std::size_t count, const float* HWY_RESTRICT mean,
+                                     const float* HWY_RESTRICT inv_std, const float* HWY_RESTRICT gamma,
+                                     const float* HWY_RESTRICT beta) {
+    const DF d;
+    using V = hn::Vec<DF>;
+    const V mean_v = LoadColumn<kPartial>(d, mean, count);
+    V scale = LoadColumn<kPartial>(d, inv_std, count);
+    if constexpr (Scale) scale = hn::Mul(scale, LoadColumn<kPartial>(d, gamma, count));
+    V shift = hn::Zero(d);
+    if constexpr (Center) shift = LoadColumn<kPartial>(d, beta, count);
+    for (std::size_t r = 0; r < block_rows; ++r) {
+        const V centered = hn::Sub(LoadColumn<kPartial>(d, x + r * stride, count), mean_v);
+        V z;
+        if constexpr (Center) {
+            z = hn::MulAdd(centered, scale, shift);
+        } else {
+            (void)shift;
+            z = hn::Mul(centered, scale);
+        }
+        StoreColumn<kPartial>(d, Activate<Act>(d, z), y + r * stride, count);
+    }
+}
+
+// ---------------------------------------------------------------- backward
+
+// One column over the rows of one block: sum(dz) and sum(dz * (x - mean)).
+template <bool kPartial, activation_kind Act>
+HWY_INLINE void ColumnBlockGradientSums(const float* x, const float* y, const float* dy, std::size_t stride,
+                                        std::size_t block_rows, std::size_t count, const float* HWY_RESTRICT mean,
+                                        float* HWY_RESTRICT sum_dz_out, float* HWY_RESTRICT sum_dz_dev_out) {
+    const DF d;
+    using V = hn::Vec<DF>;
+    const V mean_v = LoadColumn<kPartial>(d, mean, count);
+    V a0 = hn::Zero(d), a1 = a0, b0 = a0, b1 = a0;
+    std::size_t r = 0;
+    for (; r + 2 <= block_rows; r += 2) {
+        const std::size_t at = r * stride;
+        const V dz0 = LoadPreActivationGradient<kPartial, Act>(d, dy + at, y + at, count);
+        const V dz1 = LoadPreActivationGradient<kPartial, Act>(d, dy + at + stride, y + at + stride, count);
+        a0 = hn::Add(a0, dz0);
+        a1 = hn::Add(a1, dz1);
+        b0 = hn::MulAdd(dz0, hn::Sub(LoadColumn<kPartial>(d, x + at, count), mean_v), b0);
+        b1 = hn::MulAdd(dz1, hn::Sub(LoadColumn<kPartial>(d, x + at + stride, count), mean_v), b1);
+    }
+    if (r < block_rows) {
+        const std::size_t at = r * stride;
+        const V dz = LoadPreActivationGradient<kPartial, Act>(d, dy + at, y + at, count);
+        a0 = hn::Add(a0, dz);
+        b0 = hn::MulAdd(dz, hn::Sub(LoadColumn<kPartial>(d, x + at, count), mean_v), b0);
+    }
+    hn::Store(hn::Add(a0, a1), d, sum_dz_out);
+    hn::Store(hn::Add(b0, b1), d, sum_dz_dev_out);
+}
+
+template <std::size_t kPadded>
+struct GradientSums {
+    HWY_ALIGN float block_dz[kPadded];
+    HWY_ALIGN float block_dz_dev[kPadded];
+    HWY_ALIGN double dz[kPadded] = {};      // sum(dz)
+    HWY_ALIGN double dz_dev[kPadded] = {};  // sum(dz * (x - mean))
+
+    // Adds features [0, end) of a block's partial sums.
+    HWY_INLINE void MergeBlock(std::size_t end) {
+        const DD dd;
+        for (std::size_t j = 0; j < end; j += hn::Lanes(dd)) {
+            hn::Store(hn::Add(hn::Load(dd, dz + j), LoadWidened(dd, block_dz + j)), dd, dz + j);
+            hn::Store(hn::Add(hn::Load(dd, dz_dev + j), LoadWidened(dd, block_dz_dev + j)), dd, dz_dev + j);
+        }
+    }
+};
+
+// For features [j, j + count) of the panel: dgamma, dbeta, and the dx coefficients
+// dx = gamma*inv_std*dz + dev_coef*(x - mean) + const_coef, with
+// dev_coef = -gamma*inv_std^2*dgamma/m and const_coef = -gamma*inv_std*dbeta/m.
+template <bool kPartial, bool Scale, bool Center, std::size_t kPadded>
+HWY_INLINE void FinishGradients(const GradientSums<kPadded>& sums, std::size_t j, std::size_t count, double rows,
+                                const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT inv_std,
+                                float* HWY_RESTRICT dgamma, float* HWY_RESTRICT dbeta,
+                                float* HWY_RESTRICT dev_coef, float* HWY_RESTRICT const_coef) {
+    const DD dd;
+    const DFToDouble df;
+    using VD = hn::Vec<DD>;
+    const VD inv = hn::PromoteTo(dd, LoadColumn<kPartial>(df, inv_std, count));
+    const VD sum_dz = hn::Load(dd, sums.dz + j);
+    const VD dgamma_v = hn::Mul(hn::Load(dd, sums.dz_dev + j), inv);
+    if constexpr (Scale) StoreNarrowed<kPartial>(dd, dgamma_v, dgamma, count);
+    if constexpr (Center) StoreNarrowed<kPartial>(dd, sum_dz, dbeta, count);
+    if (dev_coef == nullptr) return;  // no dx pass
+    VD dz_coef = inv;
+    if constexpr (Scale) dz_coef = hn::Mul(dz_coef, hn::PromoteTo(dd, LoadColumn<kPartial>(df, gamma, count)));
+    const VD minus_dz_coef_per_row = hn::Div(hn::Neg(dz_coef), hn::Set(dd, rows));
+    StoreNarrowed<kPartial>(dd, hn::Mul(hn::Mul(minus_dz_coef_per_row, dgamma_v), inv), dev_coef, count);
+    StoreNarrowed<kPartial>(dd, hn::Mul(minus_dz_coef_per_row, sum_dz), const_coef, count);
+}
+
+template <bool kPartial, activation_kind Act, bool Scale>
+HWY_INLINE void InputGradientColumnBlock(const float* x, const float* y, const float* dy, float* dx,
+                                         std::size_t stride, std::size_t block_rows, std::size_t count,
+                                         const float* HWY_RESTRICT mean, const float* HWY_RESTRICT inv_std,
+                                         const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT dev_coef,
+                                         const float* HWY_RESTRICT const_coef) {
+    const DF d;
+    using V = hn::Vec<DF>;
+    const V mean_v = LoadColumn<kPartial>(d, mean, count);
+    V dz_coef = LoadColumn<kPartial>(d, inv_std, count);
+    if constexpr (Scale) dz_coef = hn::Mul(dz_coef, LoadColumn<kPartial>(d, gamma, count));
+    const V dev_coef_v = LoadColumn<kPartial>(d, dev_coef, count);
+    const V const_coef_v = LoadColumn<kPartial>(d, const_coef, count);
+    for (std::size_t r = 0; r < block_rows; ++r) {
+        const std::size_t at = r * stride;
+        const V dz = LoadPreActivationGradient<kPartial, Act>(d, dy + at, y + at, count);
+        const V dev = hn::Sub(LoadColumn<kPartial>(d, x + at, count), mean_v);
+        StoreColumn<kPartial>(d, hn::MulAdd(dz_coef, dz, hn::MulAdd(dev_coef_v, dev, const_coef_v)), dx + at, count);
+    }
+}
+
+// ---------------------------------------------------------------- inference
+
+template <bool kPartial, activation_kind Act, bool Scale, bool Center>
+HWY_INLINE void InferColumnBlock(const float* x, float* y, std::size_t stride, std::size_t block_rows,
+                                 std::size_t count, float epsilon, const float* HWY_RESTRICT gamma,
+                                 const float* HWY_RESTRICT beta, const float* HWY_RESTRICT moving_mean,
+                                 const float* HWY_RESTRICT moving_var) {
+    const DF d;
+    using V = hn::Vec<DF>;
+    const V std_dev = hn::Sqrt(hn::Add(LoadColumn<kPartial>(d, moving_var, count), hn::Set(d, epsilon)));
+    V s;
+    if constexpr (Scale) {
+        s = hn::Div(LoadColumn<kPartial>(d, gamma, count), std_dev);
+    } else {
+        s = hn::Div(hn::Set(d, 1.0f), std_dev);
+    }
+    V t = hn::Neg(hn::Mul(LoadColumn<kPartial>(d, moving_mean, count), s));
+    if constexpr (Center) t = hn::Add(t, LoadColumn<kPartial>(d, beta, count));
+    for (std::size_t r = 0; r < block_rows; ++r) {
+        const std::size_t at = r * stride;
+        StoreColumn<kPartial>(d, Activate<Act>(d, hn::MulAdd(LoadColumn<kPartial>(d, x + at, count), s, t)), y + at,
+                              count);
+    }
+}
+
+// ---------------------------------------------------------------- one panel of features
+
+// Features [kFirst, kFirst + kWidth) of a C-feature layer; compile-time bounds let the compiler drop
+// the partial column where there is none and see that every stack access is in bounds.
+template <std::size_t C, std::size_t kFirst>
+struct FeaturePanel {
+    static constexpr std::size_t kWidth = C - kFirst < kPanelFeatures ? C - kFirst : kPanelFeatures;
+    static constexpr std::size_t kPadded = kPanelPadded<C>;
+};
+
+template <std::size_t C, std::size_t kFirst, activation_kind Act, bool Scale, bool Center>
+HWY_INLINE void ForwardTrainPanel(const float* x, std::size_t rows, float epsilon, const float* gamma,
+                                  const float* beta, float* batch_mean, float* batch_var, float* inv_std, float* y) {
+    using Panel = FeaturePanel<C, kFirst>;
+    constexpr std::size_t kWidth = Panel::kWidth;
+    const DF d;
+    const DD dd;
+    const std::size_t lanes = hn::Lanes(d);
+    const std::size_t full = kWidth - kWidth % lanes;
+    const std::size_t columns_end = full < kWidth ? full + lanes : full;  // the partial column's lanes hold 0
+    RunningMoments<Panel::kPadded> moments;
+
+    // Statistics pass.
+    for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
+        const float* block = x + r0 * C + kFirst;
+        for (std::size_t j = 0; j < full; j += lanes) {
+            ColumnBlockMoments<false>(block + j, C, block_rows, lanes, moments.center + j, moments.sum_dev + j,
+                                      moments.sum_sq_dev + j);
+        }
+        if (full < kWidth) {
+            ColumnBlockMoments<true>(block + full, C, block_rows, kWidth - full, moments.center + full,
+                                     moments.sum_dev + full, moments.sum_sq_dev + full);
+        }
+        moments.MergeBlock(columns_end, r0, block_rows);
+    }
+    const std::size_t lanes_d = hn::Lanes(dd);
+    const std::size_t full_d = kWidth - kWidth % lanes_d;
+    for (std::size_t j = 0; j < full_d; j += lanes_d) {
+        FinishMoments<false>(moments, j, lanes_d, static_cast<double>(rows), epsilon, batch_mean + kFirst + j,
+                             batch_var + kFirst + j, inv_std + kFirst + j);
+    }
+    if (full_d < kWidth) {
+        FinishMoments<true>(moments, full_d, kWidth - full_d, static_cast<double>(rows), epsilon,
+                            batch_mean + kFirst + full_d, batch_var + kFirst + full_d, inv_std + kFirst + full_d);
+    }
+
+    // Normalize pass.
+    const float* mean_panel = batch_mean + kFirst;
+    const float* inv_std_panel = inv_std + kFirst;
+    for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
+        const std::size_t at = r0 * C + kFirst;
+        for (std::size_t c = 0; c < full; c += lanes) {
+            NormalizeColumnBlock<false, Act, Scale, Center>(
+                x + at + c, y + at + c, C, block_rows, lanes, mean_panel + c, inv_std_panel + c,
+                Scale ? gamma + kFirst + c : nullptr, Center ? beta + kFirst + c : nullptr);
+        }
+        if (full < kWidth) {
+            NormalizeColumnBlock<true, Act, Scale, Center>(
+                x + at + full, y + at + full, C, block_rows, kWidth - full, mean_panel + full, inv_std_panel + full,
+                Scale ? gamma + kFirst + full : nullptr, Center ? beta + kFirst + full : nullptr);
+        }
+    }
+}
+
+template <std::size_t C, std::size_t kFirst, activation_kind Act, bool Scale, bool Center>
+HWY_INLINE void BackwardPanel(const float* x, const float* y, const float* dy, std::size_t rows, const float* gamma,
+                              const float* batch_mean, const float* inv_std, float* dgamma, float* dbeta, float* dx,
+                              float* scratch) {
+    using Panel = FeaturePanel<C, kFirst>;
+    constexpr std::size_t kWidth = Panel::kWidth;
+    constexpr bool kUsesOutput = Act != activation_kind::linear;  // for Act'(y)
+    const DF d;
+    const DD dd;
+    const std::size_t lanes = hn::Lanes(d);
+    const std::size_t full = kWidth - kWidth % lanes;
+    const std::size_t columns_end = full < kWidth ? full + lanes : full;  // the partial column's lanes hold 0
+    const float* mean_panel = batch_mean + kFirst;
+    GradientSums<Panel::kPadded> sums;
+
+    // Reductions pass.
+    for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
+        const std::size_t at = r0 * C + kFirst;
+        for (std::size_t j = 0; j < full; j += lanes) {
+            ColumnBlockGradientSums<false, Act>(x + at + j, kUsesOutput ? y + at + j : nullptr, dy + at + j, C,
+                                                block_rows, lanes, mean_panel + j, sums.block_dz + j,
+                                                sums.block_dz_dev + j);
+        }
+        if (full < kWidth) {
+            ColumnBlockGradientSums<true, Act>(x + at + full, kUsesOutput ? y + at + full : nullptr, dy + at + full, C,
+                                               block_rows, kWidth - full, mean_panel + full, sums.block_dz + full,
+                                               sums.block_dz_dev + full);
+        }
+        sums.MergeBlock(columns_end);
+    }
+
+    // Parameter gradients and the dx coefficients (in scratch: dev_coef[C], then const_coef[C]).
+    const bool with_dx = dx != nullptr;
+    float* dev_coef = with_dx ? scratch + kFirst : nullptr;
+    float* const_coef = with_dx ? scratch + C + kFirst : nullptr;
+    const std::size_t lanes_d = hn::Lanes(dd);
+    const std::size_t full_d = kWidth - kWidth % lanes_d;
+    for (std::size_t j = 0; j < full_d; j += lanes_d) {
+        FinishGradients<false, Scale, Center>(sums, j, lanes_d, static_cast<double>(rows),
+                                              Scale ? gamma + kFirst + j : nullptr, inv_std + kFirst + j,
+                                              Scale ? dgamma + kFirst + j : nullptr,
+                                              Center ? dbeta + kFirst + j : nullptr, with_dx ? dev_coef + j : nullptr,
+                                              with_dx ? const_coef + j : nullptr);
+    }
+    if (full_d < kWidth) {
+        FinishGradients<true, Scale, Center>(sums, full_d, kWidth - full_d, static_cast<double>(rows),
+                                             Scale ? gamma + kFirst + full_d : nullptr, inv_std + kFirst + full_d,
+                                             Scale ? dgamma + kFirst + full_d : nullptr,
+                                             Center ? dbeta + kFirst + full_d : nullptr,
+                                             with_dx ? dev_coef + full_d : nullptr,
+                                             with_dx ? const_coef + full_d : nullptr);
+    }
+    if (!with_dx) return;
+
+    // dx pass.
+    for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
+        const std::size_t at = r0 * C + kFirst;
+        for (std::size_t c = 0; c < full; c += lanes) {
+            InputGradientColumnBlock<false, Act, Scale>(
+                x + at + c, kUsesOutput ? y + at + c : nullptr, dy + at + c, dx + at + c, C, block_rows, lanes,
+                mean_panel + c, inv_std + kFirst + c, Scale ? gamma + kFirst + c : nullptr, dev_coef + c,
+                const_coef + c);
+        }
+        if (full < kWidth) {
+            InputGradientColumnBlock<true, Act, Scale>(
+                x + at + full, kUsesOutput ? y + at + full : nullptr, dy + at + full, dx + at + full, C, block_rows,
+                kWidth - full, mean_panel + full, inv_std + kFirst + full, Scale ? gamma + kFirst + full : nullptr,
+                dev_coef + full, const_coef + full);
+        }
+    }
+}
+
+inline constexpr std::size_t PanelCount(std::size_t features) {
+    return (features + kPanelFeatures - 1) / kPanelFeatures;
+}
+
+template <std::size_t C, activation_kind Act, bool Scale, bool Center, std::size_t... kPanel>
+HWY_INLINE void ForwardTrainPanels(std::index_sequence<kPanel...>, const float* x, std::size_t rows, float epsilon,
+                                   const float* gamma, const float* beta, float* batch_mean, float* batch_var,
+                                   float* inv_std, float* y) {
+    (ForwardTrainPanel<C, kPanel * kPanelFeatures, Act, Scale, Center>(x, rows, epsilon, gamma, beta, batch_mean,
+                                                                        batch_var, inv_std, y),
+     ...);
+}
+
+template <std::size_t C, activation_kind Act, bool Scale, bool Center, std::size_t... kPanel>
+HWY_INLINE void BackwardPanels(std::index_sequence<kPanel...>, const float* x, const float* y, const float* dy,
+                               std::size_t rows, const float* gamma, const float* batch_mean, const float* inv_std,
+                               float* dgamma, float* dbeta, float* dx, float* scratch) {
+    (BackwardPanel<C, kPanel * kPanelFeatures, Act, Scale, Center>(x, y, dy, rows, gamma, batch_mean, inv_std, dgamma,
+                                                                    dbeta, dx, scratch),
+     ...);
+}
+
+}  // namespace bn_detail
+
+// ---------------------------------------------------------------- the building blocks
+
+template <std::size_t C, activation_kind Act, bool Scale, bool Center>
+void BnForwardTrain(const float* x, std::size_t rows, float epsilon, const float* gamma, const float* beta,
+                    float* batch_mean, float* batch_var, float* inv_std, float* y) {
+    static_assert(C > 0, "batch normalization needs at least one feature");
+    static_assert(Act != activation_kind::softmax, "softmax is not element-wise: fuse it with the loss");
+    bn_detail::ForwardTrainPanels<C, Act, Scale, Center>(std::make_index_sequence<bn_detail::PanelCount(C)>(), x,
+                                                         rows, epsilon, gamma, beta, batch_mean, batch_var, inv_std,
+                                                         y);
+}
+
+template <std::size_t C, activation_kind Act, bool Scale, bool Center>
+void BnForwardInfer(const float* x, std::size_t rows, float epsilon, const float* gamma, const float* beta,
+                    const float* moving_mean, const float* moving_var, float* y) {
+    using namespace bn_detail;
+    static_assert(C > 0, "batch normalization needs at least one feature");
+    static_assert(Act != activation_kind::softmax, "softmax is not element-wise: fuse it with the loss");
+    const DF d;
+    const std::size_t lanes = hn::Lanes(d);
+    const std::size_t full = C - C % lanes;
+    for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
+        const std::size_t at = r0 * C;
+        for (std::size_t c = 0; c < full; c += lanes) {
+            InferColumnBlock<false, Act, Scale, Center>(x + at + c, y + at + c, C, block_rows, lanes, epsilon,
+                                                        Scale ? gamma + c : nullptr, Center ? beta + c : nullptr,
+                                                        moving_mean + c, moving_var + c);
+        }
+        if (full < C) {
+            InferColumnBlock<true, Act, Scale, Center>(x + at + full, y + at + full, C, block_rows, C - full, epsilon,
+                                                       Scale ? gamma + full : nullptr, Center ? beta + full : nullptr,
+                                                       moving_mean + full, moving_var + full);
+        }
+    }
+}
+
+template <std::size_t C, activation_kind Act, bool Scale, bool Center>
+void BnBackward(const float* x, const float* y, const float* dy, std::size_t rows, const float* gamma,
+                const float* batch_mean, const float* inv_std, float* dgamma, float* dbeta, float* dx,
+                float* scratch) {
+    static_assert(C > 0, "batch normalization needs at least one feature");
+    static_assert(Act != activation_kind::softmax, "softmax is not element-wise: fuse it with the loss");
+    bn_detail::BackwardPanels<C, Act, Scale, Center>(std::make_index_sequence<bn_detail::PanelCount(C)>(), x, y, dy,
+                                                     rows, gamma, batch_mean, inv_std, dgamma, dbeta, dx, scratch);
+}
+
+}  // namespace nnfuse::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // NNFUSE_RUNTIME_KERNELS_BATCH_NORM_INL_H_
