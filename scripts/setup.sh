@@ -11,6 +11,7 @@ nnfuse_packages=(
   libbenchmark-dev openmpi-bin libopenmpi-dev
   clang libclang-rt-14-dev
   dataset-fashion-mnist
+  gnuplot-nox
 )
 
 nnfuse_install_missing() {
