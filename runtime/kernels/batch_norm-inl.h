@@ -23,7 +23,9 @@
 // The forward statistics of a block come from two passes over it while it is in L1 (the corrected
 // two-pass algorithm: center = the block's float mean, then sum(x - center) and sum((x - center)^2)),
 // and blocks are merged with Chan et al.'s pairwise update of (count, mean, M2). The variance is
-// never E[x^2] - E[x]^2. Per-feature finishing (variance, 1/sqrt, coefficients) is done in double.
+// never E[x^2] - E[x]^2. A batch of at most kBlockRows rows is one block and is finished in float
+// (its sums are float anyway); otherwise mean, variance and the backward coefficients are finished in
+// double, and 1/sqrt(var + epsilon) in float (a correctly rounded sqrt and division).
 //
 // Memory passes: training forward = one statistics pass + one normalize pass; backward = one
 // reductions pass + one dx pass; inference = one pass. Vectors run across features (a row is
@@ -163,12 +165,10 @@ HWY_INLINE hn::Vec<D> LoadPreActivationGradient(D d, const float* HWY_RESTRICT d
 // One column over the rows of one block: center = the block's float mean; sum_dev = sum(x - center)
 // (what center lost to rounding) and sum_sq_dev = sum((x - center)^2), read while the column is in L1.
 // Four accumulators per sum hide the add latency.
-template <bool kPartial>
+template <bool kPartial, class V = hn::Vec<DF>>
 HWY_INLINE void ColumnBlockMoments(const float* x, std::size_t stride, std::size_t block_rows, std::size_t count,
-                                   float* HWY_RESTRICT center_out, float* HWY_RESTRICT sum_dev_out,
-                                   float* HWY_RESTRICT sum_sq_dev_out) {
+                                   V& center_out, V& sum_dev_out, V& sum_sq_dev_out) {
     const DF d;
-    using V = hn::Vec<DF>;
     V s0 = hn::Zero(d), s1 = s0, s2 = s0, s3 = s0;
     std::size_t r = 0;
     for (; r + 4 <= block_rows; r += 4) {
@@ -181,25 +181,56 @@ HWY_INLINE void ColumnBlockMoments(const float* x, std::size_t stride, std::size
     for (; r < block_rows; ++r) s0 = hn::Add(s0, LoadColumn<kPartial>(d, x + r * stride, count));
     const V center = hn::Div(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)), hn::Set(d, static_cast<float>(block_rows)));
 
-    V e0 = hn::Zero(d), e1 = e0, q0 = e0, q1 = e0;
+    V e0 = hn::Zero(d), e1 = e0, e2 = e0, e3 = e0, q0 = e0, q1 = e0, q2 = e0, q3 = e0;
     r = 0;
-    for (; r + 2 <= block_rows; r += 2) {
+    for (; r + 4 <= block_rows; r += 4) {
         const float* row = x + r * stride;
         const V dev0 = hn::Sub(LoadColumn<kPartial>(d, row, count), center);
         const V dev1 = hn::Sub(LoadColumn<kPartial>(d, row + stride, count), center);
+        const V dev2 = hn::Sub(LoadColumn<kPartial>(d, row + 2 * stride, count), center);
+        const V dev3 = hn::Sub(LoadColumn<kPartial>(d, row + 3 * stride, count), center);
         e0 = hn::Add(e0, dev0);
         e1 = hn::Add(e1, dev1);
+        e2 = hn::Add(e2, dev2);
+        e3 = hn::Add(e3, dev3);
         q0 = hn::MulAdd(dev0, dev0, q0);
         q1 = hn::MulAdd(dev1, dev1, q1);
+        q2 = hn::MulAdd(dev2, dev2, q2);
+        q3 = hn::MulAdd(dev3, dev3, q3);
     }
-    if (r < block_rows) {
+    for (; r < block_rows; ++r) {
         const V dev = hn::Sub(LoadColumn<kPartial>(d, x + r * stride, count), center);
         e0 = hn::Add(e0, dev);
         q0 = hn::MulAdd(dev, dev, q0);
     }
+    center_out = center;
+    sum_dev_out = hn::Add(hn::Add(e0, e1), hn::Add(e2, e3));
+    sum_sq_dev_out = hn::Add(hn::Add(q0, q1), hn::Add(q2, q3));
+}
+
+// When the whole batch is one block: mean, biased variance and 1/sqrt(var + epsilon) of a column
+// straight from its float sums (the corrected two-pass formulas), stored to the caller's arrays.
+template <bool kPartial, class V = hn::Vec<DF>>
+HWY_INLINE void FinishColumnMoments(V center, V sum_dev, V sum_sq_dev, std::size_t rows, float epsilon,
+                                    std::size_t count, float* HWY_RESTRICT batch_mean, float* HWY_RESTRICT batch_var,
+                                    float* HWY_RESTRICT inv_std) {
+    const DF d;
+    const V inv_rows = hn::Set(d, 1.0f / static_cast<float>(rows));
+    const V mean_dev = hn::Mul(sum_dev, inv_rows);  // mean - center
+    const V var = hn::Mul(hn::ZeroIfNegative(hn::NegMulAdd(mean_dev, sum_dev, sum_sq_dev)), inv_rows);
+    StoreColumn<kPartial>(d, hn::Add(center, mean_dev), batch_mean, count);
+    StoreColumn<kPartial>(d, var, batch_var, count);
+    StoreColumn<kPartial>(d, hn::Div(hn::Set(d, 1.0f), hn::Sqrt(hn::Add(var, hn::Set(d, epsilon)))), inv_std, count);
+}
+
+// Stores a block's column sums for the double merge.
+template <class V = hn::Vec<DF>>
+HWY_INLINE void StoreColumnMoments(V center, V sum_dev, V sum_sq_dev, float* HWY_RESTRICT center_out,
+                                   float* HWY_RESTRICT sum_dev_out, float* HWY_RESTRICT sum_sq_dev_out) {
+    const DF d;
     hn::Store(center, d, center_out);
-    hn::Store(hn::Add(e0, e1), d, sum_dev_out);
-    hn::Store(hn::Add(q0, q1), d, sum_sq_dev_out);
+    hn::Store(sum_dev, d, sum_dev_out);
+    hn::Store(sum_sq_dev, d, sum_sq_dev_out);
 }
 
 // Running (mean, M2) of the rows seen so far, per feature, in double; a block's float partials are
@@ -236,17 +267,18 @@ struct RunningMoments {
 };
 
 // Writes mean, biased variance and 1/sqrt(var + epsilon) of features [j, j + count) of the panel.
+// The square root and division are float's (correctly rounded each; double's cost several times more).
 template <bool kPartial, std::size_t kPadded>
 HWY_INLINE void FinishMoments(const RunningMoments<kPadded>& moments, std::size_t j, std::size_t count,
-                              double rows, double epsilon, float* HWY_RESTRICT batch_mean,
+                              double inv_rows, float epsilon, float* HWY_RESTRICT batch_mean,
                               float* HWY_RESTRICT batch_var, float* HWY_RESTRICT inv_std) {
     const DD dd;
-    using VD = hn::Vec<DD>;
-    const VD var = hn::Div(hn::Load(dd, moments.m2 + j), hn::Set(dd, rows));
-    const VD inv = hn::Div(hn::Set(dd, 1.0), hn::Sqrt(hn::Add(var, hn::Set(dd, epsilon))));
+    const DFToDouble df;
+    const hn::Vec<DFToDouble> var = hn::DemoteTo(df, hn::Mul(hn::Load(dd, moments.m2 + j), hn::Set(dd, inv_rows)));
+    const hn::Vec<DFToDouble> inv = hn::Div(hn::Set(df, 1.0f), hn::Sqrt(hn::Add(var, hn::Set(df, epsilon))));
     StoreNarrowed<kPartial>(dd, hn::Load(dd, moments.mean + j), batch_mean, count);
-    StoreNarrowed<kPartial>(dd, var, batch_var, count);
-    StoreNarrowed<kPartial>(dd, inv, inv_std, count);
+    StoreColumn<kPartial>(df, var, batch_var, count);
+    StoreColumn<kPartial>(df, inv, inv_std, count);
 }
 
 // ---------------------------------------------------------------- training forward: normalize
@@ -278,33 +310,58 @@ HWY_INLINE void NormalizeColumnBlock(const float* x, float* y, std::size_t strid
 
 // ---------------------------------------------------------------- backward
 
-// One column over the rows of one block: sum(dz) and sum(dz * (x - mean)).
-template <bool kPartial, activation_kind Act>
+// One column over the rows of one block: sum(dz) and sum(dz * (x - mean)), four accumulators each.
+template <bool kPartial, activation_kind Act, class V = hn::Vec<DF>>
 HWY_INLINE void ColumnBlockGradientSums(const float* x, const float* y, const float* dy, std::size_t stride,
                                         std::size_t block_rows, std::size_t count, const float* HWY_RESTRICT mean,
-                                        float* HWY_RESTRICT sum_dz_out, float* HWY_RESTRICT sum_dz_dev_out) {
+                                        V& sum_dz_out, V& sum_dz_dev_out) {
     const DF d;
-    using V = hn::Vec<DF>;
     const V mean_v = LoadColumn<kPartial>(d, mean, count);
-    V a0 = hn::Zero(d), a1 = a0, b0 = a0, b1 = a0;
+    V a0 = hn::Zero(d), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     std::size_t r = 0;
-    for (; r + 2 <= block_rows; r += 2) {
-        const std::size_t at = r * stride;
-        const V dz0 = LoadPreActivationGradient<kPartial, Act>(d, dy + at, y + at, count);
-        const V dz1 = LoadPreActivationGradient<kPartial, Act>(d, dy + at + stride, y + at + stride, count);
+    for (; r + 4 <= block_rows; r += 4) {
+        const std::size_t at0 = r * stride, at1 = at0 + stride, at2 = at1 + stride, at3 = at2 + stride;
+        const V dz0 = LoadPreActivationGradient<kPartial, Act>(d, dy + at0, y + at0, count);
+        const V dz1 = LoadPreActivationGradient<kPartial, Act>(d, dy + at1, y + at1, count);
+        const V dz2 = LoadPreActivationGradient<kPartial, Act>(d, dy + at2, y + at2, count);
+        const V dz3 = LoadPreActivationGradient<kPartial, Act>(d, dy + at3, y + at3, count);
         a0 = hn::Add(a0, dz0);
         a1 = hn::Add(a1, dz1);
-        b0 = hn::MulAdd(dz0, hn::Sub(LoadColumn<kPartial>(d, x + at, count), mean_v), b0);
-        b1 = hn::MulAdd(dz1, hn::Sub(LoadColumn<kPartial>(d, x + at + stride, count), mean_v), b1);
+        a2 = hn::Add(a2, dz2);
+        a3 = hn::Add(a3, dz3);
+        b0 = hn::MulAdd(dz0, hn::Sub(LoadColumn<kPartial>(d, x + at0, count), mean_v), b0);
+        b1 = hn::MulAdd(dz1, hn::Sub(LoadColumn<kPartial>(d, x + at1, count), mean_v), b1);
+        b2 = hn::MulAdd(dz2, hn::Sub(LoadColumn<kPartial>(d, x + at2, count), mean_v), b2);
+        b3 = hn::MulAdd(dz3, hn::Sub(LoadColumn<kPartial>(d, x + at3, count), mean_v), b3);
     }
-    if (r < block_rows) {
+    for (; r < block_rows; ++r) {
         const std::size_t at = r * stride;
         const V dz = LoadPreActivationGradient<kPartial, Act>(d, dy + at, y + at, count);
         a0 = hn::Add(a0, dz);
         b0 = hn::MulAdd(dz, hn::Sub(LoadColumn<kPartial>(d, x + at, count), mean_v), b0);
     }
-    hn::Store(hn::Add(a0, a1), d, sum_dz_out);
-    hn::Store(hn::Add(b0, b1), d, sum_dz_dev_out);
+    sum_dz_out = hn::Add(hn::Add(a0, a1), hn::Add(a2, a3));
+    sum_dz_dev_out = hn::Add(hn::Add(b0, b1), hn::Add(b2, b3));
+}
+
+// When the whole batch is one block: dgamma, dbeta and the dx coefficients of a column straight from
+// its float sums (see FinishGradients).
+template <bool kPartial, bool Scale, bool Center, class V = hn::Vec<DF>>
+HWY_INLINE void FinishColumnGradients(V sum_dz, V sum_dz_dev, std::size_t rows, std::size_t count,
+                                      const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT inv_std,
+                                      float* HWY_RESTRICT dgamma, float* HWY_RESTRICT dbeta,
+                                      float* HWY_RESTRICT dev_coef, float* HWY_RESTRICT const_coef) {
+    const DF d;
+    const V inv = LoadColumn<kPartial>(d, inv_std, count);
+    const V dgamma_v = hn::Mul(sum_dz_dev, inv);
+    if constexpr (Scale) StoreColumn<kPartial>(d, dgamma_v, dgamma, count);
+    if constexpr (Center) StoreColumn<kPartial>(d, sum_dz, dbeta, count);
+    if (dev_coef == nullptr) return;  // no dx pass
+    V dz_coef = inv;
+    if constexpr (Scale) dz_coef = hn::Mul(dz_coef, LoadColumn<kPartial>(d, gamma, count));
+    const V minus_dz_coef_per_row = hn::Neg(hn::Div(dz_coef, hn::Set(d, static_cast<float>(rows))));
+    StoreColumn<kPartial>(d, hn::Mul(hn::Mul(minus_dz_coef_per_row, dgamma_v), inv), dev_coef, count);
+    StoreColumn<kPartial>(d, hn::Mul(minus_dz_coef_per_row, sum_dz), const_coef, count);
 }
 
 template <std::size_t kPadded>
@@ -396,6 +453,24 @@ HWY_INLINE void InferColumnBlock(const float* x, float* y, std::size_t stride, s
 
 // ---------------------------------------------------------------- one panel of features
 
+inline std::size_t BlockCount(std::size_t rows) { return (rows + kBlockRows - 1) / kBlockRows; }
+
+// p + offset, or nullptr for an absent array (gamma without Scale, dx when not wanted, ...).
+template <class T>
+HWY_INLINE T* At(T* p, std::size_t offset) {
+    return p == nullptr ? nullptr : p + offset;
+}
+
+// Calls op(partial, first, count) for the vectors of d covering [0, width): whole ones with
+// partial = std::false_type, then the remainder, if any, with std::true_type.
+template <class D, class Op>
+HWY_INLINE void ForEachVector(D d, std::size_t width, const Op& op) {
+    const std::size_t lanes = hn::Lanes(d);
+    const std::size_t full = width - width % lanes;
+    for (std::size_t j = 0; j < full; j += lanes) op(std::false_type(), j, lanes);
+    if (full < width) op(std::true_type(), full, width - full);
+}
+
 // Features [kFirst, kFirst + kWidth) of a C-feature layer; compile-time bounds let the compiler drop
 // the partial column where there is none and see that every stack access is in bounds.
 template <std::size_t C, std::size_t kFirst>
@@ -404,133 +479,133 @@ struct FeaturePanel {
     static constexpr std::size_t kPadded = kPanelPadded<C>;
 };
 
+// Statistics of a panel over several blocks: float block sums merged in double, finished per feature.
+template <std::size_t C, std::size_t kFirst>
+HWY_NOINLINE void PanelMomentsOverBlocks(const float* x, std::size_t rows, float epsilon, float* batch_mean,
+                                         float* batch_var, float* inv_std) {
+    using Panel = FeaturePanel<C, kFirst>;
+    const DF d;
+    // Merge whole vectors: the lanes of a partial column past the layer's width hold zeros.
+    const std::size_t columns_end = (Panel::kWidth + hn::Lanes(d) - 1) / hn::Lanes(d) * hn::Lanes(d);
+    RunningMoments<Panel::kPadded> moments;
+    for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
+        ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            hn::Vec<DF> center, sum_dev, sum_sq_dev;
+            ColumnBlockMoments<decltype(partial)::value>(x + r0 * C + kFirst + j, C, block_rows, count, center, sum_dev, sum_sq_dev);
+            StoreColumnMoments(center, sum_dev, sum_sq_dev, moments.center + j, moments.sum_dev + j,
+                               moments.sum_sq_dev + j);
+        });
+        moments.MergeBlock(columns_end, r0, block_rows);
+    }
+    const double inv_rows = 1.0 / static_cast<double>(rows);
+    ForEachVector(DD(), Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+        FinishMoments<decltype(partial)::value>(moments, j, count, inv_rows, epsilon, batch_mean + kFirst + j, batch_var + kFirst + j,
+                                 inv_std + kFirst + j);
+    });
+}
+
 template <std::size_t C, std::size_t kFirst, activation_kind Act, bool Scale, bool Center>
 HWY_INLINE void ForwardTrainPanel(const float* x, std::size_t rows, float epsilon, const float* gamma,
                                   const float* beta, float* batch_mean, float* batch_var, float* inv_std, float* y) {
-    using Panel = FeaturePanel<C, kFirst>;
-    constexpr std::size_t kWidth = Panel::kWidth;
+    constexpr std::size_t kWidth = FeaturePanel<C, kFirst>::kWidth;
     const DF d;
-    const DD dd;
-    const std::size_t lanes = hn::Lanes(d);
-    const std::size_t full = kWidth - kWidth % lanes;
-    const std::size_t columns_end = full < kWidth ? full + lanes : full;  // the partial column's lanes hold 0
-    RunningMoments<Panel::kPadded> moments;
 
     // Statistics pass.
-    for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
-        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
-        const float* block = x + r0 * C + kFirst;
-        for (std::size_t j = 0; j < full; j += lanes) {
-            ColumnBlockMoments<false>(block + j, C, block_rows, lanes, moments.center + j, moments.sum_dev + j,
-                                      moments.sum_sq_dev + j);
-        }
-        if (full < kWidth) {
-            ColumnBlockMoments<true>(block + full, C, block_rows, kWidth - full, moments.center + full,
-                                     moments.sum_dev + full, moments.sum_sq_dev + full);
-        }
-        moments.MergeBlock(columns_end, r0, block_rows);
-    }
-    const std::size_t lanes_d = hn::Lanes(dd);
-    const std::size_t full_d = kWidth - kWidth % lanes_d;
-    for (std::size_t j = 0; j < full_d; j += lanes_d) {
-        FinishMoments<false>(moments, j, lanes_d, static_cast<double>(rows), epsilon, batch_mean + kFirst + j,
-                             batch_var + kFirst + j, inv_std + kFirst + j);
-    }
-    if (full_d < kWidth) {
-        FinishMoments<true>(moments, full_d, kWidth - full_d, static_cast<double>(rows), epsilon,
-                            batch_mean + kFirst + full_d, batch_var + kFirst + full_d, inv_std + kFirst + full_d);
+    if (rows <= kBlockRows) {  // one block: float all the way
+        ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            const std::size_t f = kFirst + j;
+            hn::Vec<DF> center, sum_dev, sum_sq_dev;
+            ColumnBlockMoments<decltype(partial)::value>(x + f, C, rows, count, center, sum_dev, sum_sq_dev);
+            FinishColumnMoments<decltype(partial)::value>(center, sum_dev, sum_sq_dev, rows, epsilon, count, batch_mean + f,
+                                           batch_var + f, inv_std + f);
+        });
+    } else {
+        PanelMomentsOverBlocks<C, kFirst>(x, rows, epsilon, batch_mean, batch_var, inv_std);
     }
 
-    // Normalize pass.
-    const float* mean_panel = batch_mean + kFirst;
-    const float* inv_std_panel = inv_std + kFirst;
+    // Normalize pass, last block first: the rows the statistics pass read last are still in cache.
+    for (std::size_t block = BlockCount(rows); block-- > 0;) {
+        const std::size_t r0 = block * kBlockRows;
+        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
+        ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            const std::size_t f = kFirst + j;
+            const std::size_t at = r0 * C + f;
+            NormalizeColumnBlock<decltype(partial)::value, Act, Scale, Center>(x + at, y + at, C, block_rows, count, batch_mean + f,
+                                                                inv_std + f, At(gamma, f), At(beta, f));
+        });
+    }
+}
+
+// Parameter gradients and dx coefficients of a panel over several blocks: float block sums merged in
+// double, finished per feature.
+template <std::size_t C, std::size_t kFirst, activation_kind Act, bool Scale, bool Center>
+HWY_NOINLINE void PanelGradientsOverBlocks(const float* x, const float* y, const float* dy, std::size_t rows,
+                                           const float* gamma, const float* batch_mean, const float* inv_std,
+                                           float* dgamma, float* dbeta, float* dev_coef, float* const_coef) {
+    using Panel = FeaturePanel<C, kFirst>;
+    const DF d;
+    const std::size_t columns_end = (Panel::kWidth + hn::Lanes(d) - 1) / hn::Lanes(d) * hn::Lanes(d);
+    GradientSums<Panel::kPadded> sums;
     for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
         const std::size_t block_rows = std::min(kBlockRows, rows - r0);
-        const std::size_t at = r0 * C + kFirst;
-        for (std::size_t c = 0; c < full; c += lanes) {
-            NormalizeColumnBlock<false, Act, Scale, Center>(
-                x + at + c, y + at + c, C, block_rows, lanes, mean_panel + c, inv_std_panel + c,
-                Scale ? gamma + kFirst + c : nullptr, Center ? beta + kFirst + c : nullptr);
-        }
-        if (full < kWidth) {
-            NormalizeColumnBlock<true, Act, Scale, Center>(
-                x + at + full, y + at + full, C, block_rows, kWidth - full, mean_panel + full, inv_std_panel + full,
-                Scale ? gamma + kFirst + full : nullptr, Center ? beta + kFirst + full : nullptr);
-        }
+        ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            const std::size_t at = r0 * C + kFirst + j;
+            hn::Vec<DF> sum_dz, sum_dz_dev;
+            ColumnBlockGradientSums<decltype(partial)::value, Act>(x + at, At(y, at), dy + at, C, block_rows, count,
+                                                    batch_mean + kFirst + j, sum_dz, sum_dz_dev);
+            hn::Store(sum_dz, d, sums.block_dz + j);
+            hn::Store(sum_dz_dev, d, sums.block_dz_dev + j);
+        });
+        sums.MergeBlock(columns_end);
     }
+    ForEachVector(DD(), Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+        const std::size_t f = kFirst + j;
+        FinishGradients<decltype(partial)::value, Scale, Center>(sums, j, count, static_cast<double>(rows), At(gamma, f),
+                                                  inv_std + f, At(dgamma, f), At(dbeta, f), At(dev_coef, j),
+                                                  At(const_coef, j));
+    });
 }
 
 template <std::size_t C, std::size_t kFirst, activation_kind Act, bool Scale, bool Center>
 HWY_INLINE void BackwardPanel(const float* x, const float* y, const float* dy, std::size_t rows, const float* gamma,
                               const float* batch_mean, const float* inv_std, float* dgamma, float* dbeta, float* dx,
                               float* scratch) {
-    using Panel = FeaturePanel<C, kFirst>;
-    constexpr std::size_t kWidth = Panel::kWidth;
-    constexpr bool kUsesOutput = Act != activation_kind::linear;  // for Act'(y)
+    constexpr std::size_t kWidth = FeaturePanel<C, kFirst>::kWidth;
     const DF d;
-    const DD dd;
-    const std::size_t lanes = hn::Lanes(d);
-    const std::size_t full = kWidth - kWidth % lanes;
-    const std::size_t columns_end = full < kWidth ? full + lanes : full;  // the partial column's lanes hold 0
-    const float* mean_panel = batch_mean + kFirst;
-    GradientSums<Panel::kPadded> sums;
+    if constexpr (Act == activation_kind::linear) y = nullptr;  // Act'(y) = 1: y is not read
+    // The dx coefficients go to scratch: dev_coef[C], then const_coef[C].
+    float* dev_coef = dx == nullptr ? nullptr : scratch + kFirst;
+    float* const_coef = dx == nullptr ? nullptr : scratch + C + kFirst;
 
     // Reductions pass.
-    for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
-        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
-        const std::size_t at = r0 * C + kFirst;
-        for (std::size_t j = 0; j < full; j += lanes) {
-            ColumnBlockGradientSums<false, Act>(x + at + j, kUsesOutput ? y + at + j : nullptr, dy + at + j, C,
-                                                block_rows, lanes, mean_panel + j, sums.block_dz + j,
-                                                sums.block_dz_dev + j);
-        }
-        if (full < kWidth) {
-            ColumnBlockGradientSums<true, Act>(x + at + full, kUsesOutput ? y + at + full : nullptr, dy + at + full, C,
-                                               block_rows, kWidth - full, mean_panel + full, sums.block_dz + full,
-                                               sums.block_dz_dev + full);
-        }
-        sums.MergeBlock(columns_end);
+    if (rows <= kBlockRows) {  // one block: float all the way
+        ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            const std::size_t f = kFirst + j;
+            hn::Vec<DF> sum_dz, sum_dz_dev;
+            ColumnBlockGradientSums<decltype(partial)::value, Act>(x + f, At(y, f), dy + f, C, rows, count, batch_mean + f, sum_dz,
+                                                    sum_dz_dev);
+            FinishColumnGradients<decltype(partial)::value, Scale, Center>(sum_dz, sum_dz_dev, rows, count, At(gamma, f),
+                                                            inv_std + f, At(dgamma, f), At(dbeta, f),
+                                                            At(dev_coef, j), At(const_coef, j));
+        });
+    } else {
+        PanelGradientsOverBlocks<C, kFirst, Act, Scale, Center>(x, y, dy, rows, gamma, batch_mean, inv_std, dgamma,
+                                                                dbeta, dev_coef, const_coef);
     }
+    if (dx == nullptr) return;
 
-    // Parameter gradients and the dx coefficients (in scratch: dev_coef[C], then const_coef[C]).
-    const bool with_dx = dx != nullptr;
-    float* dev_coef = with_dx ? scratch + kFirst : nullptr;
-    float* const_coef = with_dx ? scratch + C + kFirst : nullptr;
-    const std::size_t lanes_d = hn::Lanes(dd);
-    const std::size_t full_d = kWidth - kWidth % lanes_d;
-    for (std::size_t j = 0; j < full_d; j += lanes_d) {
-        FinishGradients<false, Scale, Center>(sums, j, lanes_d, static_cast<double>(rows),
-                                              Scale ? gamma + kFirst + j : nullptr, inv_std + kFirst + j,
-                                              Scale ? dgamma + kFirst + j : nullptr,
-                                              Center ? dbeta + kFirst + j : nullptr, with_dx ? dev_coef + j : nullptr,
-                                              with_dx ? const_coef + j : nullptr);
-    }
-    if (full_d < kWidth) {
-        FinishGradients<true, Scale, Center>(sums, full_d, kWidth - full_d, static_cast<double>(rows),
-                                             Scale ? gamma + kFirst + full_d : nullptr, inv_std + kFirst + full_d,
-                                             Scale ? dgamma + kFirst + full_d : nullptr,
-                                             Center ? dbeta + kFirst + full_d : nullptr,
-                                             with_dx ? dev_coef + full_d : nullptr,
-                                             with_dx ? const_coef + full_d : nullptr);
-    }
-    if (!with_dx) return;
-
-    // dx pass.
-    for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+    // dx pass, last block first: the rows the reductions pass read last are still in cache.
+    for (std::size_t block = BlockCount(rows); block-- > 0;) {
+        const std::size_t r0 = block * kBlockRows;
         const std::size_t block_rows = std::min(kBlockRows, rows - r0);
-        const std::size_t at = r0 * C + kFirst;
-        for (std::size_t c = 0; c < full; c += lanes) {
-            InputGradientColumnBlock<false, Act, Scale>(
-                x + at + c, kUsesOutput ? y + at + c : nullptr, dy + at + c, dx + at + c, C, block_rows, lanes,
-                mean_panel + c, inv_std + kFirst + c, Scale ? gamma + kFirst + c : nullptr, dev_coef + c,
-                const_coef + c);
-        }
-        if (full < kWidth) {
-            InputGradientColumnBlock<true, Act, Scale>(
-                x + at + full, kUsesOutput ? y + at + full : nullptr, dy + at + full, dx + at + full, C, block_rows,
-                kWidth - full, mean_panel + full, inv_std + kFirst + full, Scale ? gamma + kFirst + full : nullptr,
-                dev_coef + full, const_coef + full);
-        }
+        ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            const std::size_t f = kFirst + j;
+            const std::size_t at = r0 * C + f;
+            InputGradientColumnBlock<decltype(partial)::value, Act, Scale>(x + at, At(y, at), dy + at, dx + at, C, block_rows, count,
+                                                            batch_mean + f, inv_std + f, At(gamma, f), dev_coef + j,
+                                                            const_coef + j);
+        });
     }
 }
 
@@ -576,22 +651,13 @@ void BnForwardInfer(const float* x, std::size_t rows, float epsilon, const float
     using namespace bn_detail;
     static_assert(C > 0, "batch normalization needs at least one feature");
     static_assert(Act != activation_kind::softmax, "softmax is not element-wise: fuse it with the loss");
-    const DF d;
-    const std::size_t lanes = hn::Lanes(d);
-    const std::size_t full = C - C % lanes;
     for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
         const std::size_t block_rows = std::min(kBlockRows, rows - r0);
-        const std::size_t at = r0 * C;
-        for (std::size_t c = 0; c < full; c += lanes) {
-            InferColumnBlock<false, Act, Scale, Center>(x + at + c, y + at + c, C, block_rows, lanes, epsilon,
-                                                        Scale ? gamma + c : nullptr, Center ? beta + c : nullptr,
-                                                        moving_mean + c, moving_var + c);
-        }
-        if (full < C) {
-            InferColumnBlock<true, Act, Scale, Center>(x + at + full, y + at + full, C, block_rows, C - full, epsilon,
-                                                       Scale ? gamma + full : nullptr, Center ? beta + full : nullptr,
-                                                       moving_mean + full, moving_var + full);
-        }
+        ForEachVector(DF(), C, [&](auto partial, std::size_t c, std::size_t count) HWY_ATTR {
+            const std::size_t at = r0 * C + c;
+            InferColumnBlock<decltype(partial)::value, Act, Scale, Center>(x + at, y + at, C, block_rows, count, epsilon, At(gamma, c),
+                                                            At(beta, c), moving_mean + c, moving_var + c);
+        });
     }
 }
 

@@ -1,0 +1,338 @@
+// Google Benchmark: the batch-normalization building blocks (runtime/kernels/batch_norm-inl.h,
+// dispatched to the best SIMD target of this CPU) against a plain scalar two-pass implementation
+// (suffix _naive: row-major loops, per-feature double accumulators as PyTorch's CPU kernel keeps,
+// compiled with the project's flags), for a linear BN with gamma and beta.
+//
+// Names: BM_bn_fwd_train/C/N, BM_bn_bwd/C/N, BM_bn_fwd_infer/C/N (and _naive), C features, N rows.
+// Bytes processed count the tensors a pass must touch at least once: x and y for the forwards,
+// x, dy and dx for the backward (4 bytes each per element); per-feature arrays are not counted.
+// Run: build-dir/bench/bn_kernels [--benchmark_filter=784/256]
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "bench/bn_kernels.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include <cstddef>
+#include <cstdint>
+
+#include "hwy/highway.h"
+#include "runtime/kernels/batch_norm-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace nnfuse::bench::HWY_NAMESPACE {
+
+namespace kernels = nnfuse::kernels::HWY_NAMESPACE;
+constexpr activation_kind kLinear = activation_kind::linear;
+
+// The kernels of one benchmarked width (a compile-time constant of theirs).
+template <std::size_t C>
+struct Layer {
+    static void ForwardTrain(const float* x, std::size_t rows, float epsilon, const float* gamma, const float* beta,
+                             float* mean, float* var, float* inv_std, float* y) {
+        kernels::BnForwardTrain<C, kLinear, true, true>(x, rows, epsilon, gamma, beta, mean, var, inv_std, y);
+    }
+    static void ForwardInfer(const float* x, std::size_t rows, float epsilon, const float* gamma, const float* beta,
+                             const float* moving_mean, const float* moving_var, float* y) {
+        kernels::BnForwardInfer<C, kLinear, true, true>(x, rows, epsilon, gamma, beta, moving_mean, moving_var, y);
+    }
+    static void Backward(const float* x, const float* dy, std::size_t rows, const float* gamma, const float* mean,
+                         const float* inv_std, float* dgamma, float* dbeta, float* dx, float* scratch) {
+        kernels::BnBackward<C, kLinear, true, true>(x, nullptr, dy, rows, gamma, mean, inv_std, dgamma, dbeta, dx,
+                                                    scratch);
+    }
+};
+
+// The exported entry points pick the width at run time.
+template <class Call>
+void WithLayer(std::size_t features, const Call& call) {
+    switch (features) {
+        case 20: return call(Layer<20>());
+        case 256: return call(Layer<256>());
+        case 784: return call(Layer<784>());
+        default: HWY_ABORT("bench/bn_kernels: no instantiation for %zu features", features);
+    }
+}
+
+void ForwardTrain(std::size_t features, const float* x, std::size_t rows, float epsilon, const float* gamma,
+                  const float* beta, float* mean, float* var, float* inv_std, float* y) {
+    WithLayer(features, [&](auto layer) HWY_ATTR {
+        layer.ForwardTrain(x, rows, epsilon, gamma, beta, mean, var, inv_std, y);
+    });
+}
+
+void ForwardInfer(std::size_t features, const float* x, std::size_t rows, float epsilon, const float* gamma,
+                  const float* beta, const float* moving_mean, const float* moving_var, float* y) {
+    WithLayer(features, [&](auto layer) HWY_ATTR {
+        layer.ForwardInfer(x, rows, epsilon, gamma, beta, moving_mean, moving_var, y);
+    });
+}
+
+void Backward(std::size_t features, const float* x, const float* dy, std::size_t rows, const float* gamma,
+              const float* mean, const float* inv_std, float* dgamma, float* dbeta, float* dx, float* scratch) {
+    WithLayer(features, [&](auto layer) HWY_ATTR {
+        layer.Backward(x, dy, rows, gamma, mean, inv_std, dgamma, dbeta, dx, scratch);
+    });
+}
+
+std::int64_t CompiledTarget() { return HWY_TARGET; }
+
+}  // namespace nnfuse::bench::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "hwy/aligned_allocator.h"
+
+namespace nnfuse::bench {
+
+HWY_EXPORT(ForwardTrain);
+HWY_EXPORT(ForwardInfer);
+HWY_EXPORT(Backward);
+HWY_EXPORT(CompiledTarget);
+
+namespace {
+
+constexpr float keras_epsilon = 1e-3f;
+constexpr std::size_t feature_counts[] = {20, 256, 784};
+constexpr std::size_t batch_sizes[] = {32, 256, 4096, 65536};
+
+// ---------------------------------------------------------------- the plain scalar implementation
+
+void naive_forward_train(const float* x, std::size_t rows, std::size_t features, float epsilon, const float* gamma,
+                         const float* beta, double* sum, float* mean, float* var, float* inv_std, float* y) {
+    const double m = static_cast<double>(rows);
+    for (std::size_t c = 0; c < features; ++c) sum[c] = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c = 0; c < features; ++c) sum[c] += x[r * features + c];
+    }
+    for (std::size_t c = 0; c < features; ++c) {
+        mean[c] = static_cast<float>(sum[c] / m);
+        sum[c] = 0;
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c = 0; c < features; ++c) {
+            const double dev = x[r * features + c] - mean[c];
+            sum[c] += dev * dev;
+        }
+    }
+    for (std::size_t c = 0; c < features; ++c) {
+        var[c] = static_cast<float>(sum[c] / m);
+        inv_std[c] = static_cast<float>(1.0 / std::sqrt(sum[c] / m + epsilon));
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c = 0; c < features; ++c) {
+            const std::size_t i = r * features + c;
+            y[i] = gamma[c] * (x[i] - mean[c]) * inv_std[c] + beta[c];
+        }
+    }
+}
+
+void naive_forward_infer(const float* x, std::size_t rows, std::size_t features, float epsilon, const float* gamma,
+                         const float* beta, const float* moving_mean, const float* moving_var, float* s, float* t,
+                         float* y) {
+    for (std::size_t c = 0; c < features; ++c) {
+        s[c] = gamma[c] / std::sqrt(moving_var[c] + epsilon);
+        t[c] = beta[c] - moving_mean[c] * s[c];
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c = 0; c < features; ++c) y[r * features + c] = x[r * features + c] * s[c] + t[c];
+    }
+}
+
+void naive_backward(const float* x, const float* dy, std::size_t rows, std::size_t features, const float* gamma,
+                    const float* mean, const float* inv_std, double* sum_dy, double* sum_dy_xhat, float* dgamma,
+                    float* dbeta, float* dx) {
+    const double m = static_cast<double>(rows);
+    for (std::size_t c = 0; c < features; ++c) sum_dy[c] = sum_dy_xhat[c] = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c = 0; c < features; ++c) {
+            const std::size_t i = r * features + c;
+            sum_dy[c] += dy[i];
+            sum_dy_xhat[c] += dy[i] * (x[i] - mean[c]) * inv_std[c];
+        }
+    }
+    for (std::size_t c = 0; c < features; ++c) {
+        dbeta[c] = static_cast<float>(sum_dy[c]);
+        dgamma[c] = static_cast<float>(sum_dy_xhat[c]);
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (std::size_t c = 0; c < features; ++c) {
+            const std::size_t i = r * features + c;
+            const float xhat = (x[i] - mean[c]) * inv_std[c];
+            dx[i] = static_cast<float>(gamma[c] * inv_std[c] / m *
+                                       (m * dy[i] - sum_dy[c] - xhat * sum_dy_xhat[c]));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- inputs and runs
+
+// One layer's tensors and parameters, allocated and first touched outside the timed loop.
+struct bn_buffers {
+    std::size_t rows, features;
+    hwy::AlignedFreeUniquePtr<float[]> x, y, dy, dx;
+    std::vector<float> gamma, beta, mean, var, inv_std, moving_mean, moving_var, dgamma, dbeta, scratch;
+    std::vector<double> sums;
+
+    bn_buffers(std::size_t n, std::size_t c)
+        : rows(n),
+          features(c),
+          x(hwy::AllocateAligned<float>(n * c)),
+          y(hwy::AllocateAligned<float>(n * c)),
+          dy(hwy::AllocateAligned<float>(n * c)),
+          dx(hwy::AllocateAligned<float>(n * c)),
+          gamma(c, 1.25f),
+          beta(c, 0.5f),
+          mean(c),
+          var(c),
+          inv_std(c),
+          moving_mean(c, 0.1f),
+          moving_var(c, 2.0f),
+          dgamma(c),
+          dbeta(c),
+          scratch(2 * c),
+          sums(2 * c) {
+        std::mt19937 rng(42);
+        std::normal_distribution<float> normal;
+        for (std::size_t i = 0; i < n * c; ++i) {
+            x[i] = 3.0f + 2.0f * normal(rng);
+            dy[i] = normal(rng);
+            y[i] = dx[i] = 0.0f;
+        }
+    }
+    std::size_t elements() const { return rows * features; }
+};
+
+constexpr std::int64_t bytes_per_element_forward = 2 * sizeof(float);   // x in, y out
+constexpr std::int64_t bytes_per_element_backward = 3 * sizeof(float);  // x, dy in, dx out
+
+void set_bytes(benchmark::State& state, const bn_buffers& b, std::int64_t bytes_per_element) {
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(b.elements()) * bytes_per_element);
+}
+
+void bm_forward_train(benchmark::State& state, std::size_t features, std::size_t rows) {
+    bn_buffers b(rows, features);
+    for (auto _ : state) {
+        HWY_DYNAMIC_DISPATCH(ForwardTrain)(features, b.x.get(), rows, keras_epsilon, b.gamma.data(), b.beta.data(),
+                                           b.mean.data(), b.var.data(), b.inv_std.data(), b.y.get());
+        benchmark::DoNotOptimize(b.y.get());
+        benchmark::ClobberMemory();
+    }
+    set_bytes(state, b, bytes_per_element_forward);
+}
+
+void bm_forward_train_naive(benchmark::State& state, std::size_t features, std::size_t rows) {
+    bn_buffers b(rows, features);
+    for (auto _ : state) {
+        naive_forward_train(b.x.get(), rows, features, keras_epsilon, b.gamma.data(), b.beta.data(), b.sums.data(),
+                            b.mean.data(), b.var.data(), b.inv_std.data(), b.y.get());
+        benchmark::DoNotOptimize(b.y.get());
+        benchmark::ClobberMemory();
+    }
+    set_bytes(state, b, bytes_per_element_forward);
+}
+
+void bm_forward_infer(benchmark::State& state, std::size_t features, std::size_t rows) {
+    bn_buffers b(rows, features);
+    for (auto _ : state) {
+        HWY_DYNAMIC_DISPATCH(ForwardInfer)(features, b.x.get(), rows, keras_epsilon, b.gamma.data(), b.beta.data(),
+                                           b.moving_mean.data(), b.moving_var.data(), b.y.get());
+        benchmark::DoNotOptimize(b.y.get());
+        benchmark::ClobberMemory();
+    }
+    set_bytes(state, b, bytes_per_element_forward);
+}
+
+void bm_forward_infer_naive(benchmark::State& state, std::size_t features, std::size_t rows) {
+    bn_buffers b(rows, features);
+    for (auto _ : state) {
+        naive_forward_infer(b.x.get(), rows, features, keras_epsilon, b.gamma.data(), b.beta.data(),
+                            b.moving_mean.data(), b.moving_var.data(), b.mean.data(), b.var.data(), b.y.get());
+        benchmark::DoNotOptimize(b.y.get());
+        benchmark::ClobberMemory();
+    }
+    set_bytes(state, b, bytes_per_element_forward);
+}
+
+void bm_backward(benchmark::State& state, std::size_t features, std::size_t rows) {
+    bn_buffers b(rows, features);
+    HWY_DYNAMIC_DISPATCH(ForwardTrain)(features, b.x.get(), rows, keras_epsilon, b.gamma.data(), b.beta.data(),
+                                       b.mean.data(), b.var.data(), b.inv_std.data(), b.y.get());
+    for (auto _ : state) {
+        HWY_DYNAMIC_DISPATCH(Backward)(features, b.x.get(), b.dy.get(), rows, b.gamma.data(), b.mean.data(),
+                                       b.inv_std.data(), b.dgamma.data(), b.dbeta.data(), b.dx.get(),
+                                       b.scratch.data());
+        benchmark::DoNotOptimize(b.dx.get());
+        benchmark::ClobberMemory();
+    }
+    set_bytes(state, b, bytes_per_element_backward);
+}
+
+void bm_backward_naive(benchmark::State& state, std::size_t features, std::size_t rows) {
+    bn_buffers b(rows, features);
+    naive_forward_train(b.x.get(), rows, features, keras_epsilon, b.gamma.data(), b.beta.data(), b.sums.data(),
+                        b.mean.data(), b.var.data(), b.inv_std.data(), b.y.get());
+    for (auto _ : state) {
+        naive_backward(b.x.get(), b.dy.get(), rows, features, b.gamma.data(), b.mean.data(), b.inv_std.data(),
+                       b.sums.data(), b.sums.data() + features, b.dgamma.data(), b.dbeta.data(), b.dx.get());
+        benchmark::DoNotOptimize(b.dx.get());
+        benchmark::ClobberMemory();
+    }
+    set_bytes(state, b, bytes_per_element_backward);
+}
+
+using bench_fn = void (*)(benchmark::State&, std::size_t, std::size_t);
+
+// On a shared machine the fastest of --benchmark_repetitions runs is the least disturbed one.
+double fastest(const std::vector<double>& times) { return *std::min_element(times.begin(), times.end()); }
+
+void register_all() {
+    const std::string target = hwy::TargetName(HWY_DYNAMIC_DISPATCH(CompiledTarget)());
+    const struct {
+        const char* name;
+        bench_fn simd;
+        bench_fn naive;
+    } kinds[] = {{"BM_bn_fwd_train", bm_forward_train, bm_forward_train_naive},
+                 {"BM_bn_bwd", bm_backward, bm_backward_naive},
+                 {"BM_bn_fwd_infer", bm_forward_infer, bm_forward_infer_naive}};
+    for (const auto& kind : kinds) {
+        for (const std::size_t features : feature_counts) {
+            for (const std::size_t rows : batch_sizes) {
+                const std::string suffix = "/" + std::to_string(features) + "/" + std::to_string(rows);
+                benchmark::RegisterBenchmark((kind.name + suffix).c_str(),
+                                             [=](benchmark::State& state) {
+                                                 state.SetLabel(target);
+                                                 kind.simd(state, features, rows);
+                                             })
+                    ->Unit(benchmark::kMicrosecond)
+                    ->ComputeStatistics("min", fastest);
+                benchmark::RegisterBenchmark((std::string(kind.name) + "_naive" + suffix).c_str(),
+                                             [=](benchmark::State& state) { kind.naive(state, features, rows); })
+                    ->Unit(benchmark::kMicrosecond)
+                    ->ComputeStatistics("min", fastest);
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace nnfuse::bench
+
+int main(int argc, char** argv) {
+    nnfuse::bench::register_all();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
+
+#endif  // HWY_ONCE
