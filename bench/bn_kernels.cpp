@@ -46,18 +46,21 @@ struct Layer {
 template <class Call>
 void WithLayer(std::size_t features, const Call& call) {
     switch (features) {
-        case 20: return call(Layer<20>());
-        case 256: return call(Layer<256>());
-        case 784: return call(Layer<784>());
-        default: HWY_ABORT("bench/bn_kernels: no instantiation for %zu features", features);
+        case 20:
+            return call(Layer<20>());
+        case 256:
+            return call(Layer<256>());
+        case 784:
+            return call(Layer<784>());
+        default:
+            HWY_ABORT("bench/bn_kernels: no instantiation for %zu features", features);
     }
 }
 
 void ForwardTrain(std::size_t features, const float* x, std::size_t rows, float epsilon, const float* gamma,
                   const float* beta, float* mean, float* var, float* inv_std, float* y) {
-    WithLayer(features, [&](auto layer) HWY_ATTR {
-        layer.ForwardTrain(x, rows, epsilon, gamma, beta, mean, var, inv_std, y);
-    });
+    WithLayer(features,
+              [&](auto layer) HWY_ATTR { layer.ForwardTrain(x, rows, epsilon, gamma, beta, mean, var, inv_std, y); });
 }
 
 void ForwardInfer(std::size_t features, const float* x, std::size_t rows, float epsilon, const float* gamma,
@@ -167,8 +170,7 @@ void naive_backward(const float* x, const float* dy, std::size_t rows, std::size
         for (std::size_t c = 0; c < features; ++c) {
             const std::size_t i = r * features + c;
             const float xhat = (x[i] - mean[c]) * inv_std[c];
-            dx[i] = static_cast<float>(gamma[c] * inv_std[c] / m *
-                                       (m * dy[i] - sum_dy[c] - xhat * sum_dy_xhat[c]));
+            dx[i] = static_cast<float>(gamma[c] * inv_std[c] / m * (m * dy[i] - sum_dy[c] - xhat * sum_dy_xhat[c]));
         }
     }
 }
@@ -221,8 +223,9 @@ void set_bytes(benchmark::State& state, const bn_buffers& b, std::int64_t bytes_
 void bm_forward_train(benchmark::State& state, std::size_t features, std::size_t rows) {
     bn_buffers b(rows, features);
     for (auto _ : state) {
-        HWY_DYNAMIC_DISPATCH(ForwardTrain)(features, b.x.get(), rows, keras_epsilon, b.gamma.data(), b.beta.data(),
-                                           b.mean.data(), b.var.data(), b.inv_std.data(), b.y.get());
+        HWY_DYNAMIC_DISPATCH(ForwardTrain)
+        (features, b.x.get(), rows, keras_epsilon, b.gamma.data(), b.beta.data(), b.mean.data(), b.var.data(),
+         b.inv_std.data(), b.y.get());
         benchmark::DoNotOptimize(b.y.get());
         benchmark::ClobberMemory();
     }
@@ -243,8 +246,9 @@ void bm_forward_train_naive(benchmark::State& state, std::size_t features, std::
 void bm_forward_infer(benchmark::State& state, std::size_t features, std::size_t rows) {
     bn_buffers b(rows, features);
     for (auto _ : state) {
-        HWY_DYNAMIC_DISPATCH(ForwardInfer)(features, b.x.get(), rows, keras_epsilon, b.gamma.data(), b.beta.data(),
-                                           b.moving_mean.data(), b.moving_var.data(), b.y.get());
+        HWY_DYNAMIC_DISPATCH(ForwardInfer)
+        (features, b.x.get(), rows, keras_epsilon, b.gamma.data(), b.beta.data(), b.moving_mean.data(),
+         b.moving_var.data(), b.y.get());
         benchmark::DoNotOptimize(b.y.get());
         benchmark::ClobberMemory();
     }
@@ -264,12 +268,13 @@ void bm_forward_infer_naive(benchmark::State& state, std::size_t features, std::
 
 void bm_backward(benchmark::State& state, std::size_t features, std::size_t rows) {
     bn_buffers b(rows, features);
-    HWY_DYNAMIC_DISPATCH(ForwardTrain)(features, b.x.get(), rows, keras_epsilon, b.gamma.data(), b.beta.data(),
-                                       b.mean.data(), b.var.data(), b.inv_std.data(), b.y.get());
+    HWY_DYNAMIC_DISPATCH(ForwardTrain)
+    (features, b.x.get(), rows, keras_epsilon, b.gamma.data(), b.beta.data(), b.mean.data(), b.var.data(),
+     b.inv_std.data(), b.y.get());
     for (auto _ : state) {
-        HWY_DYNAMIC_DISPATCH(Backward)(features, b.x.get(), b.dy.get(), rows, b.gamma.data(), b.mean.data(),
-                                       b.inv_std.data(), b.dgamma.data(), b.dbeta.data(), b.dx.get(),
-                                       b.scratch.data());
+        HWY_DYNAMIC_DISPATCH(Backward)
+        (features, b.x.get(), b.dy.get(), rows, b.gamma.data(), b.mean.data(), b.inv_std.data(), b.dgamma.data(),
+         b.dbeta.data(), b.dx.get(), b.scratch.data());
         benchmark::DoNotOptimize(b.dx.get());
         benchmark::ClobberMemory();
     }

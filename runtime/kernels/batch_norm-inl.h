@@ -76,8 +76,11 @@ inline constexpr std::size_t kMaxFloatLanes = hn::MaxLanes(DF());
 template <std::size_t C>
 inline constexpr std::size_t kPanelWidth = C < kPanelFeatures ? C : kPanelFeatures;
 // Stack arrays hold whole vectors, so that per-feature loops need no tail handling.
+constexpr std::size_t RoundUpToVectors(std::size_t features) {
+    return (features + kMaxFloatLanes - 1) / kMaxFloatLanes * kMaxFloatLanes;
+}
 template <std::size_t C>
-inline constexpr std::size_t kPanelPadded = (kPanelWidth<C> + kMaxFloatLanes - 1) / kMaxFloatLanes * kMaxFloatLanes;
+inline constexpr std::size_t kPanelPadded = RoundUpToVectors(kPanelWidth<C>);
 
 // The first `count` lanes from p, zeros above; never touches memory beyond p + count.
 template <class D>
@@ -269,9 +272,9 @@ struct RunningMoments {
 // Writes mean, biased variance and 1/sqrt(var + epsilon) of features [j, j + count) of the panel.
 // The square root and division are float's (correctly rounded each; double's cost several times more).
 template <bool kPartial, std::size_t kPadded>
-HWY_INLINE void FinishMoments(const RunningMoments<kPadded>& moments, std::size_t j, std::size_t count,
-                              double inv_rows, float epsilon, float* HWY_RESTRICT batch_mean,
-                              float* HWY_RESTRICT batch_var, float* HWY_RESTRICT inv_std) {
+HWY_INLINE void FinishMoments(const RunningMoments<kPadded>& moments, std::size_t j, std::size_t count, double inv_rows,
+                              float epsilon, float* HWY_RESTRICT batch_mean, float* HWY_RESTRICT batch_var,
+                              float* HWY_RESTRICT inv_std) {
     const DD dd;
     const DFToDouble df;
     const hn::Vec<DFToDouble> var = hn::DemoteTo(df, hn::Mul(hn::Load(dd, moments.m2 + j), hn::Set(dd, inv_rows)));
@@ -387,8 +390,8 @@ struct GradientSums {
 template <bool kPartial, bool Scale, bool Center, std::size_t kPadded>
 HWY_INLINE void FinishGradients(const GradientSums<kPadded>& sums, std::size_t j, std::size_t count, double rows,
                                 const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT inv_std,
-                                float* HWY_RESTRICT dgamma, float* HWY_RESTRICT dbeta,
-                                float* HWY_RESTRICT dev_coef, float* HWY_RESTRICT const_coef) {
+                                float* HWY_RESTRICT dgamma, float* HWY_RESTRICT dbeta, float* HWY_RESTRICT dev_coef,
+                                float* HWY_RESTRICT const_coef) {
     const DD dd;
     const DFToDouble df;
     using VD = hn::Vec<DD>;
@@ -406,11 +409,10 @@ HWY_INLINE void FinishGradients(const GradientSums<kPadded>& sums, std::size_t j
 }
 
 template <bool kPartial, activation_kind Act, bool Scale>
-HWY_INLINE void InputGradientColumnBlock(const float* x, const float* y, const float* dy, float* dx,
-                                         std::size_t stride, std::size_t block_rows, std::size_t count,
-                                         const float* HWY_RESTRICT mean, const float* HWY_RESTRICT inv_std,
-                                         const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT dev_coef,
-                                         const float* HWY_RESTRICT const_coef) {
+HWY_INLINE void InputGradientColumnBlock(const float* x, const float* y, const float* dy, float* dx, std::size_t stride,
+                                         std::size_t block_rows, std::size_t count, const float* HWY_RESTRICT mean,
+                                         const float* HWY_RESTRICT inv_std, const float* HWY_RESTRICT gamma,
+                                         const float* HWY_RESTRICT dev_coef, const float* HWY_RESTRICT const_coef) {
     const DF d;
     using V = hn::Vec<DF>;
     const V mean_v = LoadColumn<kPartial>(d, mean, count);
@@ -492,7 +494,8 @@ HWY_NOINLINE void PanelMomentsOverBlocks(const float* x, std::size_t rows, float
         const std::size_t block_rows = std::min(kBlockRows, rows - r0);
         ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
             hn::Vec<DF> center, sum_dev, sum_sq_dev;
-            ColumnBlockMoments<decltype(partial)::value>(x + r0 * C + kFirst + j, C, block_rows, count, center, sum_dev, sum_sq_dev);
+            ColumnBlockMoments<decltype(partial)::value>(x + r0 * C + kFirst + j, C, block_rows, count, center, sum_dev,
+                                                         sum_sq_dev);
             StoreColumnMoments(center, sum_dev, sum_sq_dev, moments.center + j, moments.sum_dev + j,
                                moments.sum_sq_dev + j);
         });
@@ -500,8 +503,8 @@ HWY_NOINLINE void PanelMomentsOverBlocks(const float* x, std::size_t rows, float
     }
     const double inv_rows = 1.0 / static_cast<double>(rows);
     ForEachVector(DD(), Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
-        FinishMoments<decltype(partial)::value>(moments, j, count, inv_rows, epsilon, batch_mean + kFirst + j, batch_var + kFirst + j,
-                                 inv_std + kFirst + j);
+        FinishMoments<decltype(partial)::value>(moments, j, count, inv_rows, epsilon, batch_mean + kFirst + j,
+                                                batch_var + kFirst + j, inv_std + kFirst + j);
     });
 }
 
@@ -517,8 +520,8 @@ HWY_INLINE void ForwardTrainPanel(const float* x, std::size_t rows, float epsilo
             const std::size_t f = kFirst + j;
             hn::Vec<DF> center, sum_dev, sum_sq_dev;
             ColumnBlockMoments<decltype(partial)::value>(x + f, C, rows, count, center, sum_dev, sum_sq_dev);
-            FinishColumnMoments<decltype(partial)::value>(center, sum_dev, sum_sq_dev, rows, epsilon, count, batch_mean + f,
-                                           batch_var + f, inv_std + f);
+            FinishColumnMoments<decltype(partial)::value>(center, sum_dev, sum_sq_dev, rows, epsilon, count,
+                                                          batch_mean + f, batch_var + f, inv_std + f);
         });
     } else {
         PanelMomentsOverBlocks<C, kFirst>(x, rows, epsilon, batch_mean, batch_var, inv_std);
@@ -531,8 +534,8 @@ HWY_INLINE void ForwardTrainPanel(const float* x, std::size_t rows, float epsilo
         ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
             const std::size_t f = kFirst + j;
             const std::size_t at = r0 * C + f;
-            NormalizeColumnBlock<decltype(partial)::value, Act, Scale, Center>(x + at, y + at, C, block_rows, count, batch_mean + f,
-                                                                inv_std + f, At(gamma, f), At(beta, f));
+            NormalizeColumnBlock<decltype(partial)::value, Act, Scale, Center>(
+                x + at, y + at, C, block_rows, count, batch_mean + f, inv_std + f, At(gamma, f), At(beta, f));
         });
     }
 }
@@ -553,7 +556,7 @@ HWY_NOINLINE void PanelGradientsOverBlocks(const float* x, const float* y, const
             const std::size_t at = r0 * C + kFirst + j;
             hn::Vec<DF> sum_dz, sum_dz_dev;
             ColumnBlockGradientSums<decltype(partial)::value, Act>(x + at, At(y, at), dy + at, C, block_rows, count,
-                                                    batch_mean + kFirst + j, sum_dz, sum_dz_dev);
+                                                                   batch_mean + kFirst + j, sum_dz, sum_dz_dev);
             hn::Store(sum_dz, d, sums.block_dz + j);
             hn::Store(sum_dz_dev, d, sums.block_dz_dev + j);
         });
@@ -561,9 +564,9 @@ HWY_NOINLINE void PanelGradientsOverBlocks(const float* x, const float* y, const
     }
     ForEachVector(DD(), Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
         const std::size_t f = kFirst + j;
-        FinishGradients<decltype(partial)::value, Scale, Center>(sums, j, count, static_cast<double>(rows), At(gamma, f),
-                                                  inv_std + f, At(dgamma, f), At(dbeta, f), At(dev_coef, j),
-                                                  At(const_coef, j));
+        FinishGradients<decltype(partial)::value, Scale, Center>(sums, j, count, static_cast<double>(rows),
+                                                                 At(gamma, f), inv_std + f, At(dgamma, f), At(dbeta, f),
+                                                                 At(dev_coef, j), At(const_coef, j));
     });
 }
 
@@ -583,11 +586,11 @@ HWY_INLINE void BackwardPanel(const float* x, const float* y, const float* dy, s
         ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
             const std::size_t f = kFirst + j;
             hn::Vec<DF> sum_dz, sum_dz_dev;
-            ColumnBlockGradientSums<decltype(partial)::value, Act>(x + f, At(y, f), dy + f, C, rows, count, batch_mean + f, sum_dz,
-                                                    sum_dz_dev);
-            FinishColumnGradients<decltype(partial)::value, Scale, Center>(sum_dz, sum_dz_dev, rows, count, At(gamma, f),
-                                                            inv_std + f, At(dgamma, f), At(dbeta, f),
-                                                            At(dev_coef, j), At(const_coef, j));
+            ColumnBlockGradientSums<decltype(partial)::value, Act>(x + f, At(y, f), dy + f, C, rows, count,
+                                                                   batch_mean + f, sum_dz, sum_dz_dev);
+            FinishColumnGradients<decltype(partial)::value, Scale, Center>(
+                sum_dz, sum_dz_dev, rows, count, At(gamma, f), inv_std + f, At(dgamma, f), At(dbeta, f),
+                At(dev_coef, j), At(const_coef, j));
         });
     } else {
         PanelGradientsOverBlocks<C, kFirst, Act, Scale, Center>(x, y, dy, rows, gamma, batch_mean, inv_std, dgamma,
@@ -602,9 +605,9 @@ HWY_INLINE void BackwardPanel(const float* x, const float* y, const float* dy, s
         ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
             const std::size_t f = kFirst + j;
             const std::size_t at = r0 * C + f;
-            InputGradientColumnBlock<decltype(partial)::value, Act, Scale>(x + at, At(y, at), dy + at, dx + at, C, block_rows, count,
-                                                            batch_mean + f, inv_std + f, At(gamma, f), dev_coef + j,
-                                                            const_coef + j);
+            InputGradientColumnBlock<decltype(partial)::value, Act, Scale>(
+                x + at, At(y, at), dy + at, dx + at, C, block_rows, count, batch_mean + f, inv_std + f, At(gamma, f),
+                dev_coef + j, const_coef + j);
         });
     }
 }
@@ -618,7 +621,7 @@ HWY_INLINE void ForwardTrainPanels(std::index_sequence<kPanel...>, const float* 
                                    const float* gamma, const float* beta, float* batch_mean, float* batch_var,
                                    float* inv_std, float* y) {
     (ForwardTrainPanel<C, kPanel * kPanelFeatures, Act, Scale, Center>(x, rows, epsilon, gamma, beta, batch_mean,
-                                                                        batch_var, inv_std, y),
+                                                                       batch_var, inv_std, y),
      ...);
 }
 
@@ -627,7 +630,7 @@ HWY_INLINE void BackwardPanels(std::index_sequence<kPanel...>, const float* x, c
                                std::size_t rows, const float* gamma, const float* batch_mean, const float* inv_std,
                                float* dgamma, float* dbeta, float* dx, float* scratch) {
     (BackwardPanel<C, kPanel * kPanelFeatures, Act, Scale, Center>(x, y, dy, rows, gamma, batch_mean, inv_std, dgamma,
-                                                                    dbeta, dx, scratch),
+                                                                   dbeta, dx, scratch),
      ...);
 }
 
@@ -640,9 +643,8 @@ void BnForwardTrain(const float* x, std::size_t rows, float epsilon, const float
                     float* batch_mean, float* batch_var, float* inv_std, float* y) {
     static_assert(C > 0, "batch normalization needs at least one feature");
     static_assert(Act != activation_kind::softmax, "softmax is not element-wise: fuse it with the loss");
-    bn_detail::ForwardTrainPanels<C, Act, Scale, Center>(std::make_index_sequence<bn_detail::PanelCount(C)>(), x,
-                                                         rows, epsilon, gamma, beta, batch_mean, batch_var, inv_std,
-                                                         y);
+    bn_detail::ForwardTrainPanels<C, Act, Scale, Center>(std::make_index_sequence<bn_detail::PanelCount(C)>(), x, rows,
+                                                         epsilon, gamma, beta, batch_mean, batch_var, inv_std, y);
 }
 
 template <std::size_t C, activation_kind Act, bool Scale, bool Center>
@@ -655,16 +657,16 @@ void BnForwardInfer(const float* x, std::size_t rows, float epsilon, const float
         const std::size_t block_rows = std::min(kBlockRows, rows - r0);
         ForEachVector(DF(), C, [&](auto partial, std::size_t c, std::size_t count) HWY_ATTR {
             const std::size_t at = r0 * C + c;
-            InferColumnBlock<decltype(partial)::value, Act, Scale, Center>(x + at, y + at, C, block_rows, count, epsilon, At(gamma, c),
-                                                            At(beta, c), moving_mean + c, moving_var + c);
+            InferColumnBlock<decltype(partial)::value, Act, Scale, Center>(x + at, y + at, C, block_rows, count,
+                                                                           epsilon, At(gamma, c), At(beta, c),
+                                                                           moving_mean + c, moving_var + c);
         });
     }
 }
 
 template <std::size_t C, activation_kind Act, bool Scale, bool Center>
 void BnBackward(const float* x, const float* y, const float* dy, std::size_t rows, const float* gamma,
-                const float* batch_mean, const float* inv_std, float* dgamma, float* dbeta, float* dx,
-                float* scratch) {
+                const float* batch_mean, const float* inv_std, float* dgamma, float* dbeta, float* dx, float* scratch) {
     static_assert(C > 0, "batch normalization needs at least one feature");
     static_assert(Act != activation_kind::softmax, "softmax is not element-wise: fuse it with the loss");
     bn_detail::BackwardPanels<C, Act, Scale, Center>(std::make_index_sequence<bn_detail::PanelCount(C)>(), x, y, dy,

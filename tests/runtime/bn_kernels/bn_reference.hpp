@@ -20,20 +20,29 @@ inline constexpr double selu_scale_ref = 1.0507009873554804934193349852946;
 
 inline double activate_ref(activation_kind act, double z) {
     switch (act) {
-        case activation_kind::relu: return z > 0 ? z : 0.0;
-        case activation_kind::elu: return z > 0 ? z : std::expm1(z);
-        case activation_kind::selu: return selu_scale_ref * (z > 0 ? z : selu_alpha_ref * std::expm1(z));
-        case activation_kind::sigmoid: return 1.0 / (1.0 + std::exp(-z));
-        case activation_kind::tanh: return std::tanh(z);
-        default: return z;
+        case activation_kind::relu:
+            return z > 0 ? z : 0.0;
+        case activation_kind::elu:
+            return z > 0 ? z : std::expm1(z);
+        case activation_kind::selu:
+            return selu_scale_ref * (z > 0 ? z : selu_alpha_ref * std::expm1(z));
+        case activation_kind::sigmoid:
+            return 1.0 / (1.0 + std::exp(-z));
+        case activation_kind::tanh:
+            return std::tanh(z);
+        default:
+            return z;
     }
 }
 
 inline double activation_slope_ref(activation_kind act, double z) {
     switch (act) {
-        case activation_kind::relu: return z > 0 ? 1.0 : 0.0;
-        case activation_kind::elu: return z > 0 ? 1.0 : std::exp(z);
-        case activation_kind::selu: return selu_scale_ref * (z > 0 ? 1.0 : selu_alpha_ref * std::exp(z));
+        case activation_kind::relu:
+            return z > 0 ? 1.0 : 0.0;
+        case activation_kind::elu:
+            return z > 0 ? 1.0 : std::exp(z);
+        case activation_kind::selu:
+            return selu_scale_ref * (z > 0 ? 1.0 : selu_alpha_ref * std::exp(z));
         case activation_kind::sigmoid: {
             const double s = 1.0 / (1.0 + std::exp(-z));
             return s * (1.0 - s);
@@ -42,7 +51,8 @@ inline double activation_slope_ref(activation_kind act, double z) {
             const double t = std::tanh(z);
             return 1.0 - t * t;
         }
-        default: return 1.0;
+        default:
+            return 1.0;
     }
 }
 

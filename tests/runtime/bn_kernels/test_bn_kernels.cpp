@@ -31,8 +31,8 @@ template <std::size_t I>
 void ForwardTrainAt(const float* x, std::size_t rows, float epsilon, const float* gamma, const float* beta,
                     float* batch_mean, float* batch_var, float* inv_std, float* y) {
     constexpr bn_config k = bn_configs[I];
-    kernels::BnForwardTrain<k.features, k.act, k.scale, k.center>(x, rows, epsilon, gamma, beta, batch_mean,
-                                                                   batch_var, inv_std, y);
+    kernels::BnForwardTrain<k.features, k.act, k.scale, k.center>(x, rows, epsilon, gamma, beta, batch_mean, batch_var,
+                                                                  inv_std, y);
 }
 
 template <std::size_t I>
@@ -40,15 +40,15 @@ void ForwardInferAt(const float* x, std::size_t rows, float epsilon, const float
                     const float* moving_mean, const float* moving_var, float* y) {
     constexpr bn_config k = bn_configs[I];
     kernels::BnForwardInfer<k.features, k.act, k.scale, k.center>(x, rows, epsilon, gamma, beta, moving_mean,
-                                                                   moving_var, y);
+                                                                  moving_var, y);
 }
 
 template <std::size_t I>
 void BackwardAt(const float* x, const float* y, const float* dy, std::size_t rows, const float* gamma,
                 const float* batch_mean, const float* inv_std, float* dgamma, float* dbeta, float* dx, float* scratch) {
     constexpr bn_config k = bn_configs[I];
-    kernels::BnBackward<k.features, k.act, k.scale, k.center>(x, y, dy, rows, gamma, batch_mean, inv_std, dgamma,
-                                                               dbeta, dx, scratch);
+    kernels::BnBackward<k.features, k.act, k.scale, k.center>(x, y, dy, rows, gamma, batch_mean, inv_std, dgamma, dbeta,
+                                                              dx, scratch);
 }
 
 template <std::size_t... I>
@@ -118,7 +118,7 @@ namespace {
 constexpr double keras_epsilon = 1e-3;
 constexpr double torch_epsilon = 1e-5;
 constexpr std::size_t batch_sizes[] = {2, 3, 32, 257};
-constexpr std::size_t feature_counts[] = {1, 7, 16, 37, 784, 1500};
+constexpr std::size_t feature_counts[] = {1, 7, 16, 37, 784, 1500};  // below/at/above 4, 8, 16 lanes; 2 panels
 
 constexpr double mean_tolerance = 1e-6;
 constexpr double statistic_tolerance = 1e-5;
@@ -162,7 +162,7 @@ bn_data make_data(std::size_t rows, std::size_t features, std::uint32_t seed) {
     std::uniform_real_distribution<float> offset(-3.0f, 3.0f), spread(0.5f, 2.0f), magnitude(0.5f, 1.5f),
         shift(-1.0f, 1.0f);
     bn_data data{rows, features, std::vector<float>(rows * features), {}, {}, std::vector<float>(rows * features),
-                 {}, {}};
+                 {},   {}};
     std::vector<float> feature_offset(features), feature_spread(features);
     for (std::size_t c = 0; c < features; ++c) {
         feature_offset[c] = offset(rng);
@@ -197,9 +197,9 @@ void check_close(const char* what, const std::vector<float>& actual, const std::
             worst = i;
         }
     }
-    INFO(what << "[" << worst << "] = " << actual[worst] << ", expected " << expected[worst] << " within "
-              << tolerance << " * " << scale[worst] << " + " << (slack.empty() ? 0.0 : slack[worst]) << " ("
-              << worst_ratio << " of the tolerance)");
+    INFO(what << "[" << worst << "] = " << actual[worst] << ", expected " << expected[worst] << " within " << tolerance
+              << " * " << scale[worst] << " + " << (slack.empty() ? 0.0 : slack[worst]) << " (" << worst_ratio
+              << " of the tolerance)");
     CHECK(all_finite);
     CHECK(worst_ratio <= 1.0);
 }
@@ -257,8 +257,8 @@ backward_result run_backward(std::size_t config, const bn_data& data, const trai
 // backward is then checked against its contract evaluated on exactly its inputs.
 train_result forward_from_reference(std::size_t config, const bn_data& data, double epsilon) {
     const bn_config& k = bn_configs[config];
-    const bn_train_ref ref = forward_train_ref(data.x, data.rows, data.features, epsilon, gamma_of(data, k),
-                                               beta_of(data, k), k.act);
+    const bn_train_ref ref =
+        forward_train_ref(data.x, data.rows, data.features, epsilon, gamma_of(data, k), beta_of(data, k), k.act);
     auto to_float = [](const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); };
     return {to_float(ref.mean), to_float(ref.var), to_float(ref.inv_std), to_float(ref.y)};
 }
@@ -307,6 +307,10 @@ TEST_CASE("bn kernels: SIMD targets under test", "[bn_kernels]") {
     for (const std::int64_t target : hwy::SupportedAndGeneratedTargets()) std::cout << ' ' << hwy::TargetName(target);
     std::cout << '\n';
     CHECK(!hwy::SupportedAndGeneratedTargets().empty());
+    // Every feature count the design asks for is instantiated (with a linear activation, gamma and beta).
+    for (const std::size_t features : feature_counts) {
+        CHECK(find_bn_config({features, activation_kind::linear, true, true}).has_value());
+    }
 }
 
 TEST_CASE("bn forward train matches the double reference", "[bn_kernels]") {
@@ -331,8 +335,8 @@ TEST_CASE("bn forward train with the torch epsilon and large batches", "[bn_kern
 
 TEST_CASE("bn forward infer matches the double reference, batch of 1 included", "[bn_kernels]") {
     for (std::size_t config = 0; config < bn_config_count; ++config) {
-        for (const std::size_t rows : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{32},
-                                       std::size_t{257}}) {
+        for (const std::size_t rows :
+             {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{32}, std::size_t{257}}) {
             const bn_config& k = bn_configs[config];
             INFO(describe(k, rows));
             const bn_data data = make_data(rows, k.features, static_cast<std::uint32_t>(rows * 1000 + config + 1));
@@ -377,14 +381,22 @@ TEST_CASE("bn backward over many blocks matches the double reference", "[bn_kern
 
 TEST_CASE("bn backward equals central finite differences of sum(dy * bn(x))", "[bn_kernels]") {
     // Smooth activations only: relu has no derivative at 0.
-    const std::vector<std::size_t> configs = {
-        config_index(1),  config_index(7),  config_index(16),  config_index(37), config_index(784),
-        config_index(1, activation_kind::tanh), config_index(7, activation_kind::elu),
-        config_index(16, activation_kind::sigmoid), config_index(37, activation_kind::elu),
-        config_index(37, activation_kind::sigmoid), config_index(37, activation_kind::tanh),
-        config_index(37, activation_kind::selu), config_index(37, activation_kind::linear, false, true),
-        config_index(37, activation_kind::linear, true, false), config_index(7, activation_kind::tanh, false, false),
-        config_index(16, activation_kind::elu, true, false)};
+    const std::vector<std::size_t> configs = {config_index(1),
+                                              config_index(7),
+                                              config_index(16),
+                                              config_index(37),
+                                              config_index(784),
+                                              config_index(1, activation_kind::tanh),
+                                              config_index(7, activation_kind::elu),
+                                              config_index(16, activation_kind::sigmoid),
+                                              config_index(37, activation_kind::elu),
+                                              config_index(37, activation_kind::sigmoid),
+                                              config_index(37, activation_kind::tanh),
+                                              config_index(37, activation_kind::selu),
+                                              config_index(37, activation_kind::linear, false, true),
+                                              config_index(37, activation_kind::linear, true, false),
+                                              config_index(7, activation_kind::tanh, false, false),
+                                              config_index(16, activation_kind::elu, true, false)};
     for (const std::size_t config : configs) {
         for (const std::size_t rows : batch_sizes) {
             const bn_config& k = bn_configs[config];
@@ -402,9 +414,9 @@ TEST_CASE("bn backward equals central finite differences of sum(dy * bn(x))", "[
                 for (std::size_t c = 0; c < k.features; ++c) {
                     inv_std[c] = 1.0 / std::sqrt(moments.var[c] + keras_epsilon);
                 }
-                const bn_backward_ref exact = backward_given_statistics_ref(
-                    data.x, data.dy, rows, k.features, moments.mean, inv_std, gamma_of(data, k), beta_of(data, k),
-                    k.act);
+                const bn_backward_ref exact =
+                    backward_given_statistics_ref(data.x, data.dy, rows, k.features, moments.mean, inv_std,
+                                                  gamma_of(data, k), beta_of(data, k), k.act);
                 for (const double direction : {-1.0, 1.0}) {
                     std::vector<double> moved = moments.mean;
                     for (double& mean : moved) mean += direction * 2 * std::numeric_limits<float>::epsilon() * mean;
@@ -414,7 +426,8 @@ TEST_CASE("bn backward equals central finite differences of sum(dy * bn(x))", "[
                         dgamma_slack[c] += std::abs(shifted.dgamma[c] - exact.dgamma[c]);
                         dbeta_slack[c] += std::abs(shifted.dbeta[c] - exact.dbeta[c]);
                     }
-                    for (std::size_t i = 0; i < data.x.size(); ++i) dx_slack[i] += std::abs(shifted.dx[i] - exact.dx[i]);
+                    for (std::size_t i = 0; i < data.x.size(); ++i)
+                        dx_slack[i] += std::abs(shifted.dx[i] - exact.dx[i]);
                 }
             }
             // Every column when few, else the first, the last and those around vector boundaries.
@@ -480,8 +493,8 @@ TEST_CASE("bn backward equals central finite differences of sum(dy * bn(x))", "[
                                 gradient_tolerance, dgamma_allow);
                 }
                 if (k.center) {
-                    check_close("dbeta vs finite differences", dbeta_got, dbeta_want, dbeta_scale,
-                                gradient_tolerance, dbeta_allow);
+                    check_close("dbeta vs finite differences", dbeta_got, dbeta_want, dbeta_scale, gradient_tolerance,
+                                dbeta_allow);
                 }
             });
         }
@@ -557,10 +570,9 @@ TEST_CASE("bn constant features have variance 0 and finite outputs", "[bn_kernel
 }
 
 TEST_CASE("bn backward without dx computes the same parameter gradients", "[bn_kernels]") {
-    const std::vector<std::size_t> configs = {config_index(37), config_index(784),
-                                              config_index(37, activation_kind::sigmoid),
-                                              config_index(37, activation_kind::linear, true, false),
-                                              config_index(37, activation_kind::linear, false, true)};
+    const std::vector<std::size_t> configs = {
+        config_index(37), config_index(784), config_index(37, activation_kind::sigmoid),
+        config_index(37, activation_kind::linear, true, false), config_index(37, activation_kind::linear, false, true)};
     for (const std::size_t config : configs) {
         for (const std::size_t rows : batch_sizes) {
             const bn_config& k = bn_configs[config];

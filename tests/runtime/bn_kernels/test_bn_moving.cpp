@@ -17,7 +17,7 @@ using nnfuse::bn_profile;
 using nnfuse::kernels::BnUpdateMoving;
 
 constexpr std::size_t features = 5;
-constexpr std::size_t batch_rows = 32;  // m
+constexpr std::size_t batch_rows = 32;       // m
 constexpr double relative_tolerance = 1e-6;  // float rounding of a few double operations
 
 // Three batches' statistics (mean, biased variance) per feature.
@@ -27,8 +27,10 @@ const std::vector<std::vector<float>> batch_vars = {
     {1.0f, 0.25f, 4.0f, 900.0f, 1e-4f}, {2.0f, 0.5f, 3.0f, 1100.0f, 2e-4f}, {0.5f, 0.75f, 5.0f, 1000.0f, 3e-4f}};
 
 // Keras's and PyTorch's initial moving statistics.
-std::vector<float> initial_mean() { return std::vector<float>(features, 0.0f); }
-std::vector<float> initial_var() { return std::vector<float>(features, 1.0f); }
+constexpr float initial_mean_value = 0.0f;
+constexpr float initial_var_value = 1.0f;
+std::vector<float> initial_mean() { return std::vector<float>(features, initial_mean_value); }
+std::vector<float> initial_var() { return std::vector<float>(features, initial_var_value); }
 
 void check_relative(const std::vector<float>& actual, const std::vector<double>& expected) {
     for (std::size_t c = 0; c < actual.size(); ++c) {
@@ -50,9 +52,10 @@ TEST_CASE("BnUpdateMoving: keras rule after three batches", "[bn_moving]") {
     std::vector<double> want_mean(features), want_var(features);
     for (std::size_t c = 0; c < features; ++c) {
         const double k = momentum;
-        want_mean[c] = k * k * k * 0.0 +
+        want_mean[c] = k * k * k * initial_mean_value +
                        (1 - k) * (k * k * batch_means[0][c] + k * batch_means[1][c] + batch_means[2][c]);
-        want_var[c] = k * k * k * 1.0 + (1 - k) * (k * k * batch_vars[0][c] + k * batch_vars[1][c] + batch_vars[2][c]);
+        want_var[c] = k * k * k * initial_var_value +
+                      (1 - k) * (k * k * batch_vars[0][c] + k * batch_vars[1][c] + batch_vars[2][c]);
     }
     check_relative(moving_mean, want_mean);
     check_relative(moving_var, want_var);
@@ -70,8 +73,9 @@ TEST_CASE("BnUpdateMoving: torch rule after three batches uses the unbiased vari
     std::vector<double> want_mean(features), want_var(features);
     for (std::size_t c = 0; c < features; ++c) {
         const double f = momentum, k = 1 - momentum;
-        want_mean[c] = k * k * k * 0.0 + f * (k * k * batch_means[0][c] + k * batch_means[1][c] + batch_means[2][c]);
-        want_var[c] = k * k * k * 1.0 +
+        want_mean[c] = k * k * k * initial_mean_value +
+                       f * (k * k * batch_means[0][c] + k * batch_means[1][c] + batch_means[2][c]);
+        want_var[c] = k * k * k * initial_var_value +
                       f * bessel * (k * k * batch_vars[0][c] + k * batch_vars[1][c] + batch_vars[2][c]);
     }
     check_relative(running_mean, want_mean);
