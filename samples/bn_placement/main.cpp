@@ -79,9 +79,10 @@ int run(const samples::experiment_flags& flags) {
     const std::filesystem::path out = samples::prepare_out_dir(flags);
     const nnfuse::fashion_mnist_data data = samples::load_experiment_data(flags);
     std::cout << fmt::format("BN placement on Fashion-MNIST ({} training, {} test samples): {} lr {}, batch {}, seed {}, "
-                             "{} epochs, the same initial kernels and batches for every variant\n",
+                             "{}, the same initial kernels and batches for every variant\n",
                              data.train.count, data.test.count, flags.optimizer, flags.effective_learning_rate(),
-                             flags.batch_size, flags.seed, flags.epochs);
+                             flags.batch_size, flags.seed,
+                             fmt::format("{} epoch{}", flags.epochs, flags.epochs == 1 ? "" : "s"));
     for (const variant& v : variants) std::cout << fmt::format("  {:<10} Flatten -> {}\n", v.name, v.layers);
     std::cout << "\n" << samples::header_line() << "\n";
 

@@ -44,10 +44,10 @@ std::string terminal_for(const std::filesystem::path& file, std::size_t panels, 
     // Enhanced text for 10^{-5} tick labels; every text of ours is marked noenhanced, so "no_bn"
     // keeps its underscore.
     if (extension == ".svg") {
-        return fmt::format("set terminal svg size {},{} enhanced font 'Sans,13' background rgb 'white'", width, height);
+        return fmt::format("set terminal svg size {},{} enhanced font 'sans-serif,13' background rgb 'white'", width, height);
     }
     if (extension == ".png") {
-        return fmt::format("set terminal pngcairo size {},{} enhanced font 'Sans,11' background rgb 'white'", width,
+        return fmt::format("set terminal pngcairo size {},{} enhanced font 'sans-serif,11' background rgb 'white'", width,
                            height);
     }
     throw plot_error(fmt::format("cannot draw {}: a plot file must end in .svg or .png", file.string()));
@@ -80,7 +80,7 @@ std::string script_for(const figure& fig, const std::filesystem::path& file) {
     }
 
     gp << "\nset multiplot layout 1," << std::max<std::size_t>(fig.panels.size(), 1);
-    if (!fig.title.empty()) gp << " title " << gp_string(fig.title) << " noenhanced font 'Sans,14'";
+    if (!fig.title.empty()) gp << " title " << gp_string(fig.title) << " noenhanced font 'sans-serif,14'";
     gp << "\n";
     for (std::size_t p = 0; p < fig.panels.size(); ++p) {
         const plot_panel& panel = fig.panels[p];

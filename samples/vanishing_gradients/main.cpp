@@ -5,11 +5,11 @@
 // Prints one row per epoch, the L2 norm of each hidden layer's kernel gradient (first step and last
 // epoch) and a summary; writes DIR/history.csv, DIR/gradients.csv (variant,epoch,layer,grad_norm:
 // epoch 0 = the first step, layer 1 = the first hidden layer), DIR/gradients.svg and DIR/training.svg.
-// --depth/--width/--activation choose among the compiled models (model.hpp); others: exit status 2.
+// --depth/--width/--activation choose among the models this build generated (vg_compiled_models.hpp,
+// written by meson from nnfuse_models); any other choice is exit status 2 with the list.
 #include <cmath>
 #include <fstream>
 #include <iostream>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,71 +18,52 @@
 
 #include "runtime/data/data_error.hpp"
 #include "samples/common/experiment.hpp"
-#include "samples/vanishing_gradients/model.hpp"
-#include "vg_sigmoid_d10_w64_bn.gen.hpp"
-#include "vg_sigmoid_d10_w64_no_bn.gen.hpp"
-#include "vg_sigmoid_d3_w16_bn.gen.hpp"
-#include "vg_sigmoid_d3_w16_no_bn.gen.hpp"
+#include "vg_compiled_models.hpp"
 
 namespace {
 
-using nnfuse::activation_kind;
-using net_factory = std::unique_ptr<nnfuse::network> (*)(std::size_t max_batch);
-
-template <class Net>
-std::unique_ptr<nnfuse::network> make_net(std::size_t max_batch) {
-    return std::make_unique<Net>(max_batch);
-}
-
-// The models this program was built with (meson.build's nnfuse_models): one no_bn/bn pair each.
-struct compiled_pair {
-    std::size_t depth, width;
-    activation_kind activation;
-    net_factory no_bn, bn;
-    std::size_t no_bn_params, bn_params;
-};
-
-namespace gen = nnfuse::generated;
-namespace vg = vanishing_gradients;
-const compiled_pair compiled[] = {
-    {10, 64, activation_kind::sigmoid, &make_net<gen::vg_sigmoid_d10_w64_no_bn::Net>,
-     &make_net<gen::vg_sigmoid_d10_w64_bn::Net>, nnfuse::total_params(vg::sigmoid_d10_w64_no_bn),
-     nnfuse::total_params(vg::sigmoid_d10_w64_bn)},
-    {3, 16, activation_kind::sigmoid, &make_net<gen::vg_sigmoid_d3_w16_no_bn::Net>,
-     &make_net<gen::vg_sigmoid_d3_w16_bn::Net>, nnfuse::total_params(vg::sigmoid_d3_w16_no_bn),
-     nnfuse::total_params(vg::sigmoid_d3_w16_bn)},
-};
+using vanishing_gradients::compiled_pair;
 
 std::string describe(const compiled_pair& pair) {
-    return fmt::format("--depth {} --width {} --activation {}", pair.depth, pair.width, nnfuse::keras_name(pair.activation));
+    return fmt::format("--depth {} --width {} --activation {}", pair.depth, pair.width, pair.activation);
 }
 
 const compiled_pair& find_compiled(std::size_t depth, std::size_t width, const std::string& activation) {
-    for (const compiled_pair& pair : compiled) {
-        if (pair.depth == depth && pair.width == width && nnfuse::keras_name(pair.activation) == activation) return pair;
+    for (const compiled_pair& pair : vanishing_gradients::compiled_pairs) {
+        if (pair.depth == depth && pair.width == width && pair.activation == activation) return pair;
     }
     std::string known;
-    for (const compiled_pair& pair : compiled) known += (known.empty() ? "" : "; ") + describe(pair);
+    for (const compiled_pair& pair : vanishing_gradients::compiled_pairs) known += (known.empty() ? "" : "; ") + describe(pair);
     throw samples::usage_error(fmt::format(
         "no compiled model has depth {}, width {} and activation {}; this build has: {} "
-        "(a new one is a model entry in meson.build, see samples/vanishing_gradients/model.hpp)",
+        "(to add one, see samples/vanishing_gradients/model.hpp)",
         depth, width, activation, known));
 }
 
-// The kernel gradient of each hidden dense layer: layer k is Keras's dense (k = 1) or dense_<k-1>.
+// Keras's "Total params": every variable, trainable or not.
+std::size_t total_params(nnfuse::network& net) {
+    std::size_t count = 0;
+    for (const nnfuse::variable_ref& v : net.variables()) count += v.value.size();
+    return count;
+}
+
+// The kernel gradient of each hidden dense layer: layer k is Keras's dense (k = 1) or dense_<k-1>;
+// dense_<depth> is the output layer. A model of another depth was misnamed in nnfuse_models.
 std::vector<std::span<const float>> hidden_kernel_grads(nnfuse::network& net, std::size_t depth) {
-    std::vector<std::span<const float>> grads;
-    for (std::size_t k = 1; k <= depth; ++k) {
+    auto find = [&](std::size_t k) -> const nnfuse::variable_ref* {
         const std::string name = k == 1 ? "dense/kernel:0" : fmt::format("dense_{}/kernel:0", k - 1);
-        bool found = false;
         for (const nnfuse::variable_ref& v : net.variables()) {
-            if (v.name == name && !v.grad.empty()) {
-                grads.push_back(v.grad);
-                found = true;
-            }
+            if (v.name == name && !v.grad.empty()) return &v;
         }
-        if (!found) throw std::logic_error(fmt::format("model {} has no trainable {}", net.model_name(), name));
+        return nullptr;
+    };
+    if (find(depth + 1) == nullptr || find(depth + 2) != nullptr) {
+        throw std::logic_error(fmt::format("model {} does not have {} hidden dense layers: is its name in nnfuse_models "
+                                           "right?",
+                                           net.model_name(), depth));
     }
+    std::vector<std::span<const float>> grads;
+    for (std::size_t k = 1; k <= depth; ++k) grads.push_back(find(k)->grad);
     return grads;
 }
 
@@ -229,25 +210,22 @@ int run(const samples::experiment_flags& flags, std::size_t depth, std::size_t w
     const nnfuse::fashion_mnist_data data = samples::load_experiment_data(flags);
 
     std::cout << fmt::format("Vanishing gradients: {} hidden layers of {} {} units on Fashion-MNIST ({} training, {} test samples)\n"
-                             "{} lr {}, batch {}, seed {}, {} epochs; the same initial kernels and batches for both variants\n",
+                             "{} lr {}, batch {}, seed {}, {}; the same initial kernels and batches for both variants\n",
                              depth, width, activation, data.train.count, data.test.count, flags.optimizer,
-                             flags.effective_learning_rate(), flags.batch_size, flags.seed, flags.epochs);
+                             flags.effective_learning_rate(), flags.batch_size, flags.seed,
+                             fmt::format("{} epoch{}", flags.epochs, flags.epochs == 1 ? "" : "s"));
+    const std::size_t max_batch = flags.batch_size + 1;  // a last batch of one joins the one before it
+    const auto plain_net = pair.no_bn(max_batch);
+    const auto bn_net = pair.bn(max_batch);
     std::cout << fmt::format("  no_bn: Flatten -> {0} x Dense({1}, {2}) -> Dense(10, softmax)   ({3} params)\n"
                              "  bn:    Flatten -> {0} x [Dense({1}, use_bias=False) -> BatchNormalization -> "
                              "Activation({2})] -> Dense(10, softmax)   ({4} params)\n\n",
-                             depth, width, activation, pair.no_bn_params, pair.bn_params);
+                             depth, width, activation, total_params(*plain_net), total_params(*bn_net));
     std::cout << samples::header_line() << fmt::format(" {:>11} {:>11}\n", "|grad| L1", fmt::format("|grad| L{}", depth));
 
-    const std::size_t max_batch = flags.batch_size + 1;  // a last batch of one joins the one before it
     std::vector<variant_result> results;
-    {
-        const auto net = pair.no_bn(max_batch);
-        results.push_back(train_variant("no_bn", *net, depth, data, flags));
-    }
-    {
-        const auto net = pair.bn(max_batch);
-        results.push_back(train_variant("bn", *net, depth, data, flags));
-    }
+    results.push_back(train_variant("no_bn", *plain_net, depth, data, flags));
+    results.push_back(train_variant("bn", *bn_net, depth, data, flags));
     print_gradient_table(results);
     print_summary(results);
 

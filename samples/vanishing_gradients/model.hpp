@@ -5,10 +5,13 @@
 // Hidden dense layers are named dense, dense_1, ..., dense_<Depth-1> in both (Keras's numbering),
 // so "layer k" is the same kernel shape in both; the output layer is dense_<Depth>.
 //
-// Each model the samples can run is a named constant below and one entry in meson.build's
-// nnfuse_models (the generator compiles every entry for every SIMD target: build time is the cost
-// of each one). To add a variant: a pair of constants here, two entries there, one line in
-// main.cpp's table of compiled variants.
+// The sample runs every pair that meson.build's nnfuse_models names vg_<activation>_d<depth>_w<width>_no_bn
+// and vg_<activation>_d<depth>_w<width>_bn (its --depth --width --activation flags choose one). To add,
+// say, 10 layers of 64 tanh units: two constants here,
+//     inline constexpr auto tanh_d10_w64_no_bn = plain_mlp<10, 64, nnfuse::activation_kind::tanh>;
+//     inline constexpr auto tanh_d10_w64_bn = bn_mlp<10, 64, nnfuse::activation_kind::tanh>;
+// and their two entries in nnfuse_models. Each generated model costs build time (the generator's
+// code is compiled for every SIMD target), so the build keeps few.
 #pragma once
 
 #include <cstddef>
