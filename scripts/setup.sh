@@ -10,6 +10,7 @@ nnfuse_packages=(
   libhwy-dev libfmt-dev libboost-dev catch2 zlib1g-dev libcli11-dev
   libbenchmark-dev openmpi-bin libopenmpi-dev
   clang libclang-rt-14-dev
+  nlohmann-json3-dev python3-numpy
   dataset-fashion-mnist
   gnuplot-nox
 )

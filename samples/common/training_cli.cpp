@@ -2,14 +2,24 @@
 
 #include <unistd.h>
 
+#include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <iostream>
 #include <memory>
 #include <thread>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
+#include "runtime/checkpoint/atomic_file.hpp"
+#include "runtime/checkpoint/checkpoint.hpp"
+#include "runtime/checkpoint/checkpoint_error.hpp"
+#include "runtime/checkpoint/safetensors.hpp"
 #include "runtime/data/data_error.hpp"
 #include "runtime/data/fashion_mnist.hpp"
 #include "runtime/optim/adam.hpp"
@@ -24,6 +34,10 @@ namespace {
 constexpr int exit_usage = 2;
 constexpr int exit_diverged = 3;
 
+// Fashion-MNIST's training set: a larger batch is meaningless, and would only make the Net allocate
+// gigabytes before anything could report the mistake.
+constexpr std::uint64_t max_batch_size = 60000;
+
 void keep_first(nnfuse::labeled_images& set, std::size_t count) {
     if (count == 0 || count >= set.count) return;
     set.count = count;
@@ -31,28 +45,163 @@ void keep_first(nnfuse::labeled_images& set, std::size_t count) {
     set.labels.resize(count);
 }
 
+// Validators return "" or the problem (`hint` explains a value of 1); CLI11 prefixes it with the flag's name. They check the text
+// before CLI11 converts it, so "-1", "abc" and "1e3" get these messages, not CLI11's conversion errors.
+CLI::Validator whole_number(std::uint64_t min, std::uint64_t max, std::string hint = "") {
+    return CLI::Validator(
+        [=](std::string& text) -> std::string {
+            std::uint64_t value = 0;
+            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+            const bool number = !text.empty() && error == std::errc() && end == text.data() + text.size();
+            if (number && value >= min && value <= max) return "";
+            if (number && value == 1 && !hint.empty()) return fmt::format("{} {}", text, hint);
+            return fmt::format("{} is not a whole number from {} to {}", text, min, max);
+        },
+        fmt::format("INT in [{} - {}]", min, max));
+}
+
+CLI::Validator positive_real() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            float value = 0;
+            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+            if (!text.empty() && error == std::errc() && end == text.data() + text.size() && std::isfinite(value) && value > 0) {
+                return "";
+            }
+            return fmt::format("{} is not a positive finite number", text);
+        },
+        "POSITIVE");
+}
+
+CLI::Validator one_of(std::vector<std::string> choices) {
+    return CLI::Validator(
+        [=](std::string& text) -> std::string {
+            for (const auto& choice : choices)
+                if (text == choice) return "";
+            return fmt::format("{} is not one of: {}", text, fmt::join(choices, ", "));
+        },
+        fmt::format("{{{}}}", fmt::join(choices, ",")));
+}
+
+CLI::Validator existing_directory() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            std::error_code error;
+            if (std::filesystem::is_directory(text, error)) return "";
+            return fmt::format("{}: no such directory", text);
+        },
+        "DIR");
+}
+
+CLI::Validator writable_checkpoint() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            try {
+                nnfuse::check_writable(text);
+            } catch (const nnfuse::checkpoint_error& error) {
+                return error.what();
+            }
+            return "";
+        },
+        "FILE");
+}
+
+CLI::Validator readable_file() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            std::error_code error;
+            if (!std::filesystem::exists(text, error)) return fmt::format("{}: no such file", text);
+            if (!std::filesystem::is_regular_file(text, error)) return fmt::format("{}: not a regular file", text);
+            return "";
+        },
+        "FILE");
+}
+
+// The optimizer's settings a resumed run should share with the run it continues.
+std::map<std::string, std::string> run_metadata(const training_flags& flags, float learning_rate, std::size_t samples) {
+    return {{"optimizer", flags.optimizer},
+            {"learning_rate", fmt::format("{}", learning_rate)},
+            {"batch_size", std::to_string(flags.batch_size)},
+            {"training_samples", std::to_string(samples)}};
+}
+
 }  // namespace
 
 void add_training_flags(CLI::App& app, training_flags& flags) {
-    app.add_option("--epochs", flags.epochs, "passes over the training set")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--batch-size", flags.batch_size, "samples per step (batch normalization needs at least 2)")
-        ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 20))
+    app.add_option("--epochs", flags.epochs, "passes over the training set (counted from the start, also with --resume)")
+        ->check(whole_number(1, 1'000'000))
         ->capture_default_str();
-    app.add_option("--optimizer", flags.optimizer, "sgd or adam")->check(CLI::IsMember({"sgd", "adam"}))->capture_default_str();
-    app.add_option("--learning-rate", flags.learning_rate, "default 0.01 for sgd, 0.001 for adam")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--seed", flags.seed, "seeds initialization and shuffling")->capture_default_str();
+    app.add_option("--batch-size", flags.batch_size, "samples per step (batch normalization needs at least 2)")
+        ->check(whole_number(2, max_batch_size,
+                             "is too small: batch normalization cannot train on one sample per batch (it needs at least 2 "
+                             "values per feature); use 2 or more"))
+        ->capture_default_str();
+    app.add_option("--optimizer", flags.optimizer, "sgd or adam")->check(one_of({"sgd", "adam"}))->capture_default_str();
+    app.add_option("--learning-rate", flags.learning_rate, "default 0.01 for sgd, 0.001 for adam")->check(positive_real());
+    app.add_option("--seed", flags.seed, "seeds initialization and shuffling")
+        ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
+        ->capture_default_str();
     app.add_option("--threads", flags.threads, "worker threads (default: all cores; the step runs on one today)")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--data", flags.data_dir, "Fashion-MNIST directory (default: Debian's dataset-fashion-mnist)");
+        ->check(whole_number(1, 4096));
+    app.add_option("--data", flags.data_dir, "Fashion-MNIST directory (default: Debian's dataset-fashion-mnist)")
+        ->check(existing_directory());
     app.add_option("--bn-stats", flags.bn_stats,
                    "inference statistics: moving (averages learned in training) or population (one exact pass over the "
                    "training set)")
-        ->check(CLI::IsMember({"moving", "population"}))
+        ->check(one_of({"moving", "population"}))
         ->capture_default_str();
-    app.add_option("--limit", flags.limit, "train on the first N training samples only")->check(CLI::PositiveNumber);
+    app.add_option("--limit", flags.limit, "train on the first N training samples only")->check(whole_number(1, 1u << 30));
     app.add_option("--history", flags.history_csv, "write the per-epoch history as CSV to this file");
+    app.add_option("--save", flags.save_path,
+                   "after each epoch, save a training checkpoint (safetensors: weights, optimizer, BN counters, epoch, "
+                   "seed) to this file, atomically")
+        ->check(writable_checkpoint());
+    app.add_option("--resume", flags.resume_path, "continue the training saved in this checkpoint by --save, exactly")
+        ->check(readable_file());
+    // CLI11_PARSE returns CLI11's own exit codes (105 for a bad value, 109 for an unknown flag, ...) and
+    // prints two lines. The samples promise one line and status 2 for every command-line error, and this
+    // hook is the one place CLI11 calls for all of them (never for --help or --version, which exit 0).
+    app.failure_message([](const CLI::App*, const CLI::Error& error) -> std::string {
+        fmt::print(stderr, "error: {} (see --help)\n", error.what());
+        std::fflush(stdout);
+        std::exit(exit_usage);
+    });
 }
+
+namespace {
+
+// Restores `net` and `opt` from flags.resume_path and sets where `options` continues; returns 0, or the
+// exit status of a checkpoint that cannot continue this run (after printing why).
+int resume(const training_flags& flags, nnfuse::network& net, nnfuse::optimizer& opt,
+           const std::map<std::string, std::string>& metadata, nnfuse::fit_options& options) {
+    // Another optimizer's checkpoint would also fail to load (its slots differ), but less readably.
+    const nnfuse::safetensors_file header = nnfuse::read_safetensors(flags.resume_path);
+    const auto saved_optimizer = header.metadata().find("optimizer");
+    if (saved_optimizer != header.metadata().end() && saved_optimizer->second != flags.optimizer) {
+        fmt::print(stderr, "error: {} was trained with --optimizer {}; resume it with the same optimizer\n",
+                   flags.resume_path, saved_optimizer->second);
+        return exit_usage;
+    }
+    const auto loaded = nnfuse::load_training_checkpoint(flags.resume_path, net, opt);
+    if (loaded.progress.epochs_done >= flags.epochs) {
+        fmt::print(stderr, "error: {} has already trained {} epochs; --epochs {} asks for no more (epochs count from the start)\n",
+                   flags.resume_path, loaded.progress.epochs_done, flags.epochs);
+        return exit_usage;
+    }
+    for (const auto& [key, value] : metadata) {
+        const auto saved = loaded.metadata.find(key);
+        if (saved != loaded.metadata.end() && saved->second != value) {
+            fmt::print(stderr, "note: {} was trained with {} {}, this run has {}: it will not match an uninterrupted run\n",
+                       flags.resume_path, key, saved->second, value);
+        }
+    }
+    options.initial_epoch = loaded.progress.epochs_done;
+    options.seed = loaded.progress.seed;
+    std::cout << fmt::format("Resuming from {} after epoch {}\n", flags.resume_path, loaded.progress.epochs_done);
+    return 0;
+}
+
+}  // namespace
 
 int run_training(nnfuse::network& net, const training_flags& flags) {
     nnfuse::fashion_mnist_data data;
@@ -72,11 +221,12 @@ int run_training(nnfuse::network& net, const training_flags& flags) {
         }
     }
 
+    const float learning_rate = flags.learning_rate.value_or(flags.optimizer == "adam" ? 1e-3f : 0.01f);
     std::unique_ptr<nnfuse::optimizer> optimizer;
     if (flags.optimizer == "adam") {
-        optimizer = std::make_unique<nnfuse::adam>(flags.learning_rate.value_or(1e-3f));
+        optimizer = std::make_unique<nnfuse::adam>(learning_rate);
     } else {
-        optimizer = std::make_unique<nnfuse::sgd>(flags.learning_rate.value_or(0.01f));
+        optimizer = std::make_unique<nnfuse::sgd>(learning_rate);
     }
     nnfuse::initialize_variables(net, flags.seed);
     nnfuse::trainer trainer(net, *optimizer);
@@ -86,7 +236,16 @@ int run_training(nnfuse::network& net, const training_flags& flags) {
     options.seed = flags.seed;
     options.log = &std::cout;
     options.interactive = isatty(STDOUT_FILENO) != 0;
+    const auto metadata = run_metadata(flags, learning_rate, data.train.count);
     try {
+        if (!flags.resume_path.empty()) {
+            if (const int status = resume(flags, net, *optimizer, metadata, options); status != 0) return status;
+        }
+        if (!flags.save_path.empty()) {
+            options.on_epoch_end = [&](std::size_t epoch, const nnfuse::history&) {
+                nnfuse::save_training_checkpoint(flags.save_path, net, *optimizer, {epoch + 1, options.seed}, metadata);
+            };
+        }
         const nnfuse::history history = trainer.fit(data.train, options);
         if (flags.bn_stats == "population") {
             trainer.population_statistics(data.train, flags.batch_size);

@@ -1,10 +1,17 @@
 // The command line the training samples share (CLI11), its checks, and the run around a model.
 //
 // add_training_flags() declares --epochs --batch-size --optimizer --learning-rate --seed --threads
-// --data --bn-stats --limit --history; run_training() loads Fashion-MNIST, initializes the Net,
-// trains, optionally recomputes BN statistics over the training set, and prints the test accuracy.
-// Every user error (bad flag value, missing data, unwritable history file) is one line on stderr
-// and exit status 2; a diverging loss is exit status 3.
+// --data --bn-stats --limit --history --save --resume; run_training() loads Fashion-MNIST, initializes
+// the Net (or restores it from --resume), trains, saves a training checkpoint after each epoch (--save),
+// optionally recomputes BN statistics over the training set, and prints the test accuracy.
+// --resume FILE continues a run exactly: weights, optimizer state, BN counters, the epoch and the
+// shuffling seed come from FILE (--epochs still counts from the start, like Keras's epochs with
+// initial_epoch), so 2 epochs + --resume to 3 give the same bits as 3 epochs straight.
+// Every user error is one line on stderr and exit status 2, never a crash or a hang: a bad flag value
+// (zero, negative or non-numeric counts, a batch size of 1, which batch normalization cannot train on),
+// an unknown flag, a missing data directory, an unwritable --save or --history path, a --resume file
+// that is missing, defective or of another model. A diverging loss (not finite) is exit status 3,
+// naming the epoch and batch. --help exits 0.
 #pragma once
 
 #include <cstddef>
@@ -29,8 +36,11 @@ struct training_flags {
     std::string bn_stats = "moving";
     std::size_t limit = 0;               // 0: every training sample
     std::string history_csv;
+    std::string save_path;    // training checkpoint written after each epoch (atomically)
+    std::string resume_path;  // training checkpoint to continue from
 };
 
+// Also makes every command-line error of `app` one line and exit status 2 (see training_cli.cpp).
 void add_training_flags(CLI::App& app, training_flags& flags);
 
 // Trains `net` (built for flags.batch_size + 1 rows) and prints "Test accuracy: 0.xxxx" last.
