@@ -367,8 +367,15 @@ TEST_CASE("a non-finite loss stops fit naming epoch and batch, before the update
         mean_at_nan.assign(mean.begin(), mean.end());
         var_at_nan.assign(var.begin(), var.end());
     };
-    CHECK_THROWS_MATCHES(trainer.fit(data, options), nnfuse::training_diverged,
-                         Catch::Matchers::Message("the loss is not finite (nan) in epoch 2, batch 1 of 4: training stopped"));
+    std::string message;
+    try {
+        trainer.fit(data, options);
+    } catch (const nnfuse::training_diverged& error) {
+        message = error.what();
+    }
+    // The NaN's sign (printed "nan" or "-nan") depends on the SIMD target.
+    CHECK_THAT(message, Catch::StartsWith("the loss is not finite (") &&
+                            Catch::EndsWith("nan) in epoch 2, batch 1 of 4: training stopped"));
 
     // No optimizer step was taken on the NaN batch: every trainable value and slot is as it was.
     const auto after = snapshot(net, &opt);
