@@ -1,0 +1,208 @@
+// Softmax, alone (inference) and fused with sparse categorical cross-entropy (training), per SIMD target.
+//
+// SoftmaxRows<Units>(values, rows): each row of values[rows, Units] is replaced by its softmax.
+// SoftmaxCrossEntropy<Units>(logits, labels, rows, grad_scale, dlogits, loss_sum, correct): for each row r,
+//   p = softmax(logits[r]), loss_r = logsumexp(logits[r]) - logits[r][labels[r]],
+//   dlogits[r] = (p - onehot(labels[r])) * grad_scale (grad_scale = 1/batch for a mean loss).
+//   requires: 0 <= labels[r] < Units for every row (the data loader validates); logits finite;
+//             dlogits is [rows, Units] or nullptr (evaluation only: nothing is written).
+//   ensures:  *loss_sum += sum of loss_r (double); *correct += number of rows whose argmax (the first maximal
+//             index, like numpy.argmax) equals the label.
+// Both are numerically stable: the row maximum is subtracted before exponentiating, so every exponent is <= 0
+// (logits of magnitude 1e4 give finite losses) and the loss is formed as log(sum) + (max - logit[label]).
+//
+// This header also holds the partial-vector helpers (LoadFirstN, StoreFirstN) that dense-inl.h shares:
+// Highway 1.0.3 has no LoadN/StoreN, and its MaskedLoad reads the whole vector below AVX2.
+// Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
+
+#if defined(NNFUSE_RUNTIME_KERNELS_SOFTMAX_XENT_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef NNFUSE_RUNTIME_KERNELS_SOFTMAX_XENT_INL_H_
+#undef NNFUSE_RUNTIME_KERNELS_SOFTMAX_XENT_INL_H_
+#else
+#define NNFUSE_RUNTIME_KERNELS_SOFTMAX_XENT_INL_H_
+#endif
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+#include "hwy/contrib/math/math-inl.h"
+#include "hwy/highway.h"
+
+// Forces a lambda to be inlined, as HWY_INLINE does for functions (write it after the parameter list).
+#ifndef NNFUSE_INLINE_LAMBDA
+#if HWY_COMPILER_MSVC
+#define NNFUSE_INLINE_LAMBDA
+#else
+#define NNFUSE_INLINE_LAMBDA __attribute__((always_inline))
+#endif
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace nnfuse::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+namespace tails {
+
+using FloatTag = hn::ScalableTag<float>;
+// The kernels block their loops with the lane count as a compile-time constant. Scalable vectors (SVE, RVV) would
+// need run-time blocking; no x86 target is scalable.
+static_assert(!HWY_HAVE_SCALABLE, "nnfuse kernels assume a vector length known at compile time");
+inline constexpr std::size_t kLanes = hn::MaxLanes(FloatTag());
+
+// Vectors needed for `count` floats, and the valid lanes of the last of them (kLanes when it is full).
+constexpr std::size_t VectorsFor(std::size_t count) { return (count + kLanes - 1) / kLanes; }
+constexpr std::size_t LastVectorLanes(std::size_t count) { return count - (VectorsFor(count) - 1) * kLanes; }
+
+// The first `count` floats at p (0 < count <= MaxLanes(d)), zeros in the other lanes; reads nothing at or past
+// p + count. On AVX2 and AVX-512 MaskedLoad is a real masked load (masked lanes never fault); below that Highway
+// 1.0.3 implements it as an aligned full-vector load, so copy through a buffer instead.
+template <class D>
+HWY_INLINE hn::Vec<D> LoadFirstN(D d, const float* HWY_RESTRICT p, std::size_t count) {
+    if (count == hn::MaxLanes(d)) return hn::LoadU(d, p);
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+    return hn::MaskedLoad(hn::FirstN(d, count), d, p);
+#else
+    HWY_ALIGN float lanes[hn::MaxLanes(D())] = {};
+    for (std::size_t i = 0; i < count; ++i) lanes[i] = p[i];
+    return hn::Load(d, lanes);
+#endif
+}
+
+// Stores the first `count` lanes of v at p (0 < count <= MaxLanes(d)); writes nothing at or past p + count.
+// BlendedStore is safe on every target (a masked store on AVX2/AVX-512, a lane loop below).
+template <class D>
+HWY_INLINE void StoreFirstN(hn::Vec<D> v, D d, float* HWY_RESTRICT p, std::size_t count) {
+    if (count == hn::MaxLanes(d)) {
+        hn::StoreU(v, d, p);
+    } else {
+        hn::BlendedStore(v, hn::FirstN(d, count), d, p);
+    }
+}
+
+// Calls body(std::integral_constant<std::size_t, i>()) for i = 0 .. kCount-1, unrolled at compile time, so that
+// arrays of vectors indexed by i stay in registers. Bodies must be NNFUSE_INLINE_LAMBDA: if one is called out of
+// line, the array whose address it takes lives in memory and the compiler stores it back on every iteration.
+template <std::size_t kCount, class Body>
+HWY_INLINE void Unroll(const Body& body) {
+    [&]<std::size_t... kIndex>(std::index_sequence<kIndex...>) NNFUSE_INLINE_LAMBDA {
+        (body(std::integral_constant<std::size_t, kIndex>()), ...);
+    }(std::make_index_sequence<kCount>());
+}
+
+}  // namespace tails
+
+namespace softmax_detail {
+
+using tails::FloatTag;
+using tails::kLanes;
+using V = hn::Vec<FloatTag>;
+
+// One row of Units logits held in vectors, with its maximum and the (unnormalized) exponentials.
+template <std::size_t Units>
+struct SoftmaxRow {
+    static constexpr std::size_t kVectors = tails::VectorsFor(Units);
+    static constexpr std::size_t kLastLanes = tails::LastVectorLanes(Units);
+
+    V logits[kVectors];
+    V exps[kVectors];  // e^(logit - max); zero in the lanes past Units
+    V max;             // broadcast row maximum
+    float sum = 0.0f;  // sum of exps
+
+    explicit HWY_INLINE SoftmaxRow(const float* HWY_RESTRICT row) {
+        const FloatTag d;
+        // Lanes past Units hold -inf: they never win the maximum.
+        const V minus_infinity = hn::Set(d, -std::numeric_limits<float>::infinity());
+        V running_max = minus_infinity;
+        tails::Unroll<kVectors>([&](auto j) NNFUSE_INLINE_LAMBDA {
+            if constexpr (j + 1 == kVectors && kLastLanes != kLanes) {
+                logits[j] = hn::IfThenElse(hn::FirstN(d, kLastLanes),
+                                           tails::LoadFirstN(d, row + j * kLanes, kLastLanes), minus_infinity);
+            } else {
+                logits[j] = hn::LoadU(d, row + j * kLanes);
+            }
+            running_max = hn::Max(running_max, logits[j]);
+        });
+        max = hn::MaxOfLanes(d, running_max);
+        V running_sum = hn::Zero(d);
+        tails::Unroll<kVectors>([&](auto j) NNFUSE_INLINE_LAMBDA {
+            // Every exponent is <= 0, inside Exp's valid range; -inf (padding) gives 0.
+            exps[j] = hn::Exp(d, hn::Sub(logits[j], max));
+            if constexpr (j + 1 == kVectors && kLastLanes != kLanes) {
+                exps[j] = hn::IfThenElseZero(hn::FirstN(d, kLastLanes), exps[j]);
+            }
+            running_sum = hn::Add(running_sum, exps[j]);
+        });
+        sum = hn::GetLane(hn::SumOfLanes(d, running_sum));
+    }
+
+    // Index of the first lane equal to the maximum, like numpy.argmax.
+    HWY_INLINE std::size_t ArgMax() const {
+        const FloatTag d;
+        for (std::size_t j = 0; j < kVectors; ++j) {
+            const std::intptr_t lane = hn::FindFirstTrue(d, hn::Eq(logits[j], max));
+            if (lane >= 0) return j * kLanes + static_cast<std::size_t>(lane);
+        }
+        return 0;  // unreachable for finite logits: the maximum is one of them
+    }
+};
+
+}  // namespace softmax_detail
+
+// Replaces each row of values[rows, Units] by its softmax (inference; see the contract at the top).
+template <std::size_t Units>
+void SoftmaxRows(float* HWY_RESTRICT values, std::size_t rows) {
+    using Row = softmax_detail::SoftmaxRow<Units>;
+    const tails::FloatTag d;
+    for (std::size_t r = 0; r < rows; ++r) {
+        float* row_values = values + r * Units;
+        const Row row(row_values);
+        const auto inverse_sum = hn::Set(d, 1.0f / row.sum);
+        tails::Unroll<Row::kVectors>([&](auto j) NNFUSE_INLINE_LAMBDA {
+            constexpr std::size_t kCount = j + 1 == Row::kVectors ? Row::kLastLanes : tails::kLanes;
+            tails::StoreFirstN(hn::Mul(row.exps[j], inverse_sum), d, row_values + j * tails::kLanes, kCount);
+        });
+    }
+}
+
+template <std::size_t Units>
+void SoftmaxCrossEntropy(const float* HWY_RESTRICT logits, const std::int32_t* HWY_RESTRICT labels,
+                         std::size_t rows, float grad_scale, float* HWY_RESTRICT dlogits, double* loss_sum,
+                         std::size_t* correct) {
+    using Row = softmax_detail::SoftmaxRow<Units>;
+    const tails::FloatTag d;
+    double batch_loss = 0.0;
+    std::size_t batch_correct = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* row_logits = logits + r * Units;
+        const auto label = static_cast<std::size_t>(labels[r]);
+        const Row row(row_logits);
+        // log(sum) + (max - logit[label]): the difference of two floats is exact in double, so a loss near zero
+        // keeps its precision and large logits do not cancel.
+        const double row_max = hn::GetLane(row.max);
+        batch_loss += std::log(static_cast<double>(row.sum)) + (row_max - static_cast<double>(row_logits[label]));
+        batch_correct += row.ArgMax() == label ? 1 : 0;
+        if (dlogits == nullptr) continue;
+
+        float* row_gradient = dlogits + r * Units;
+        const auto scaled_inverse_sum = hn::Set(d, grad_scale / row.sum);
+        const auto label_lane = hn::Set(d, static_cast<float>(label));  // exact: Units < 2^24
+        const auto label_term = hn::Set(d, grad_scale);
+        tails::Unroll<Row::kVectors>([&](auto j) NNFUSE_INLINE_LAMBDA {
+            constexpr std::size_t kCount = j + 1 == Row::kVectors ? Row::kLastLanes : tails::kLanes;
+            const auto is_label = hn::Eq(hn::Iota(d, static_cast<float>(j * tails::kLanes)), label_lane);
+            const auto gradient = hn::Sub(hn::Mul(row.exps[j], scaled_inverse_sum), hn::IfThenElseZero(is_label, label_term));
+            tails::StoreFirstN(gradient, d, row_gradient + j * tails::kLanes, kCount);
+        });
+    }
+    *loss_sum += batch_loss;
+    *correct += batch_correct;
+}
+
+}  // namespace nnfuse::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // NNFUSE_RUNTIME_KERNELS_SOFTMAX_XENT_INL_H_

@@ -1,0 +1,142 @@
+// DenseForward on every compiled SIMD target against a double-precision reference: every activation (softmax
+// included), shapes below, at and above the vector width and odd ones, batch sizes 1, 2, 3, 32, 257.
+//
+// Tolerance of y (element-wise activations): L (n + 2) u M + 16 u |y|, where M = sum |x_k w_k| + |b| and
+// n = In: the first-order bound of a chain of n fused multiply-adds (Higham, gamma_n), grown by the activation's
+// Lipschitz constant L, plus 8 ulp for the activation itself. Softmax: an error e in the logits moves p by at most
+// 2 e p, plus 2 u per exponent (|z - max| u from the subtraction), and (Units + 8) u for the sum and the division.
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "tests/runtime/dense_kernels/test_dense_forward.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "runtime/kernels/dense-inl.h"
+#include "tests/runtime/dense_kernels/dense_test_support.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace nnfuse::test::HWY_NAMESPACE {
+
+template <std::size_t In, std::size_t Units, activation_kind Act, bool UseBias>
+constexpr KernelEntry<DenseForwardFn> Forward() {
+    return {{In, Units, Act, UseBias}, &kernels::HWY_NAMESPACE::DenseForward<In, Units, Act, UseBias>};
+}
+
+KernelTable<DenseForwardFn> DenseForwardKernels() {
+    using enum activation_kind;
+    static const KernelEntry<DenseForwardFn> entries[] = {
+        // Every shape: the reference model's two layers, odd sizes, exactly one AVX-512 vector, and (5, 300),
+        // whose Units span several full column blocks on every target.
+        Forward<784, 20, linear, false>(), Forward<784, 20, elu, true>(), Forward<784, 20, softmax, true>(),
+        Forward<20, 10, linear, false>(), Forward<20, 10, elu, true>(), Forward<20, 10, softmax, true>(),
+        Forward<7, 1, linear, false>(), Forward<7, 1, elu, true>(), Forward<7, 1, softmax, true>(),
+        Forward<37, 17, linear, false>(), Forward<37, 17, elu, true>(), Forward<37, 17, softmax, true>(),
+        Forward<16, 16, linear, false>(), Forward<16, 16, elu, true>(), Forward<16, 16, softmax, true>(),
+        Forward<3, 33, linear, false>(), Forward<3, 33, elu, true>(), Forward<3, 33, softmax, true>(),
+        Forward<5, 300, linear, false>(), Forward<5, 300, elu, true>(), Forward<5, 300, softmax, false>(),
+        // The other activations at an odd shape and at the reference model's output layer.
+        Forward<37, 17, relu, true>(), Forward<37, 17, selu, true>(), Forward<37, 17, sigmoid, true>(),
+        Forward<37, 17, tanh, true>(), Forward<20, 10, relu, false>(), Forward<20, 10, selu, true>(),
+        Forward<20, 10, sigmoid, true>(), Forward<20, 10, tanh, false>(),
+    };
+    return {HWY_TARGET, entries, sizeof(entries) / sizeof(entries[0])};
+}
+
+}  // namespace nnfuse::test::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace nnfuse::test {
+namespace {
+
+HWY_EXPORT(DenseForwardKernels);
+
+constexpr std::size_t kRowCounts[] = {1, 2, 3, 32, 257};
+
+// Glorot-uniform weights and inputs in [-1, 1] put pre-activations on both sides of every activation's bend.
+double GlorotBound(const DenseShape& shape) { return std::sqrt(6.0 / static_cast<double>(shape.in + shape.units)); }
+
+// Tolerance of each output, from the error bound stated at the top of this file.
+std::vector<double> ForwardTolerance(const DenseShape& shape, std::size_t rows, const PreActivations& pre,
+                                     const std::vector<double>& y) {
+    const double u = kUnitRoundoff;
+    const auto dot_length = static_cast<double>(shape.in + 2);
+    std::vector<double> tolerance(y.size());
+    if (shape.act != activation_kind::softmax) {
+        const double lipschitz = LipschitzConstant(shape.act);
+        for (std::size_t i = 0; i < y.size(); ++i) {
+            tolerance[i] = lipschitz * dot_length * u * pre.magnitude[i] + 16 * u * std::abs(y[i]) + kSmallestNormal;
+        }
+        return tolerance;
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+        const std::size_t first = r * shape.units, last = first + shape.units;
+        const double logit_error =
+            dot_length * u * *std::max_element(pre.magnitude.begin() + first, pre.magnitude.begin() + last);
+        const double max = *std::max_element(pre.z.begin() + first, pre.z.begin() + last);
+        for (std::size_t i = first; i < last; ++i) {
+            const double relative = 2 * logit_error + 2 * u * (std::abs(pre.z[i] - max) + 1) +
+                                    (static_cast<double>(shape.units) + 8) * u;
+            tolerance[i] = y[i] * relative + kSmallestNormal;
+        }
+    }
+    return tolerance;
+}
+
+TEST_CASE("DenseForward matches a double-precision reference on every target", "[dense][forward]") {
+    const auto configurations = HWY_DYNAMIC_DISPATCH(DenseForwardKernels)();
+    for (std::size_t c = 0; c < configurations.count; ++c) {
+        const DenseShape shape = configurations.entries[c].shape;
+        for (const std::size_t rows : kRowCounts) {
+            INFO(Describe(shape, rows));
+            std::mt19937 random(static_cast<std::uint32_t>(1000 * c + rows));
+            const auto x = RandomUniform(random, rows * shape.in, 1.0);
+            const auto kernel = RandomUniform(random, shape.in * shape.units, GlorotBound(shape));
+            const auto bias = RandomUniform(random, shape.units, 0.5);
+            const PreActivations pre = ComputePreActivations(shape, rows, ToDouble(x), ToDouble(kernel), ToDouble(bias));
+            const std::vector<double> expected = ApplyActivation(shape, rows, pre.z);
+            const std::vector<double> tolerance = ForwardTolerance(shape, rows, pre, expected);
+
+            const auto guarded_x = GuardedArray<float>::CopyOf(x);
+            const auto guarded_kernel = GuardedArray<float>::CopyOf(kernel);
+            const auto guarded_bias = GuardedArray<float>::CopyOf(bias);
+            ForEachTarget([&](std::int64_t target) {
+                const auto kernels = HWY_DYNAMIC_DISPATCH(DenseForwardKernels)();
+                REQUIRE(kernels.target == target);
+                GuardedArray<float> y(rows * shape.units, kUnwritten);
+                kernels.entries[c].run(guarded_x.data(), rows, guarded_kernel.data(),
+                                       shape.use_bias ? guarded_bias.data() : nullptr, y.data());
+                CheckWithin(
+                    "y", y.size(), [&](std::size_t i) { return y[i]; }, [&](std::size_t i) { return expected[i]; },
+                    [&](std::size_t i) { return tolerance[i]; });
+            });
+        }
+    }
+}
+
+TEST_CASE("DenseForward with no rows touches nothing", "[dense][forward]") {
+    const auto configurations = HWY_DYNAMIC_DISPATCH(DenseForwardKernels)();
+    for (std::size_t c = 0; c < configurations.count; ++c) {
+        const DenseShape shape = configurations.entries[c].shape;
+        INFO(Describe(shape, 0));
+        const GuardedArray<float> kernel(shape.in * shape.units, 1.0f), bias(shape.units, 1.0f);
+        ForEachTarget([&](std::int64_t) {
+            // Empty arrays point at their guard page: any access crashes.
+            const GuardedArray<float> x(0);
+            GuardedArray<float> y(0);
+            HWY_DYNAMIC_DISPATCH(DenseForwardKernels)().entries[c].run(x.data(), 0, kernel.data(), bias.data(),
+                                                                       y.data());
+            SUCCEED();
+        });
+    }
+}
+
+TEST_CASE("The kernels are compiled for more than one target", "[dense]") {
+    // Guards against builds where foreach_target collapses to one target (HWY_COMPILE_ONLY_STATIC without -march):
+    // then no SIMD code would be tested.
+    INFO("targets: " << hwy::SupportedAndGeneratedTargets().size());
+    CHECK(hwy::SupportedAndGeneratedTargets().size() >= 2);
+}
+
+}  // namespace
+}  // namespace nnfuse::test
+#endif  // HWY_ONCE
