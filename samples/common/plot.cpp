@@ -181,6 +181,8 @@ void run_gnuplot(const std::filesystem::path& dir, const std::filesystem::path& 
 
 }  // namespace
 
+void check_plot_file(const std::filesystem::path& file) { terminal_for(file, 1, false); }
+
 void render(const figure& fig, const std::filesystem::path& file) {
     const std::string script_text = script_for(fig, file);  // checks the extension first
     std::filesystem::path script = file;

@@ -10,6 +10,8 @@
 //   throws plot_error: another extension, gnuplot not installed (the message says which package
 //   provides it), or gnuplot failing (its own message). The script is written in every case but
 //   the first, so a user without gnuplot can still render it elsewhere.
+// check_plot_file(file): throws plot_error unless file ends in .svg or .png (render's rule), so a
+//   command line can refuse a bad --plot before training rather than after.
 // plot_history(history, file, title): a fit's loss and accuracy per epoch (epochs numbered from 1),
 //   the training values solid and, when the history has them, val_loss / val_accuracy dashed.
 //   requires: the history has at least one epoch with "loss" or "accuracy". Same file rules and errors.
@@ -51,6 +53,7 @@ struct figure {
 };
 
 void render(const figure& fig, const std::filesystem::path& file);
+void check_plot_file(const std::filesystem::path& file);
 
 void plot_history(const nnfuse::history& history, const std::filesystem::path& file, std::string_view title);
 

@@ -83,6 +83,9 @@ TEST_CASE("render refuses other file types and unequal x and y", "[plot]") {
     temp_dir dir;
     CHECK_THROWS_AS(samples::render(two_panels(), dir.path / "figure.pdf"), samples::plot_error);
     CHECK_FALSE(fs::exists(dir.path / "figure.gp"));
+    CHECK_THROWS_AS(samples::check_plot_file("history.csv"), samples::plot_error);
+    CHECK_NOTHROW(samples::check_plot_file("out/history.svg"));
+    CHECK_NOTHROW(samples::check_plot_file("history.png"));
     samples::figure bad{"", {}};
     bad.panels.push_back({.title = "p"});
     bad.panels.back().lines.push_back({"l", {1, 2}, {1}, 0, false});
