@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include "bn_before_activation.gen.hpp"
 #include "bn_placement_bn_after.gen.hpp"
@@ -47,14 +47,16 @@ void print_comparison(const std::vector<samples::variant_run>& runs) {
     std::size_t epochs = 0;
     for (const auto& run : runs) epochs = std::max(epochs, run.epochs.size());
     for (const bool accuracy : {true, false}) {
-        std::cout << (accuracy ? "\nTest accuracy per epoch\n" : "\nTest loss per epoch\n") << fmt::format("{:>5}", "epoch");
+        std::cout << (accuracy ? "\nTest accuracy per epoch\n" : "\nTest loss per epoch\n")
+                  << fmt::format("{:>5}", "epoch");
         for (const auto& run : runs) std::cout << fmt::format(" {:>10}", run.name);
         std::cout << "\n";
         for (std::size_t e = 0; e < epochs; ++e) {
             std::cout << fmt::format("{:>5}", e + 1);
             for (const auto& run : runs) {
                 if (e < run.epochs.size()) {
-                    std::cout << fmt::format(" {:>10.4f}", accuracy ? run.epochs[e].test_accuracy : run.epochs[e].test_loss);
+                    std::cout << fmt::format(" {:>10.4f}",
+                                             accuracy ? run.epochs[e].test_accuracy : run.epochs[e].test_loss);
                 } else {
                     std::cout << fmt::format(" {:>10}", "-");
                 }
@@ -78,11 +80,11 @@ void print_comparison(const std::vector<samples::variant_run>& runs) {
 int run(const samples::experiment_flags& flags) {
     const std::filesystem::path out = samples::prepare_out_dir(flags);
     const nnfuse::fashion_mnist_data data = samples::load_experiment_data(flags);
-    std::cout << fmt::format("BN placement on Fashion-MNIST ({} training, {} test samples): {} lr {}, batch {}, seed {}, "
-                             "{}, the same initial kernels and batches for every variant\n",
-                             data.train.count, data.test.count, flags.optimizer, flags.effective_learning_rate(),
-                             flags.batch_size, flags.seed,
-                             fmt::format("{} epoch{}", flags.epochs, flags.epochs == 1 ? "" : "s"));
+    std::cout << fmt::format(
+        "BN placement on Fashion-MNIST ({} training, {} test samples): {} lr {}, batch {}, seed {}, "
+        "{}, the same initial kernels and batches for every variant\n",
+        data.train.count, data.test.count, flags.optimizer, flags.effective_learning_rate(), flags.batch_size,
+        flags.seed, fmt::format("{} epoch{}", flags.epochs, flags.epochs == 1 ? "" : "s"));
     for (const variant& v : variants) std::cout << fmt::format("  {:<10} Flatten -> {}\n", v.name, v.layers);
     std::cout << "\n" << samples::header_line() << "\n";
 
@@ -106,8 +108,9 @@ int run(const samples::experiment_flags& flags) {
 
     std::cout << "Test accuracy:";
     for (const auto& run : runs) {
-        std::cout << fmt::format(" {} {}", run.name,
-                                 run.epochs.empty() ? std::string("-") : fmt::format("{:.4f}", run.epochs.back().test_accuracy))
+        std::cout << fmt::format(
+                         " {} {}", run.name,
+                         run.epochs.empty() ? std::string("-") : fmt::format("{:.4f}", run.epochs.back().test_accuracy))
                   << (&run == &runs.back() ? "\n" : ",");
     }
     return 0;

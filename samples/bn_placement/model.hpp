@@ -10,6 +10,8 @@
 
 namespace bn_placement {
 
+// One layer per line, as Keras's Sequential([...]) is written.
+// clang-format off
 inline constexpr auto no_bn = nnfuse::sequential(
     nnfuse::input<28, 28>,
     nnfuse::flatten(),
@@ -22,5 +24,6 @@ inline constexpr auto bn_after = nnfuse::sequential(
     nnfuse::dense<20>(nnfuse::elu),
     nnfuse::batch_norm(),
     nnfuse::dense<10>(nnfuse::softmax));
+// clang-format on
 
 }  // namespace bn_placement

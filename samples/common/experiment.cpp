@@ -18,9 +18,7 @@ namespace samples {
 
 namespace {
 
-double wall_now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double wall_now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 double cpu_now() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
@@ -57,7 +55,8 @@ CLI::Validator positive(bool whole) {
             const bool ok = used == input.size() && std::isfinite(value) &&
                             (whole ? value >= 1 && value == std::floor(value) : value > 0);
             if (ok) return {};
-            return fmt::format("must be {}, got '{}'", whole ? "a whole number of at least 1" : "a number above 0", input);
+            return fmt::format("must be {}, got '{}'", whole ? "a whole number of at least 1" : "a number above 0",
+                               input);
         },
         whole ? "N >= 1" : "X > 0");
 }
@@ -65,11 +64,15 @@ CLI::Validator positive(bool whole) {
 }  // namespace
 
 void add_experiment_flags(CLI::App& app, experiment_flags& flags) {
-    app.add_option("--epochs", flags.epochs, "passes over the training set")->check(positive(true))->capture_default_str();
+    app.add_option("--epochs", flags.epochs, "passes over the training set")
+        ->check(positive(true))
+        ->capture_default_str();
     app.add_option("--batch-size", flags.batch_size, "samples per step (batch normalization needs at least 2)")
         ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 16).description("2..65536"))
         ->capture_default_str();
-    app.add_option("--optimizer", flags.optimizer, "sgd or adam")->check(CLI::IsMember({"sgd", "adam"}))->capture_default_str();
+    app.add_option("--optimizer", flags.optimizer, "sgd or adam")
+        ->check(CLI::IsMember({"sgd", "adam"}))
+        ->capture_default_str();
     app.add_option("--learning-rate", flags.learning_rate, "default 0.01 for sgd, 0.001 for adam")
         ->check(positive(false));
     app.add_option("--seed", flags.seed, "seeds initialization and shuffling, the same for every variant")
@@ -151,8 +154,13 @@ variant_run run_variant(std::string name, nnfuse::network& net, const nnfuse::fa
     options.on_epoch_end = [&](std::size_t epoch, const nnfuse::history& history) {
         const std::size_t e = history.epochs() - 1;
         const auto get = [&](const char* key) { return history.value(e, key).value_or(std::nan("")); };
-        epoch_row row{epoch + 1,           get("loss"), get("accuracy"), get("val_loss"), get("val_accuracy"),
-                      ended_wall - started_wall, ended_cpu - started_cpu};
+        const epoch_row row{.epoch = epoch + 1,
+                            .loss = get("loss"),
+                            .accuracy = get("accuracy"),
+                            .test_loss = get("val_loss"),
+                            .test_accuracy = get("val_accuracy"),
+                            .seconds = ended_wall - started_wall,
+                            .cpu_seconds = ended_cpu - started_cpu};
         run.epochs.push_back(row);
         if (on_epoch) on_epoch(row);
         started_wall = wall_now(), started_cpu = cpu_now();
@@ -167,8 +175,8 @@ variant_run run_variant(std::string name, nnfuse::network& net, const nnfuse::fa
 }
 
 std::string header_line() {
-    return fmt::format("{:<10} {:>5} {:>8} {:>9} {:>9} {:>9} {:>8}", "variant", "epoch", "loss", "accuracy", "test_loss",
-                       "test_acc", "seconds");
+    return fmt::format("{:<10} {:>5} {:>8} {:>9} {:>9} {:>9} {:>8}", "variant", "epoch", "loss", "accuracy",
+                       "test_loss", "test_acc", "seconds");
 }
 
 std::string row_line(const std::string& variant, const epoch_row& row) {

@@ -44,11 +44,12 @@ std::string terminal_for(const std::filesystem::path& file, std::size_t panels, 
     // Enhanced text for 10^{-5} tick labels; every text of ours is marked noenhanced, so "no_bn"
     // keeps its underscore.
     if (extension == ".svg") {
-        return fmt::format("set terminal svg size {},{} enhanced font 'sans-serif,13' background rgb 'white'", width, height);
+        return fmt::format("set terminal svg size {},{} enhanced font 'sans-serif,13' background rgb 'white'", width,
+                           height);
     }
     if (extension == ".png") {
-        return fmt::format("set terminal pngcairo size {},{} enhanced font 'sans-serif,11' background rgb 'white'", width,
-                           height);
+        return fmt::format("set terminal pngcairo size {},{} enhanced font 'sans-serif,11' background rgb 'white'",
+                           width, height);
     }
     throw plot_error(fmt::format("cannot draw {}: a plot file must end in .svg or .png", file.string()));
 }
@@ -125,7 +126,8 @@ std::string script_for(const figure& fig, const std::filesystem::path& file) {
 }
 
 // Runs `gnuplot script` in `dir`; returns what it printed when it fails.
-void run_gnuplot(const std::filesystem::path& dir, const std::filesystem::path& script, const std::filesystem::path& file) {
+void run_gnuplot(const std::filesystem::path& dir, const std::filesystem::path& script,
+                 const std::filesystem::path& file) {
     int out[2];
     if (pipe(out) != 0) throw plot_error(fmt::format("cannot run gnuplot: {}", std::strerror(errno)));
     posix_spawn_file_actions_t actions;
@@ -145,9 +147,10 @@ void run_gnuplot(const std::filesystem::path& dir, const std::filesystem::path& 
     if (spawned != 0) {
         close(out[0]);
         if (spawned == ENOENT) {
-            throw plot_error(fmt::format("gnuplot is not installed (Debian: apt-get install gnuplot-nox): {} not drawn; "
-                                         "its script is {}",
-                                         file.string(), script.string()));
+            throw plot_error(
+                fmt::format("gnuplot is not installed (Debian: apt-get install gnuplot-nox): {} not drawn; "
+                            "its script is {}",
+                            file.string(), script.string()));
         }
         throw plot_error(fmt::format("cannot run gnuplot: {}", std::strerror(spawned)));
     }
@@ -166,8 +169,8 @@ void run_gnuplot(const std::filesystem::path& dir, const std::filesystem::path& 
     }
     // posix_spawnp reports a missing program only through the child on some libcs: exit 127.
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-        throw plot_error(fmt::format("gnuplot is not installed (Debian: apt-get install gnuplot-nox): {} not drawn",
-                                     file.string()));
+        throw plot_error(
+            fmt::format("gnuplot is not installed (Debian: apt-get install gnuplot-nox): {} not drawn", file.string()));
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();

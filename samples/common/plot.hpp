@@ -35,15 +35,15 @@ struct plot_error : std::runtime_error {
 struct plot_line {
     std::string title;  // legend entry
     std::vector<double> x{}, y{};
-    int color = 0;       // index into a colour-blind-safe palette; lines of one variant share it
+    int color = 0;  // index into a colour-blind-safe palette; lines of one variant share it
     bool dashed = false;
 };
 
 struct plot_panel {
     std::string title{}, x_label{}, y_label{};
     bool log_y = false;
-    bool integer_x = true;         // ticks only at whole numbers (epochs, layers)
-    std::size_t key_columns = 2;   // the legend, below the graph, fills its columns in the lines' order
+    bool integer_x = true;        // ticks only at whole numbers (epochs, layers)
+    std::size_t key_columns = 2;  // the legend, below the graph, fills its columns in the lines' order
     std::vector<plot_line> lines{};
 };
 

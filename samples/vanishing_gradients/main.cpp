@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
 #include "runtime/data/data_error.hpp"
 #include "samples/common/experiment.hpp"
@@ -33,11 +33,12 @@ const compiled_pair& find_compiled(std::size_t depth, std::size_t width, const s
         if (pair.depth == depth && pair.width == width && pair.activation == activation) return pair;
     }
     std::string known;
-    for (const compiled_pair& pair : vanishing_gradients::compiled_pairs) known += (known.empty() ? "" : "; ") + describe(pair);
-    throw samples::usage_error(fmt::format(
-        "no compiled model has depth {}, width {} and activation {}; this build has: {} "
-        "(to add one, see samples/vanishing_gradients/model.hpp)",
-        depth, width, activation, known));
+    for (const compiled_pair& pair : vanishing_gradients::compiled_pairs)
+        known += (known.empty() ? "" : "; ") + describe(pair);
+    throw samples::usage_error(
+        fmt::format("no compiled model has depth {}, width {} and activation {}; this build has: {} "
+                    "(to add one, see samples/vanishing_gradients/model.hpp)",
+                    depth, width, activation, known));
 }
 
 // Keras's "Total params": every variable, trainable or not.
@@ -58,9 +59,10 @@ std::vector<std::span<const float>> hidden_kernel_grads(nnfuse::network& net, st
         return nullptr;
     };
     if (find(depth + 1) == nullptr || find(depth + 2) != nullptr) {
-        throw std::logic_error(fmt::format("model {} does not have {} hidden dense layers: is its name in nnfuse_models "
-                                           "right?",
-                                           net.model_name(), depth));
+        throw std::logic_error(
+            fmt::format("model {} does not have {} hidden dense layers: is its name in nnfuse_models "
+                        "right?",
+                        net.model_name(), depth));
     }
     std::vector<std::span<const float>> grads;
     for (std::size_t k = 1; k <= depth; ++k) grads.push_back(find(k)->grad);
@@ -91,8 +93,9 @@ variant_result train_variant(const std::string& name, nnfuse::network& net, std:
         gradient_snapshot snapshot{epoch, {}};
         for (const auto& g : grads) snapshot.norms.push_back(l2_norm(g));
         if (epoch == 0) {
-            std::cout << fmt::format("{:<10} {:>5}   first step: kernel gradient norm, layer 1 {:.3e}, layer {} {:.3e}\n",
-                                     name, 0, snapshot.norms.front(), depth, snapshot.norms.back());
+            std::cout << fmt::format(
+                "{:<10} {:>5}   first step: kernel gradient norm, layer 1 {:.3e}, layer {} {:.3e}\n", name, 0,
+                snapshot.norms.front(), depth, snapshot.norms.back());
         }
         result.gradients.push_back(std::move(snapshot));
     };
@@ -142,9 +145,12 @@ samples::figure gradients_figure(const std::vector<variant_result>& results, con
         const std::size_t depth = r.gradients.front().norms.size();
         for (const gradient_snapshot* s : {&r.gradients.front(), &r.gradients.back()}) {
             const bool first = s == &r.gradients.front();
-            samples::plot_line line{fmt::format("{} {}", r.run.name, first ? "first step" : fmt::format("epoch {}", s->epoch)),
-                                    {}, {}, color, first};
-            for (std::size_t k = 0; k < depth; ++k) line.x.push_back(static_cast<double>(k + 1)), line.y.push_back(s->norms[k]);
+            samples::plot_line line{
+                .title = fmt::format("{} {}", r.run.name, first ? "first step" : fmt::format("epoch {}", s->epoch)),
+                .color = color,
+                .dashed = first};
+            for (std::size_t k = 0; k < depth; ++k)
+                line.x.push_back(static_cast<double>(k + 1)), line.y.push_back(s->norms[k]);
             per_layer.lines.push_back(std::move(line));
             if (r.gradients.size() == 1) break;
         }
@@ -166,13 +172,14 @@ void print_gradient_table(const std::vector<variant_result>& results) {
     if (results.size() != 2 || results[0].gradients.empty() || results[1].gradients.empty()) return;
     const auto& plain = results[0].gradients;
     const auto& bn = results[1].gradients;
-    std::cout << fmt::format("\nL2 norm of each hidden layer's kernel gradient: at the first step, and at the last step of epoch {}\n",
-                             plain.back().epoch);
+    std::cout << fmt::format(
+        "\nL2 norm of each hidden layer's kernel gradient: at the first step, and at the last step of epoch {}\n",
+        plain.back().epoch);
     std::cout << fmt::format("{:>5} {:>12} {:>12} {:>12} {:>12} {:>14}\n", "layer", "no_bn first", "no_bn last",
                              "bn first", "bn last", "bn/no_bn first");
     for (std::size_t k = 0; k < plain.front().norms.size(); ++k) {
-        std::cout << fmt::format("{:>5} {:>12.3e} {:>12.3e} {:>12.3e} {:>12.3e} {:>14.3g}\n", k + 1, plain.front().norms[k],
-                                 plain.back().norms[k], bn.front().norms[k], bn.back().norms[k],
+        std::cout << fmt::format("{:>5} {:>12.3e} {:>12.3e} {:>12.3e} {:>12.3e} {:>14.3g}\n", k + 1,
+                                 plain.front().norms[k], plain.back().norms[k], bn.front().norms[k], bn.back().norms[k],
                                  bn.front().norms[k] / plain.front().norms[k]);
     }
 }
@@ -188,19 +195,22 @@ void print_summary(const std::vector<variant_result>& results) {
             const double b = (first ? bn.gradients.front() : bn.gradients.back()).norms.front();
             const std::string when =
                 first ? std::string("first step") : fmt::format("end of epoch {}", plain.gradients.back().epoch);
-            std::cout << fmt::format("First hidden layer's gradient norm, {:<14} no_bn {:.3e}, bn {:.3e}: ratio {:.3g} "
-                                     "({:+.1f} orders of magnitude)\n",
-                                     when + ":", a, b, b / a, std::log10(b / a));
+            std::cout << fmt::format(
+                "First hidden layer's gradient norm, {:<14} no_bn {:.3e}, bn {:.3e}: ratio {:.3g} "
+                "({:+.1f} orders of magnitude)\n",
+                when + ":", a, b, b / a, std::log10(b / a));
         }
     }
     if (!plain.run.epochs.empty() && !bn.run.epochs.empty()) {
-        std::cout << fmt::format("Test accuracy after epoch {}: no_bn {:.4f}, bn {:.4f}\n", plain.run.epochs.back().epoch,
-                                 plain.run.epochs.back().test_accuracy, bn.run.epochs.back().test_accuracy);
+        std::cout << fmt::format("Test accuracy after epoch {}: no_bn {:.4f}, bn {:.4f}\n",
+                                 plain.run.epochs.back().epoch, plain.run.epochs.back().test_accuracy,
+                                 bn.run.epochs.back().test_accuracy);
         const double a = samples::mean_seconds(plain.run), b = samples::mean_seconds(bn.run);
         const double a_cpu = samples::mean_seconds(plain.run, true), b_cpu = samples::mean_seconds(bn.run, true);
-        std::cout << fmt::format("Training seconds per epoch (mean): wall no_bn {:.3f}, bn {:.3f} (BN {:+.0f}%); "
-                                 "CPU no_bn {:.3f}, bn {:.3f} (BN {:+.0f}%)\n",
-                                 a, b, 100.0 * (b / a - 1.0), a_cpu, b_cpu, 100.0 * (b_cpu / a_cpu - 1.0));
+        std::cout << fmt::format(
+            "Training seconds per epoch (mean): wall no_bn {:.3f}, bn {:.3f} (BN {:+.0f}%); "
+            "CPU no_bn {:.3f}, bn {:.3f} (BN {:+.0f}%)\n",
+            a, b, 100.0 * (b / a - 1.0), a_cpu, b_cpu, 100.0 * (b_cpu / a_cpu - 1.0));
     }
 }
 
@@ -209,19 +219,21 @@ int run(const samples::experiment_flags& flags, std::size_t depth, std::size_t w
     const std::filesystem::path out = samples::prepare_out_dir(flags);
     const nnfuse::fashion_mnist_data data = samples::load_experiment_data(flags);
 
-    std::cout << fmt::format("Vanishing gradients: {} hidden layers of {} {} units on Fashion-MNIST ({} training, {} test samples)\n"
-                             "{} lr {}, batch {}, seed {}, {}; the same initial kernels and batches for both variants\n",
-                             depth, width, activation, data.train.count, data.test.count, flags.optimizer,
-                             flags.effective_learning_rate(), flags.batch_size, flags.seed,
-                             fmt::format("{} epoch{}", flags.epochs, flags.epochs == 1 ? "" : "s"));
+    std::cout << fmt::format(
+        "Vanishing gradients: {} hidden layers of {} {} units on Fashion-MNIST ({} training, {} test samples)\n"
+        "{} lr {}, batch {}, seed {}, {}; the same initial kernels and batches for both variants\n",
+        depth, width, activation, data.train.count, data.test.count, flags.optimizer, flags.effective_learning_rate(),
+        flags.batch_size, flags.seed, fmt::format("{} epoch{}", flags.epochs, flags.epochs == 1 ? "" : "s"));
     const std::size_t max_batch = flags.batch_size + 1;  // a last batch of one joins the one before it
     const auto plain_net = pair.no_bn(max_batch);
     const auto bn_net = pair.bn(max_batch);
-    std::cout << fmt::format("  no_bn: Flatten -> {0} x Dense({1}, {2}) -> Dense(10, softmax)   ({3} params)\n"
-                             "  bn:    Flatten -> {0} x [Dense({1}, use_bias=False) -> BatchNormalization -> "
-                             "Activation({2})] -> Dense(10, softmax)   ({4} params)\n\n",
-                             depth, width, activation, total_params(*plain_net), total_params(*bn_net));
-    std::cout << samples::header_line() << fmt::format(" {:>11} {:>11}\n", "|grad| L1", fmt::format("|grad| L{}", depth));
+    std::cout << fmt::format(
+        "  no_bn: Flatten -> {0} x Dense({1}, {2}) -> Dense(10, softmax)   ({3} params)\n"
+        "  bn:    Flatten -> {0} x [Dense({1}, use_bias=False) -> BatchNormalization -> "
+        "Activation({2})] -> Dense(10, softmax)   ({4} params)\n\n",
+        depth, width, activation, total_params(*plain_net), total_params(*bn_net));
+    std::cout << samples::header_line()
+              << fmt::format(" {:>11} {:>11}\n", "|grad| L1", fmt::format("|grad| L{}", depth));
 
     std::vector<variant_result> results;
     results.push_back(train_variant("no_bn", *plain_net, depth, data, flags));
@@ -235,9 +247,10 @@ int run(const samples::experiment_flags& flags, std::size_t depth, std::size_t w
     write_gradients_csv(results, out / "gradients.csv");
     std::cout << fmt::format("\nWrote {} and {}\n", (out / "history.csv").string(), (out / "gradients.csv").string());
 
-    const std::string title = fmt::format("{} hidden layers of {} {} units, Fashion-MNIST: without BN (no_bn) and "
-                                          "with Dense -> BN -> {} (bn)",
-                                          depth, width, activation, activation);
+    const std::string title = fmt::format(
+        "{} hidden layers of {} {} units, Fashion-MNIST: without BN (no_bn) and "
+        "with Dense -> BN -> {} (bn)",
+        depth, width, activation, activation);
     const std::string extension = "." + flags.plot_format;
     const int colors[] = {color_of("no_bn"), color_of("bn")};
     for (const auto& [file, fig] :

@@ -23,8 +23,8 @@ namespace fs = std::filesystem;
 struct temp_dir {
     fs::path path;
     temp_dir() {
-        path = fs::temp_directory_path() / ("nnfuse-test-plot-" + std::to_string(::getpid()) + "-" +
-                                            std::to_string(counter()++));
+        path = fs::temp_directory_path() /
+               ("nnfuse-test-plot-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
         fs::remove_all(path);
         fs::create_directories(path);
     }
@@ -66,8 +66,8 @@ TEST_CASE("render writes an SVG and the gnuplot script that drew it", "[plot]") 
     const std::string script = slurp(dir.path / "figure.gp");
     CHECK(script.find("set logscale y") != std::string::npos);
     CHECK(script.find("'it''s dashed'") != std::string::npos);  // a quote inside a gnuplot string
-    CHECK(script.find("2 NaN") != std::string::npos);         // not finite: a gap
-    CHECK(script.find("2 NaN\n3 1\n") != std::string::npos);  // not positive on the log axis: a gap
+    CHECK(script.find("2 NaN") != std::string::npos);           // not finite: a gap
+    CHECK(script.find("2 NaN\n3 1\n") != std::string::npos);    // not positive on the log axis: a gap
 }
 
 TEST_CASE("render writes a PNG when the file ends in .png", "[plot]") {
@@ -95,8 +95,10 @@ TEST_CASE("render refuses other file types and unequal x and y", "[plot]") {
 TEST_CASE("plot_history draws loss and accuracy, with validation when recorded", "[plot]") {
     temp_dir dir;
     nnfuse::history history;
-    history.record_epoch(std::vector<nnfuse::metric>{{"loss", 0.9}, {"accuracy", 0.7}, {"val_loss", 0.8}, {"val_accuracy", 0.72}}, 1.0);
-    history.record_epoch(std::vector<nnfuse::metric>{{"loss", 0.6}, {"accuracy", 0.8}, {"val_loss", 0.65}, {"val_accuracy", 0.78}}, 1.0);
+    history.record_epoch(
+        std::vector<nnfuse::metric>{{"loss", 0.9}, {"accuracy", 0.7}, {"val_loss", 0.8}, {"val_accuracy", 0.72}}, 1.0);
+    history.record_epoch(
+        std::vector<nnfuse::metric>{{"loss", 0.6}, {"accuracy", 0.8}, {"val_loss", 0.65}, {"val_accuracy", 0.78}}, 1.0);
     const fs::path file = dir.path / "history.svg";
     samples::plot_history(history, file, "fashion_mnist");
     CHECK(fs::file_size(file) > 0);
