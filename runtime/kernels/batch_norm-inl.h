@@ -29,8 +29,11 @@
 //
 // Memory passes: training forward = one statistics pass + one normalize pass; backward = one
 // reductions pass + one dx pass; inference = one pass. Vectors run across features (a row is
-// contiguous); the loops go row block -> vector column -> rows of the block, so a column of a block
-// (kBlockRows x one vector) is re-read from L1 and per-feature constants stay in registers.
+// contiguous); the loops go rows -> vector column -> rows of the step, so per-feature constants and
+// accumulators stay in registers. The statistics pass steps by whole blocks, so that a block's column
+// (kBlockRows x one vector) is still in L1 for its second look; the other passes of a batch larger
+// than a block step by kStreamRows rows, which streams better from memory; the second pass of each
+// kernel runs last rows first, to start on what the first pass left in cache.
 // When C is not a multiple of the lane count, the last column is partial: masked loads and stores
 // where memory operations cannot fault, a copy through a stack buffer elsewhere.
 // No heap allocation: per-feature double accumulators live on the stack for a panel of up to
@@ -64,6 +67,11 @@ namespace bn_detail {
 // rounding error to that of a 128-term sum, keeps one column of a block (8 KiB with AVX-512) in L1
 // for the block's second pass, and makes the per-block double merge a few percent of the work.
 inline constexpr std::size_t kBlockRows = 128;
+// Rows per step of a pass over a batch of several blocks that needs no second look at its rows (the
+// normalize, dx and inference passes, the backward sums): a column then spans few rows (pages) at a
+// time, which the prefetchers stream well; measured 1.3-1.7x faster than 128-row columns once the
+// batch is out of L2 (C = 784, N >= 4096). A batch of one block is done in one step.
+inline constexpr std::size_t kStreamRows = 8;
 // Features whose double accumulators are on the stack at once (28 bytes each in the forward pass).
 inline constexpr std::size_t kPanelFeatures = 1024;
 
@@ -165,28 +173,31 @@ HWY_INLINE hn::Vec<D> LoadPreActivationGradient(D d, const float* HWY_RESTRICT d
 
 // ---------------------------------------------------------------- training forward: statistics
 
-// One column over the rows of one block: center = the block's float mean; sum_dev = sum(x - center)
-// (what center lost to rounding) and sum_sq_dev = sum((x - center)^2), read while the column is in L1.
-// Four accumulators per sum hide the add latency.
+// sum(x) of one column over `rows` rows; four accumulators hide the add latency.
 template <bool kPartial, class V = hn::Vec<DF>>
-HWY_INLINE void ColumnBlockMoments(const float* x, std::size_t stride, std::size_t block_rows, std::size_t count,
-                                   V& center_out, V& sum_dev_out, V& sum_sq_dev_out) {
+HWY_INLINE V ColumnSum(const float* x, std::size_t stride, std::size_t rows, std::size_t count) {
     const DF d;
     V s0 = hn::Zero(d), s1 = s0, s2 = s0, s3 = s0;
     std::size_t r = 0;
-    for (; r + 4 <= block_rows; r += 4) {
+    for (; r + 4 <= rows; r += 4) {
         const float* row = x + r * stride;
         s0 = hn::Add(s0, LoadColumn<kPartial>(d, row, count));
         s1 = hn::Add(s1, LoadColumn<kPartial>(d, row + stride, count));
         s2 = hn::Add(s2, LoadColumn<kPartial>(d, row + 2 * stride, count));
         s3 = hn::Add(s3, LoadColumn<kPartial>(d, row + 3 * stride, count));
     }
-    for (; r < block_rows; ++r) s0 = hn::Add(s0, LoadColumn<kPartial>(d, x + r * stride, count));
-    const V center = hn::Div(hn::Add(hn::Add(s0, s1), hn::Add(s2, s3)), hn::Set(d, static_cast<float>(block_rows)));
+    for (; r < rows; ++r) s0 = hn::Add(s0, LoadColumn<kPartial>(d, x + r * stride, count));
+    return hn::Add(hn::Add(s0, s1), hn::Add(s2, s3));
+}
 
+// sum(x - center) and sum((x - center)^2) of one column over `rows` rows, added to sum_dev, sum_sq_dev.
+template <bool kPartial, class V = hn::Vec<DF>>
+HWY_INLINE void AddColumnDeviations(const float* x, std::size_t stride, std::size_t rows, std::size_t count, V center,
+                                    V& sum_dev, V& sum_sq_dev) {
+    const DF d;
     V e0 = hn::Zero(d), e1 = e0, e2 = e0, e3 = e0, q0 = e0, q1 = e0, q2 = e0, q3 = e0;
-    r = 0;
-    for (; r + 4 <= block_rows; r += 4) {
+    std::size_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
         const float* row = x + r * stride;
         const V dev0 = hn::Sub(LoadColumn<kPartial>(d, row, count), center);
         const V dev1 = hn::Sub(LoadColumn<kPartial>(d, row + stride, count), center);
@@ -201,14 +212,24 @@ HWY_INLINE void ColumnBlockMoments(const float* x, std::size_t stride, std::size
         q2 = hn::MulAdd(dev2, dev2, q2);
         q3 = hn::MulAdd(dev3, dev3, q3);
     }
-    for (; r < block_rows; ++r) {
+    for (; r < rows; ++r) {
         const V dev = hn::Sub(LoadColumn<kPartial>(d, x + r * stride, count), center);
         e0 = hn::Add(e0, dev);
         q0 = hn::MulAdd(dev, dev, q0);
     }
-    center_out = center;
-    sum_dev_out = hn::Add(hn::Add(e0, e1), hn::Add(e2, e3));
-    sum_sq_dev_out = hn::Add(hn::Add(q0, q1), hn::Add(q2, q3));
+    sum_dev = hn::Add(sum_dev, hn::Add(hn::Add(e0, e1), hn::Add(e2, e3)));
+    sum_sq_dev = hn::Add(sum_sq_dev, hn::Add(hn::Add(q0, q1), hn::Add(q2, q3)));
+}
+
+// One column over the rows of one block: center = the block's float mean; sum_dev = sum(x - center)
+// (what center lost to rounding) and sum_sq_dev = sum((x - center)^2), read while the column is in L1.
+template <bool kPartial, class V = hn::Vec<DF>>
+HWY_INLINE void ColumnBlockMoments(const float* x, std::size_t stride, std::size_t block_rows, std::size_t count,
+                                   V& center, V& sum_dev, V& sum_sq_dev) {
+    const DF d;
+    center = hn::Div(ColumnSum<kPartial>(x, stride, block_rows, count), hn::Set(d, static_cast<float>(block_rows)));
+    sum_dev = sum_sq_dev = hn::Zero(d);
+    AddColumnDeviations<kPartial>(x, stride, block_rows, count, center, sum_dev, sum_sq_dev);
 }
 
 // When the whole batch is one block: mean, biased variance and 1/sqrt(var + epsilon) of a column
@@ -455,7 +476,7 @@ HWY_INLINE void InferColumnBlock(const float* x, float* y, std::size_t stride, s
 
 // ---------------------------------------------------------------- one panel of features
 
-inline std::size_t BlockCount(std::size_t rows) { return (rows + kBlockRows - 1) / kBlockRows; }
+inline std::size_t StepRows(std::size_t rows) { return rows <= kBlockRows ? rows : kStreamRows; }
 
 // p + offset, or nullptr for an absent array (gamma without Scale, dx when not wanted, ...).
 template <class T>
@@ -528,9 +549,10 @@ HWY_INLINE void ForwardTrainPanel(const float* x, std::size_t rows, float epsilo
     }
 
     // Normalize pass, last block first: the rows the statistics pass read last are still in cache.
-    for (std::size_t block = BlockCount(rows); block-- > 0;) {
-        const std::size_t r0 = block * kBlockRows;
-        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
+    const std::size_t step_rows = StepRows(rows);
+    for (std::size_t step = (rows + step_rows - 1) / step_rows; step-- > 0;) {
+        const std::size_t r0 = step * step_rows;
+        const std::size_t block_rows = std::min(step_rows, rows - r0);
         ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
             const std::size_t f = kFirst + j;
             const std::size_t at = r0 * C + f;
@@ -551,15 +573,22 @@ HWY_NOINLINE void PanelGradientsOverBlocks(const float* x, const float* y, const
     const std::size_t columns_end = (Panel::kWidth + hn::Lanes(d) - 1) / hn::Lanes(d) * hn::Lanes(d);
     GradientSums<Panel::kPadded> sums;
     for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
-        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
-        ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
-            const std::size_t at = r0 * C + kFirst + j;
-            hn::Vec<DF> sum_dz, sum_dz_dev;
-            ColumnBlockGradientSums<decltype(partial)::value, Act>(x + at, At(y, at), dy + at, C, block_rows, count,
-                                                                   batch_mean + kFirst + j, sum_dz, sum_dz_dev);
-            hn::Store(sum_dz, d, sums.block_dz + j);
-            hn::Store(sum_dz_dev, d, sums.block_dz_dev + j);
-        });
+        const std::size_t block_end = std::min(r0 + kBlockRows, rows);
+        for (std::size_t j = 0; j < columns_end; j += hn::Lanes(d)) {
+            hn::Store(hn::Zero(d), d, sums.block_dz + j);
+            hn::Store(hn::Zero(d), d, sums.block_dz_dev + j);
+        }
+        for (std::size_t s0 = r0; s0 < block_end; s0 += kStreamRows) {
+            const std::size_t step_rows = std::min(kStreamRows, block_end - s0);
+            ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+                const std::size_t at = s0 * C + kFirst + j;
+                hn::Vec<DF> sum_dz, sum_dz_dev;
+                ColumnBlockGradientSums<decltype(partial)::value, Act>(x + at, At(y, at), dy + at, C, step_rows, count,
+                                                                       batch_mean + kFirst + j, sum_dz, sum_dz_dev);
+                hn::Store(hn::Add(hn::Load(d, sums.block_dz + j), sum_dz), d, sums.block_dz + j);
+                hn::Store(hn::Add(hn::Load(d, sums.block_dz_dev + j), sum_dz_dev), d, sums.block_dz_dev + j);
+            });
+        }
         sums.MergeBlock(columns_end);
     }
     ForEachVector(DD(), Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
@@ -599,9 +628,10 @@ HWY_INLINE void BackwardPanel(const float* x, const float* y, const float* dy, s
     if (dx == nullptr) return;
 
     // dx pass, last block first: the rows the reductions pass read last are still in cache.
-    for (std::size_t block = BlockCount(rows); block-- > 0;) {
-        const std::size_t r0 = block * kBlockRows;
-        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
+    const std::size_t step_rows = StepRows(rows);
+    for (std::size_t step = (rows + step_rows - 1) / step_rows; step-- > 0;) {
+        const std::size_t r0 = step * step_rows;
+        const std::size_t block_rows = std::min(step_rows, rows - r0);
         ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
             const std::size_t f = kFirst + j;
             const std::size_t at = r0 * C + f;
@@ -653,8 +683,9 @@ void BnForwardInfer(const float* x, std::size_t rows, float epsilon, const float
     using namespace bn_detail;
     static_assert(C > 0, "batch normalization needs at least one feature");
     static_assert(Act != activation_kind::softmax, "softmax is not element-wise: fuse it with the loss");
-    for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
-        const std::size_t block_rows = std::min(kBlockRows, rows - r0);
+    const std::size_t step_rows = StepRows(rows);
+    for (std::size_t r0 = 0; r0 < rows; r0 += step_rows) {
+        const std::size_t block_rows = std::min(step_rows, rows - r0);
         ForEachVector(DF(), C, [&](auto partial, std::size_t c, std::size_t count) HWY_ATTR {
             const std::size_t at = r0 * C + c;
             InferColumnBlock<decltype(partial)::value, Act, Scale, Center>(x + at, y + at, C, block_rows, count,
