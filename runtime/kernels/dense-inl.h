@@ -194,38 +194,42 @@ HWY_INLINE hn::Vec<TagOf<Block, Index>> LoadBlockVector(Index index, const float
 template <class Block>
 HWY_INLINE Block LoadBlock(const float* HWY_RESTRICT p) {
     Block values;
-    tails::Unroll<Block::kCount>([&](auto j) NNFUSE_INLINE_LAMBDA { values[j] = LoadBlockVector<Block, false>(j, p); });
+    tails::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
+        values[j] = LoadBlockVector<Block, false>(j, p);
+    });
     return values;
 }
 
 template <class Block>
 HWY_INLINE Block ZeroBlock() {
     Block zeros;
-    tails::Unroll<Block::kCount>([&](auto j) NNFUSE_INLINE_LAMBDA { zeros[j] = hn::Zero(TagOf<Block, decltype(j)>()); });
+    tails::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
+        zeros[j] = hn::Zero(TagOf<Block, decltype(j)>());
+    });
     return zeros;
 }
 
 template <class Block>
 HWY_INLINE void StoreBlock(const Block& values, float* HWY_RESTRICT p) {
-    tails::Unroll<Block::kCount>([&](auto j) NNFUSE_INLINE_LAMBDA {
+    tails::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
         tails::StoreFirstN(values[j], TagOf<Block, decltype(j)>(), p + j * kLanes, Block::ValidLanes(j));
     });
 }
 
 // The micro-kernel: acc[i][j] += sum over p < depth of A(i, p) * B(p, vector j), where
 // A(i, p) = a[i * kARowStride + p * kADepthStride] and row p of B starts at b + p * kBRowStride.
-template <std::size_t kARowStride, std::size_t kADepthStride, std::size_t kBRowStride, bool kBPadded,
-          std::size_t kRows, class Block>
+template <std::size_t kARowStride, std::size_t kADepthStride, std::size_t kBRowStride, bool kBPadded, std::size_t kRows,
+          class Block>
 HWY_INLINE void MultiplyAccumulate(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, std::size_t depth,
                                    Block (&acc)[kRows]) {
     for (std::size_t p = 0; p < depth; ++p, a += kADepthStride, b += kBRowStride) {
         Block b_vectors;
-        tails::Unroll<Block::kCount>([&](auto j) NNFUSE_INLINE_LAMBDA {
+        tails::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
             b_vectors[j] = LoadBlockVector<Block, kBPadded>(j, b);
         });
-        tails::Unroll<kRows>([&](auto i) NNFUSE_INLINE_LAMBDA {
+        tails::Unroll<kRows>([&](auto i) __attribute__((always_inline)) {
             const V a_value = hn::Set(FloatTag(), a[i * kARowStride]);
-            tails::Unroll<Block::kCount>([&](auto j) NNFUSE_INLINE_LAMBDA {
+            tails::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
                 acc[i][j] = hn::MulAdd(LowerLanes(TagOf<Block, decltype(j)>(), a_value), b_vectors[j], acc[i][j]);
             });
         });
@@ -235,7 +239,7 @@ HWY_INLINE void MultiplyAccumulate(const float* HWY_RESTRICT a, const float* HWY
 // out row i (at out + i * kOutRowStride) = acc[i], for the valid lanes only.
 template <std::size_t kOutRowStride, std::size_t kRows, class Block>
 HWY_INLINE void StoreRows(const Block (&acc)[kRows], float* HWY_RESTRICT out) {
-    tails::Unroll<kRows>([&](auto i) NNFUSE_INLINE_LAMBDA { StoreBlock(acc[i], out + i * kOutRowStride); });
+    tails::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { StoreBlock(acc[i], out + i * kOutRowStride); });
 }
 
 // values[i] = Act(values[i]) for i < count. A separate pass over the just-written (cache-resident) output rather
@@ -274,7 +278,7 @@ HWY_INLINE void SumColumns(const float* HWY_RESTRICT values, std::size_t rows, f
         Block block_sums = ZeroBlock<Block>();
         for (std::size_t r = 0; r < rows; ++r) {
             const Block row = LoadBlock<Block>(values + r * Units + first_column);
-            tails::Unroll<Block::kCount>([&](auto j) NNFUSE_INLINE_LAMBDA {
+            tails::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
                 block_sums[j] = hn::Add(block_sums[j], row[j]);
             });
         }
@@ -334,7 +338,7 @@ HWY_INLINE void KernelGradientAlongUnits(const float* HWY_RESTRICT x, const floa
         const Block zeros = ZeroBlock<Block>();
         ForEachRowBlock<RowsPerBlock(Block::kCount)>(In, [&]<std::size_t kRows>(std::size_t first_input) {
             Block acc[kRows];
-            tails::Unroll<kRows>([&](auto i) NNFUSE_INLINE_LAMBDA { acc[i] = zeros; });
+            tails::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = zeros; });
             MultiplyAccumulate</*kARowStride=*/1, /*kADepthStride=*/In, /*kBRowStride=*/Units, /*kBPadded=*/false>(
                 x + first_input, dz + first_unit, rows, acc);
             StoreRows<Units>(acc, dkernel + first_input * Units + first_unit);
@@ -357,7 +361,7 @@ HWY_INLINE void KernelGradientAlongInputs(const float* HWY_RESTRICT x, const flo
         ForEachUnitChunk<Units, kChunkUnits>([&](std::size_t first_unit, auto chunk_units) {
             ForEachRowBlock<RowsPerBlock(Block::kCount)>(chunk_units, [&]<std::size_t kRows>(std::size_t first_row) {
                 Block acc[kRows];
-                tails::Unroll<kRows>([&](auto i) NNFUSE_INLINE_LAMBDA { acc[i] = zeros; });
+                tails::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = zeros; });
                 MultiplyAccumulate</*kARowStride=*/1, /*kADepthStride=*/Units, /*kBRowStride=*/In,
                                    /*kBPadded=*/false>(dz + first_unit + first_row, x + first_input, rows, acc);
                 StoreRows<kTileColumns>(acc, tile + first_row * kTileColumns);
@@ -392,7 +396,7 @@ HWY_INLINE void InputGradient(const float* HWY_RESTRICT dz, std::size_t rows, co
             ForEachRowBlock<RowsPerBlock(Block::kCount)>(rows, [&]<std::size_t kRows>(std::size_t first_row) {
                 float* out = dx + first_row * In + first_input;
                 Block acc[kRows];
-                tails::Unroll<kRows>([&](auto i) NNFUSE_INLINE_LAMBDA {
+                tails::Unroll<kRows>([&](auto i) __attribute__((always_inline)) {
                     acc[i] = first_unit == 0 ? zeros : LoadBlock<Block>(out + i * In);
                 });
                 MultiplyAccumulate</*kARowStride=*/Units, /*kADepthStride=*/1, kTileColumns, /*kBPadded=*/true>(
@@ -414,7 +418,7 @@ void DenseForward(const float* HWY_RESTRICT x, std::size_t rows, const float* HW
         const Block initial = UseBias ? LoadBlock<Block>(bias + first_unit) : ZeroBlock<Block>();
         ForEachRowBlock<RowsPerBlock(Block::kCount)>(rows, [&]<std::size_t kRows>(std::size_t first_row) {
             Block acc[kRows];
-            tails::Unroll<kRows>([&](auto i) NNFUSE_INLINE_LAMBDA { acc[i] = initial; });
+            tails::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = initial; });
             MultiplyAccumulate</*kARowStride=*/In, /*kADepthStride=*/1, /*kBRowStride=*/Units, /*kBPadded=*/false>(
                 x + first_row * In, kernel + first_unit, In, acc);
             StoreRows<Units>(acc, y + first_row * Units + first_unit);

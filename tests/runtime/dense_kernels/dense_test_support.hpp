@@ -39,13 +39,20 @@ inline constexpr double kSeluScale = 1.0507009873554804934193349852946;
 
 inline double ActivationReference(activation_kind kind, double z) {
     switch (kind) {
-        case activation_kind::linear: return z;
-        case activation_kind::relu: return z > 0 ? z : 0.0;
-        case activation_kind::elu: return z > 0 ? z : std::expm1(z);
-        case activation_kind::selu: return kSeluScale * (z > 0 ? z : kSeluAlpha * std::expm1(z));
-        case activation_kind::sigmoid: return 1.0 / (1.0 + std::exp(-z));
-        case activation_kind::tanh: return std::tanh(z);
-        case activation_kind::softmax: break;
+        case activation_kind::linear:
+            return z;
+        case activation_kind::relu:
+            return z > 0 ? z : 0.0;
+        case activation_kind::elu:
+            return z > 0 ? z : std::expm1(z);
+        case activation_kind::selu:
+            return kSeluScale * (z > 0 ? z : kSeluAlpha * std::expm1(z));
+        case activation_kind::sigmoid:
+            return 1.0 / (1.0 + std::exp(-z));
+        case activation_kind::tanh:
+            return std::tanh(z);
+        case activation_kind::softmax:
+            break;
     }
     throw std::logic_error("softmax is not element-wise");
 }
@@ -53,10 +60,14 @@ inline double ActivationReference(activation_kind kind, double z) {
 // f'(z), from the pre-activation z (the kernels use the output y instead: an independent route).
 inline double DerivativeReference(activation_kind kind, double z) {
     switch (kind) {
-        case activation_kind::linear: return 1.0;
-        case activation_kind::relu: return z > 0 ? 1.0 : 0.0;
-        case activation_kind::elu: return z > 0 ? 1.0 : std::exp(z);
-        case activation_kind::selu: return z > 0 ? kSeluScale : kSeluScale * kSeluAlpha * std::exp(z);
+        case activation_kind::linear:
+            return 1.0;
+        case activation_kind::relu:
+            return z > 0 ? 1.0 : 0.0;
+        case activation_kind::elu:
+            return z > 0 ? 1.0 : std::exp(z);
+        case activation_kind::selu:
+            return z > 0 ? kSeluScale : kSeluScale * kSeluAlpha * std::exp(z);
         case activation_kind::sigmoid: {
             const double s = 1.0 / (1.0 + std::exp(-z));
             return s * (1.0 - s);
@@ -65,7 +76,8 @@ inline double DerivativeReference(activation_kind kind, double z) {
             const double t = std::tanh(z);
             return 1.0 - t * t;
         }
-        case activation_kind::softmax: break;
+        case activation_kind::softmax:
+            break;
     }
     throw std::logic_error("softmax is not element-wise");
 }
@@ -73,9 +85,12 @@ inline double DerivativeReference(activation_kind kind, double z) {
 // max |f'|: how much an error in z can grow through the activation.
 inline double LipschitzConstant(activation_kind kind) {
     switch (kind) {
-        case activation_kind::selu: return kSeluScale * kSeluAlpha;
-        case activation_kind::sigmoid: return 0.25;
-        default: return 1.0;
+        case activation_kind::selu:
+            return kSeluScale * kSeluAlpha;
+        case activation_kind::sigmoid:
+            return 0.25;
+        default:
+            return 1.0;
     }
 }
 

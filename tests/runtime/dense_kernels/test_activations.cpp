@@ -29,8 +29,8 @@ constexpr KernelEntry<DenseBackwardFn> ScalarBackward() {
 KernelTable<DenseForwardFn> ActivationForwardKernels() {
     using enum activation_kind;
     static const KernelEntry<DenseForwardFn> entries[] = {
-        ScalarForward<linear>(),  ScalarForward<relu>(),    ScalarForward<elu>(),
-        ScalarForward<selu>(),    ScalarForward<sigmoid>(), ScalarForward<tanh>(),
+        ScalarForward<linear>(), ScalarForward<relu>(),    ScalarForward<elu>(),
+        ScalarForward<selu>(),   ScalarForward<sigmoid>(), ScalarForward<tanh>(),
     };
     return {HWY_TARGET, entries, sizeof(entries) / sizeof(entries[0])};
 }
@@ -83,8 +83,8 @@ std::vector<float> Activate(std::size_t entry, const std::vector<float>& points)
     const auto x = GuardedArray<float>::CopyOf(points);
     const GuardedArray<float> kernel(1, 1.0f);
     GuardedArray<float> y(points.size(), kUnwritten);
-    HWY_DYNAMIC_DISPATCH(ActivationForwardKernels)().entries[entry].run(x.data(), points.size(), kernel.data(),
-                                                                        nullptr, y.data());
+    HWY_DYNAMIC_DISPATCH(ActivationForwardKernels)
+    ().entries[entry].run(x.data(), points.size(), kernel.data(), nullptr, y.data());
     return y.ToVector();
 }
 
@@ -143,8 +143,8 @@ TEST_CASE("DerivativeFromOutput matches f'(z) in double on every target", "[acti
             const GuardedArray<float> x(points.size(), 1.0f), kernel(1, 1.0f);
             const auto y = GuardedArray<float>::CopyOf(outputs);
             GuardedArray<float> dy(points.size(), 1.0f), dkernel(1, kUnwritten);
-            kernels.entries[e].run(x.data(), y.data(), dy.data(), points.size(), kernel.data(), dkernel.data(),
-                                   nullptr, nullptr);
+            kernels.entries[e].run(x.data(), y.data(), dy.data(), points.size(), kernel.data(), dkernel.data(), nullptr,
+                                   nullptr);
             CheckWithin(
                 "Act'(y)", points.size(), [&](std::size_t i) { return dy[i]; },
                 [&](std::size_t i) { return DerivativeReference(act, points[i]); },

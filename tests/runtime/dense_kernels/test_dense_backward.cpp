@@ -28,22 +28,26 @@ constexpr KernelEntry<DenseBackwardFn> Backward() {
 
 KernelTable<DenseBackwardFn> DenseBackwardKernels() {
     using enum activation_kind;
+    // One shape per line.
+    // clang-format off
     static const KernelEntry<DenseBackwardFn> entries[] = {
         // Every shape (see test_dense_forward.cpp). (5, 300) and (130, 130) also split the units into several
         // chunks of the stack tile (dx, and dkernel computed along In) on AVX-512 and AVX2.
         Backward<784, 20, linear, false>(), Backward<784, 20, elu, true>(),
         Backward<130, 130, linear, false>(), Backward<130, 130, elu, true>(),
-        Backward<20, 10, linear, false>(), Backward<20, 10, elu, true>(),
-        Backward<7, 1, linear, false>(), Backward<7, 1, elu, true>(),
-        Backward<37, 17, linear, false>(), Backward<37, 17, elu, true>(),
-        Backward<16, 16, linear, false>(), Backward<16, 16, elu, true>(),
-        Backward<3, 33, linear, false>(), Backward<3, 33, elu, true>(),
-        Backward<5, 300, linear, false>(), Backward<5, 300, elu, true>(),
+        Backward<20, 10, linear, false>(),  Backward<20, 10, elu, true>(),
+        Backward<7, 1, linear, false>(),    Backward<7, 1, elu, true>(),
+        Backward<37, 17, linear, false>(),  Backward<37, 17, elu, true>(),
+        Backward<16, 16, linear, false>(),  Backward<16, 16, elu, true>(),
+        Backward<3, 33, linear, false>(),   Backward<3, 33, elu, true>(),
+        Backward<5, 300, linear, false>(),  Backward<5, 300, elu, true>(),
         // The other activations.
         Backward<37, 17, relu, true>(), Backward<37, 17, selu, true>(), Backward<37, 17, sigmoid, true>(),
-        Backward<37, 17, tanh, true>(), Backward<20, 10, relu, false>(), Backward<20, 10, selu, true>(),
-        Backward<20, 10, sigmoid, true>(), Backward<20, 10, tanh, true>(),
+        Backward<37, 17, tanh, true>(),
+        Backward<20, 10, relu, false>(), Backward<20, 10, selu, true>(), Backward<20, 10, sigmoid, true>(),
+        Backward<20, 10, tanh, true>(),
     };
+    // clang-format on
     return {HWY_TARGET, entries, sizeof(entries) / sizeof(entries[0])};
 }
 
@@ -170,7 +174,8 @@ TEST_CASE("DenseBackward matches a double-precision reference on every target", 
                             [&](std::size_t i) { return dbias[i].value; },
                             [&](std::size_t i) { return dbias[i].Tolerance(rows); });
                     } else {
-                        CHECK(std::all_of(result.dbias.begin(), result.dbias.end(), [](float v) { return std::isnan(v); }));
+                        CHECK(std::all_of(result.dbias.begin(), result.dbias.end(),
+                                          [](float v) { return std::isnan(v); }));
                     }
                     if (with_dx) {
                         CheckWithin(
@@ -218,8 +223,8 @@ std::vector<std::size_t> SampleIndices(std::mt19937& random, std::size_t size, s
 TEST_CASE("DenseBackward agrees with finite differences of sum(g * dense(x)) on every target", "[dense][backward]") {
     using enum activation_kind;
     const std::pair<DenseShape, std::size_t> cases[] = {
-        {{37, 17, elu, true}, 3},   {{37, 17, tanh, true}, 3},   {{37, 17, sigmoid, true}, 2},
-        {{20, 10, tanh, true}, 3},  {{784, 20, elu, true}, 2},   {{7, 1, elu, true}, 3},
+        {{37, 17, elu, true}, 3},    {{37, 17, tanh, true}, 3}, {{37, 17, sigmoid, true}, 2},
+        {{20, 10, tanh, true}, 3},   {{784, 20, elu, true}, 2}, {{7, 1, elu, true}, 3},
         {{3, 33, linear, false}, 2}, {{5, 300, elu, true}, 2},  {{130, 130, elu, true}, 2},
     };
     constexpr std::size_t kSamplesPerArray = 24;
@@ -266,9 +271,9 @@ TEST_CASE("DenseBackward with no rows gives zero parameter gradients", "[dense][
             const GuardedArray<float> x(0), y(0);
             GuardedArray<float> dy(0), dx(0);
             GuardedArray<float> dkernel(shape.in * shape.units, kUnwritten), dbias(shape.units, kUnwritten);
-            HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)().entries[c].run(
-                x.data(), y.data(), dy.data(), 0, kernel.data(), dkernel.data(),
-                shape.use_bias ? dbias.data() : nullptr, dx.data());
+            HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)
+            ().entries[c].run(x.data(), y.data(), dy.data(), 0, kernel.data(), dkernel.data(),
+                              shape.use_bias ? dbias.data() : nullptr, dx.data());
             CHECK(std::all_of(dkernel.data(), dkernel.data() + dkernel.size(), [](float v) { return v == 0.0f; }));
             if (shape.use_bias) {
                 CHECK(std::all_of(dbias.data(), dbias.data() + dbias.size(), [](float v) { return v == 0.0f; }));

@@ -23,21 +23,25 @@ constexpr KernelEntry<DenseForwardFn> Forward() {
 
 KernelTable<DenseForwardFn> DenseForwardKernels() {
     using enum activation_kind;
+    // One shape per line.
+    // clang-format off
     static const KernelEntry<DenseForwardFn> entries[] = {
         // Every shape: the reference model's two layers, odd sizes, exactly one AVX-512 vector, and (5, 300),
         // whose Units span several full column blocks on every target.
         Forward<784, 20, linear, false>(), Forward<784, 20, elu, true>(), Forward<784, 20, softmax, true>(),
-        Forward<20, 10, linear, false>(), Forward<20, 10, elu, true>(), Forward<20, 10, softmax, true>(),
-        Forward<7, 1, linear, false>(), Forward<7, 1, elu, true>(), Forward<7, 1, softmax, true>(),
-        Forward<37, 17, linear, false>(), Forward<37, 17, elu, true>(), Forward<37, 17, softmax, true>(),
-        Forward<16, 16, linear, false>(), Forward<16, 16, elu, true>(), Forward<16, 16, softmax, true>(),
-        Forward<3, 33, linear, false>(), Forward<3, 33, elu, true>(), Forward<3, 33, softmax, true>(),
-        Forward<5, 300, linear, false>(), Forward<5, 300, elu, true>(), Forward<5, 300, softmax, false>(),
+        Forward<20, 10, linear, false>(),  Forward<20, 10, elu, true>(),  Forward<20, 10, softmax, true>(),
+        Forward<7, 1, linear, false>(),    Forward<7, 1, elu, true>(),    Forward<7, 1, softmax, true>(),
+        Forward<37, 17, linear, false>(),  Forward<37, 17, elu, true>(),  Forward<37, 17, softmax, true>(),
+        Forward<16, 16, linear, false>(),  Forward<16, 16, elu, true>(),  Forward<16, 16, softmax, true>(),
+        Forward<3, 33, linear, false>(),   Forward<3, 33, elu, true>(),   Forward<3, 33, softmax, true>(),
+        Forward<5, 300, linear, false>(),  Forward<5, 300, elu, true>(),  Forward<5, 300, softmax, false>(),
         // The other activations at an odd shape and at the reference model's output layer.
         Forward<37, 17, relu, true>(), Forward<37, 17, selu, true>(), Forward<37, 17, sigmoid, true>(),
-        Forward<37, 17, tanh, true>(), Forward<20, 10, relu, false>(), Forward<20, 10, selu, true>(),
-        Forward<20, 10, sigmoid, true>(), Forward<20, 10, tanh, false>(),
+        Forward<37, 17, tanh, true>(),
+        Forward<20, 10, relu, false>(), Forward<20, 10, selu, true>(), Forward<20, 10, sigmoid, true>(),
+        Forward<20, 10, tanh, false>(),
     };
+    // clang-format on
     return {HWY_TARGET, entries, sizeof(entries) / sizeof(entries[0])};
 }
 
@@ -74,8 +78,8 @@ std::vector<double> ForwardTolerance(const DenseShape& shape, std::size_t rows, 
             dot_length * u * *std::max_element(pre.magnitude.begin() + first, pre.magnitude.begin() + last);
         const double max = *std::max_element(pre.z.begin() + first, pre.z.begin() + last);
         for (std::size_t i = first; i < last; ++i) {
-            const double relative = 2 * logit_error + 2 * u * (std::abs(pre.z[i] - max) + 1) +
-                                    (static_cast<double>(shape.units) + 8) * u;
+            const double relative =
+                2 * logit_error + 2 * u * (std::abs(pre.z[i] - max) + 1) + (static_cast<double>(shape.units) + 8) * u;
             tolerance[i] = y[i] * relative + kSmallestNormal;
         }
     }
@@ -92,7 +96,8 @@ TEST_CASE("DenseForward matches a double-precision reference on every target", "
             const auto x = RandomUniform(random, rows * shape.in, 1.0);
             const auto kernel = RandomUniform(random, shape.in * shape.units, GlorotBound(shape));
             const auto bias = RandomUniform(random, shape.units, 0.5);
-            const PreActivations pre = ComputePreActivations(shape, rows, ToDouble(x), ToDouble(kernel), ToDouble(bias));
+            const PreActivations pre =
+                ComputePreActivations(shape, rows, ToDouble(x), ToDouble(kernel), ToDouble(bias));
             const std::vector<double> expected = ApplyActivation(shape, rows, pre.z);
             const std::vector<double> tolerance = ForwardTolerance(shape, rows, pre, expected);
 
@@ -123,8 +128,8 @@ TEST_CASE("DenseForward with no rows touches nothing", "[dense][forward]") {
             // Empty arrays point at their guard page: any access crashes.
             const GuardedArray<float> x(0);
             GuardedArray<float> y(0);
-            HWY_DYNAMIC_DISPATCH(DenseForwardKernels)().entries[c].run(x.data(), 0, kernel.data(), bias.data(),
-                                                                       y.data());
+            HWY_DYNAMIC_DISPATCH(DenseForwardKernels)
+            ().entries[c].run(x.data(), 0, kernel.data(), bias.data(), y.data());
             SUCCEED();
         });
     }

@@ -132,8 +132,8 @@ XentResult RunXent(SoftmaxCrossEntropyFn run, const XentProblem& problem, float 
     GuardedArray<float> gradient(problem.logits.size(), kUnwritten);
     double loss_sum = kInitialLoss;
     std::size_t correct = kInitialCorrect;
-    run(logits.data(), labels.data(), problem.rows, grad_scale,
-        with_gradient ? gradient.data() : nullptr, &loss_sum, &correct);
+    run(logits.data(), labels.data(), problem.rows, grad_scale, with_gradient ? gradient.data() : nullptr, &loss_sum,
+        &correct);
     return {loss_sum - kInitialLoss, correct - kInitialCorrect, gradient.ToVector()};
 }
 
@@ -186,7 +186,8 @@ TEST_CASE("SoftmaxCrossEntropy is stable for logits of magnitude 1e4", "[softmax
             const auto run = HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)().entries[c].run;
             const XentResult result = RunXent(run, problem, 1.0f / kRows, true);
             CHECK(std::isfinite(result.loss));
-            CHECK(std::all_of(result.gradient.begin(), result.gradient.end(), [](float v) { return std::isfinite(v); }));
+            CHECK(
+                std::all_of(result.gradient.begin(), result.gradient.end(), [](float v) { return std::isfinite(v); }));
             CheckAgainstReference(run, problem, 1.0f / kRows);
         });
     }
