@@ -1,5 +1,7 @@
 #include "samples/common/training_cli.hpp"
 
+#include "samples/common/plot.hpp"
+
 #include <unistd.h>
 
 #include <charconv>
@@ -152,6 +154,15 @@ void add_training_flags(CLI::App& app, training_flags& flags) {
         ->capture_default_str();
     app.add_option("--limit", flags.limit, "train on the first N training samples only")->check(whole_number(1, 1u << 30));
     app.add_option("--history", flags.history_csv, "write the per-epoch history as CSV to this file");
+    app.add_option("--plot", flags.plot_file, "draw loss and accuracy per epoch into this .svg or .png (gnuplot)")
+        ->check([](const std::string& file) {
+            try {
+                check_plot_file(file);
+                return std::string();
+            } catch (const plot_error& error) {
+                return std::string(error.what());
+            }
+        });
     app.add_option("--save", flags.save_path,
                    "after each epoch, save a training checkpoint (safetensors: weights, optimizer, BN counters, epoch, "
                    "seed) to this file, atomically")
@@ -253,6 +264,14 @@ int run_training(nnfuse::network& net, const training_flags& flags) {
                                      data.train.count);
         }
         if (!flags.history_csv.empty()) history.write_csv(flags.history_csv);
+        if (!flags.plot_file.empty()) {
+            try {
+                plot_history(history, flags.plot_file, net.model_name());
+                std::cout << fmt::format("Plot: {}\n", flags.plot_file);
+            } catch (const plot_error& error) {  // the training is done: a missing plot is a note, not a failure
+                fmt::print(stderr, "note: {}\n", error.what());
+            }
+        }
         const nnfuse::evaluation test = trainer.evaluate(data.test, flags.batch_size);
         std::cout << fmt::format("Test loss: {:.4f}\nTest accuracy: {:.4f}\n", test.loss, test.accuracy);
     } catch (const nnfuse::training_diverged& error) {

@@ -36,6 +36,7 @@ struct training_flags {
     std::string bn_stats = "moving";
     std::size_t limit = 0;               // 0: every training sample
     std::string history_csv;
+    std::string plot_file;               // .svg or .png: loss and accuracy per epoch
     std::string save_path;    // training checkpoint written after each epoch (atomically)
     std::string resume_path;  // training checkpoint to continue from
 };

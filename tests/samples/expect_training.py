@@ -4,9 +4,11 @@
 usage: expect_training.py MIN_ACCURACY PROGRAM [ARGS...]
 Passes when the program exits 0, prints one Keras progress line per epoch ("N/N [===...] - ..."),
 the loss of the last epoch is below the first batch's untrained loss (ln 10 for 10 classes), and its
-last line is "Test accuracy: 0.xxxx" with a value of at least MIN_ACCURACY.
+last line is "Test accuracy: 0.xxxx" with a value of at least MIN_ACCURACY, and the file named by the
+environment variable EXPECT_FILE, if set, exists and is not empty.
 """
 import math
+import os
 import re
 import subprocess
 import sys
@@ -29,4 +31,7 @@ if not match:
 accuracy = float(match.group(1))
 if accuracy < floor:
     sys.exit(f"test accuracy {accuracy} is below the floor {floor}")
+expected_file = os.environ.get("EXPECT_FILE")
+if expected_file and not (os.path.isfile(expected_file) and os.path.getsize(expected_file) > 0):
+    sys.exit(f"{expected_file} was not written")
 print(f"loss {loss}, test accuracy {accuracy} (floor {floor})")
