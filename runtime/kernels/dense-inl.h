@@ -2,29 +2,33 @@
 //
 // DenseForward<In, Units, Act, UseBias>(x, rows, kernel, bias, y)
 //   requires: x [rows, In]; kernel [In, Units] (Keras's layout); bias [Units], nullptr when !UseBias;
-//             y [rows, Units], overlapping no input. Row-major float32, any alignment.
+//             y [rows, Units], overlapping no input. Row-major float32, any alignment; rows may be 0.
 //   ensures:  y = Act(x . kernel + bias). Act == softmax: each row of y is the softmax of its logits (row maximum
 //             subtracted first), for inference and predict; training computes linear logits and uses
 //             SoftmaxCrossEntropy (softmax_xent-inl.h) instead.
 // DenseBackward<In, Units, Act, UseBias>(x, y, dy, rows, kernel, dkernel, dbias, dx)
 //   requires: Act is element-wise (not softmax: the loss handles it); y [rows, Units] is the forward output
 //             (nullptr allowed when Act is linear); dy [rows, Units] is dL/dy; dkernel [In, Units]; dbias [Units],
-//             nullptr when !UseBias; dx [rows, In] or nullptr (the first layer needs no input gradient).
+//             nullptr when !UseBias; dx [rows, In] or nullptr (the first layer needs no input gradient). The outputs
+//             overlap no input and one another.
 //   ensures:  dy holds dz = dy * Act'(z) (DerivativeFromOutput of y); dkernel = x^T . dz; dbias = column sums of dz;
 //             dx = dz . kernel^T, not computed when dx == nullptr. Gradients are overwritten, never accumulated;
 //             rows == 0 gives zero dkernel and dbias.
 // Neither allocates on the heap (stack buffers have compile-time sizes), and neither reads or writes outside its
-// arrays: partial vectors use masked or lane-by-lane access (tails::LoadFirstN / StoreFirstN).
+// arrays: partial vectors use masked or lane-by-lane access (vector_helpers::LoadFirstN / StoreFirstN).
 //
 // Design: the three matrix products share one register-blocked micro-kernel,
 //   acc[R rows][C vectors] += A(i, p) * B(p, columns),
 // A broadcast one float at a time, B loaded as C vectors across the output columns, the accumulators in registers
-// for the whole depth loop (R x C sized to the target's register file):
-//   y       = x . kernel      A = x (depth p = input),            B = kernel rows
-//   dkernel = x^T . dz        A = x^T (depth p = batch row),      B = dz rows
-//   dx      = dz . kernel^T   A = dz (depth p = unit),            B = kernel^T, transposed slice by slice into a
-//                                                                  small stack tile (kernel columns are strided)
-// The forward activation, and the backward Act', are element-wise passes over the contiguous [rows, Units] arrays.
+// for the whole depth loop (R x C sized to the target's register file; a partial last vector uses the narrowest
+// vector type that holds it):
+//   y         = x . kernel      A = x (depth: inputs)        vectors along Units
+//   dkernel^T = dz^T . x        A = dz^T (depth: batch rows)  vectors along In; the result goes through a stack
+//                                                             tile transposed into dkernel (when In >= Units; else
+//                                                             dkernel = x^T . dz with vectors along Units)
+//   dx        = dz . kernel^T   A = dz (depth: units)         vectors along In; B = slices of the kernel (whose
+//                                                             columns are strided) transposed into a stack tile
+// The forward activation and the backward Act' are element-wise passes over the contiguous [rows, Units] arrays.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_DENSE_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -51,8 +55,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 namespace dense_detail {
 
-using tails::FloatTag;
-using tails::kLanes;
+using vector_helpers::FloatTag;
+using vector_helpers::kLanes;
 using V = hn::Vec<FloatTag>;
 
 // Vector registers the accumulators may take: AVX-512 has 32, the other targets 16; the rest hold the B vectors
@@ -65,7 +69,8 @@ inline constexpr std::size_t kAccumulatorRegisters = 12;
 // Widest column block (in vectors) and tallest row block of the micro-kernel.
 inline constexpr std::size_t kMaxBlockVectors = 4;
 inline constexpr std::size_t kMaxBlockRows = 8;
-// Floats in the stack tile that holds a transposed slice of the kernel for dx (4 KiB: stays in L1 with the rest).
+// Floats in the stack tile that holds a transposed slice (of the kernel for dx, of dkernel^T for dkernel): 4 KiB,
+// which stays in L1 next to the rows being streamed.
 inline constexpr std::size_t kTransposedTileFloats = 1024;
 
 constexpr std::size_t RowsPerBlock(std::size_t vectors) {
@@ -83,7 +88,8 @@ struct VectorArray<0, Vector> {};
 // The vectors spanning one row of a column block: kVectors - 1 full vectors, then the last in the narrowest vector
 // type that holds its kLastLanes lanes. Units = 20 on AVX-512 is 16 lanes + 4 lanes (a 128-bit vector) rather than
 // 2 x 16 lanes with 12 wasted: on CPUs that split 512-bit operations in two (AMD Zen 4) that saves a quarter of the
-// multiply-adds' cycles. Indexed by std::integral_constant (tails::Unroll's index): the last element has its own type.
+// multiply-adds' cycles. Indexed by std::integral_constant (vector_helpers::Unroll's index): the last element has its
+// own type.
 template <std::size_t kVectors, std::size_t kLastLanes>
 struct BlockVectors {
     static constexpr std::size_t kCount = kVectors;
@@ -130,7 +136,7 @@ HWY_INLINE void ForEachColumnBlock(const Body& body) {
     }
     constexpr std::size_t kRest = kColumns % kFullBlockColumns;
     if constexpr (kRest != 0) {
-        using RestBlock = BlockVectors<tails::VectorsFor(kRest), tails::LastVectorLanes(kRest)>;
+        using RestBlock = BlockVectors<vector_helpers::VectorsFor(kRest), vector_helpers::LastVectorLanes(kRest)>;
         body.template operator()<RestBlock>(kFullBlocks * kFullBlockColumns);
     }
 }
@@ -187,14 +193,14 @@ HWY_INLINE hn::Vec<TagOf<Block, Index>> LoadBlockVector(Index index, const float
     if constexpr (kPadded) {
         return hn::LoadU(d, p + index * kLanes);
     } else {
-        return tails::LoadFirstN(d, p + index * kLanes, Block::ValidLanes(index));
+        return vector_helpers::LoadFirstN(d, p + index * kLanes, Block::ValidLanes(index));
     }
 }
 
 template <class Block>
 HWY_INLINE Block LoadBlock(const float* HWY_RESTRICT p) {
     Block values;
-    tails::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
+    vector_helpers::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
         values[j] = LoadBlockVector<Block, false>(j, p);
     });
     return values;
@@ -203,7 +209,7 @@ HWY_INLINE Block LoadBlock(const float* HWY_RESTRICT p) {
 template <class Block>
 HWY_INLINE Block ZeroBlock() {
     Block zeros;
-    tails::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
+    vector_helpers::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
         zeros[j] = hn::Zero(TagOf<Block, decltype(j)>());
     });
     return zeros;
@@ -211,8 +217,8 @@ HWY_INLINE Block ZeroBlock() {
 
 template <class Block>
 HWY_INLINE void StoreBlock(const Block& values, float* HWY_RESTRICT p) {
-    tails::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
-        tails::StoreFirstN(values[j], TagOf<Block, decltype(j)>(), p + j * kLanes, Block::ValidLanes(j));
+    vector_helpers::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
+        vector_helpers::StoreFirstN(values[j], TagOf<Block, decltype(j)>(), p + j * kLanes, Block::ValidLanes(j));
     });
 }
 
@@ -224,12 +230,12 @@ HWY_INLINE void MultiplyAccumulate(const float* HWY_RESTRICT a, const float* HWY
                                    Block (&acc)[kRows]) {
     for (std::size_t p = 0; p < depth; ++p, a += kADepthStride, b += kBRowStride) {
         Block b_vectors;
-        tails::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
+        vector_helpers::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
             b_vectors[j] = LoadBlockVector<Block, kBPadded>(j, b);
         });
-        tails::Unroll<kRows>([&](auto i) __attribute__((always_inline)) {
+        vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) {
             const V a_value = hn::Set(FloatTag(), a[i * kARowStride]);
-            tails::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
+            vector_helpers::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
                 acc[i][j] = hn::MulAdd(LowerLanes(TagOf<Block, decltype(j)>(), a_value), b_vectors[j], acc[i][j]);
             });
         });
@@ -239,7 +245,8 @@ HWY_INLINE void MultiplyAccumulate(const float* HWY_RESTRICT a, const float* HWY
 // out row i (at out + i * kOutRowStride) = acc[i], for the valid lanes only.
 template <std::size_t kOutRowStride, std::size_t kRows, class Block>
 HWY_INLINE void StoreRows(const Block (&acc)[kRows], float* HWY_RESTRICT out) {
-    tails::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { StoreBlock(acc[i], out + i * kOutRowStride); });
+    vector_helpers::Unroll<kRows>([&](auto i)
+                                      __attribute__((always_inline)) { StoreBlock(acc[i], out + i * kOutRowStride); });
 }
 
 // values[i] = Act(values[i]) for i < count. A separate pass over the just-written (cache-resident) output rather
@@ -252,7 +259,8 @@ HWY_INLINE void ActivateInPlace(float* HWY_RESTRICT values, std::size_t count) {
     for (; i + kLanes <= count; i += kLanes) hn::StoreU(Activate<Act>(d, hn::LoadU(d, values + i)), d, values + i);
     if (i < count) {
         const std::size_t rest = count - i;
-        tails::StoreFirstN(Activate<Act>(d, tails::LoadFirstN(d, values + i, rest)), d, values + i, rest);
+        vector_helpers::StoreFirstN(Activate<Act>(d, vector_helpers::LoadFirstN(d, values + i, rest)), d, values + i,
+                                    rest);
     }
 }
 
@@ -266,8 +274,8 @@ HWY_INLINE void ChainActivationDerivative(const float* HWY_RESTRICT y, float* HW
     }
     if (i < count) {
         const std::size_t rest = count - i;
-        const V derivative = DerivativeFromOutput<Act>(d, tails::LoadFirstN(d, y + i, rest));
-        tails::StoreFirstN(hn::Mul(tails::LoadFirstN(d, dy + i, rest), derivative), d, dy + i, rest);
+        const V derivative = DerivativeFromOutput<Act>(d, vector_helpers::LoadFirstN(d, y + i, rest));
+        vector_helpers::StoreFirstN(hn::Mul(vector_helpers::LoadFirstN(d, dy + i, rest), derivative), d, dy + i, rest);
     }
 }
 
@@ -278,7 +286,7 @@ HWY_INLINE void SumColumns(const float* HWY_RESTRICT values, std::size_t rows, f
         Block block_sums = ZeroBlock<Block>();
         for (std::size_t r = 0; r < rows; ++r) {
             const Block row = LoadBlock<Block>(values + r * Units + first_column);
-            tails::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
+            vector_helpers::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
                 block_sums[j] = hn::Add(block_sums[j], row[j]);
             });
         }
@@ -324,8 +332,8 @@ HWY_INLINE void Transpose(const float* HWY_RESTRICT src, float* HWY_RESTRICT dst
 
 // True when the weight gradient is better computed transposed, dkernel^T[u, k], with vectors along In: then only
 // the In tail is partial, against one partial vector per Units (20 units on AVX-512: 16 + 4 lanes per row of
-// dkernel, where 784 inputs fill 49 vectors exactly). The transposition costs one float per weight, against 2 rows
-// flops per weight for the product.
+// dkernel, where 784 inputs fill 49 vectors exactly). The transposition costs one float per weight, against
+// 2 * rows flops per weight for the product.
 template <std::size_t In, std::size_t Units>
 inline constexpr bool kKernelGradientAlongInputs = In >= Units;
 
@@ -338,7 +346,7 @@ HWY_INLINE void KernelGradientAlongUnits(const float* HWY_RESTRICT x, const floa
         const Block zeros = ZeroBlock<Block>();
         ForEachRowBlock<RowsPerBlock(Block::kCount)>(In, [&]<std::size_t kRows>(std::size_t first_input) {
             Block acc[kRows];
-            tails::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = zeros; });
+            vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = zeros; });
             MultiplyAccumulate</*kARowStride=*/1, /*kADepthStride=*/In, /*kBRowStride=*/Units, /*kBPadded=*/false>(
                 x + first_input, dz + first_unit, rows, acc);
             StoreRows<Units>(acc, dkernel + first_input * Units + first_unit);
@@ -361,7 +369,7 @@ HWY_INLINE void KernelGradientAlongInputs(const float* HWY_RESTRICT x, const flo
         ForEachUnitChunk<Units, kChunkUnits>([&](std::size_t first_unit, auto chunk_units) {
             ForEachRowBlock<RowsPerBlock(Block::kCount)>(chunk_units, [&]<std::size_t kRows>(std::size_t first_row) {
                 Block acc[kRows];
-                tails::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = zeros; });
+                vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = zeros; });
                 MultiplyAccumulate</*kARowStride=*/1, /*kADepthStride=*/Units, /*kBRowStride=*/In,
                                    /*kBPadded=*/false>(dz + first_unit + first_row, x + first_input, rows, acc);
                 StoreRows<kTileColumns>(acc, tile + first_row * kTileColumns);
@@ -396,7 +404,7 @@ HWY_INLINE void InputGradient(const float* HWY_RESTRICT dz, std::size_t rows, co
             ForEachRowBlock<RowsPerBlock(Block::kCount)>(rows, [&]<std::size_t kRows>(std::size_t first_row) {
                 float* out = dx + first_row * In + first_input;
                 Block acc[kRows];
-                tails::Unroll<kRows>([&](auto i) __attribute__((always_inline)) {
+                vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) {
                     acc[i] = first_unit == 0 ? zeros : LoadBlock<Block>(out + i * In);
                 });
                 MultiplyAccumulate</*kARowStride=*/Units, /*kADepthStride=*/1, kTileColumns, /*kBPadded=*/true>(
@@ -418,7 +426,7 @@ void DenseForward(const float* HWY_RESTRICT x, std::size_t rows, const float* HW
         const Block initial = UseBias ? LoadBlock<Block>(bias + first_unit) : ZeroBlock<Block>();
         ForEachRowBlock<RowsPerBlock(Block::kCount)>(rows, [&]<std::size_t kRows>(std::size_t first_row) {
             Block acc[kRows];
-            tails::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = initial; });
+            vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = initial; });
             MultiplyAccumulate</*kARowStride=*/In, /*kADepthStride=*/1, /*kBRowStride=*/Units, /*kBPadded=*/false>(
                 x + first_row * In, kernel + first_unit, In, acc);
             StoreRows<Units>(acc, y + first_row * Units + first_unit);

@@ -11,8 +11,9 @@
 // Both are numerically stable: the row maximum is subtracted before exponentiating, so every exponent is <= 0
 // (logits of magnitude 1e4 give finite losses) and the loss is formed as log(sum) + (max - logit[label]).
 //
-// This header also holds the partial-vector helpers (LoadFirstN, StoreFirstN) that dense-inl.h shares:
-// Highway 1.0.3 has no LoadN/StoreN, and its MaskedLoad reads the whole vector below AVX2.
+// This header also holds the vector helpers dense-inl.h shares (namespace vector_helpers): LoadFirstN and
+// StoreFirstN for partial vectors (Highway 1.0.3 has no LoadN/StoreN, and its MaskedLoad reads the whole vector
+// below AVX2), and Unroll.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_SOFTMAX_XENT_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -22,6 +23,7 @@
 #define NNFUSE_RUNTIME_KERNELS_SOFTMAX_XENT_INL_H_
 #endif
 
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -36,7 +38,7 @@ HWY_BEFORE_NAMESPACE();
 namespace nnfuse::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-namespace tails {
+namespace vector_helpers {
 
 using FloatTag = hn::ScalableTag<float>;
 // The kernels block their loops with the lane count as a compile-time constant. Scalable vectors (SVE, RVV) would
@@ -86,19 +88,19 @@ HWY_INLINE void Unroll(const Body& body) {
     (std::make_index_sequence<kCount>());
 }
 
-}  // namespace tails
+}  // namespace vector_helpers
 
 namespace softmax_detail {
 
-using tails::FloatTag;
-using tails::kLanes;
+using vector_helpers::FloatTag;
+using vector_helpers::kLanes;
 using V = hn::Vec<FloatTag>;
 
 // One row of Units logits held in vectors, with its maximum and the (unnormalized) exponentials.
 template <std::size_t Units>
 struct SoftmaxRow {
-    static constexpr std::size_t kVectors = tails::VectorsFor(Units);
-    static constexpr std::size_t kLastLanes = tails::LastVectorLanes(Units);
+    static constexpr std::size_t kVectors = vector_helpers::VectorsFor(Units);
+    static constexpr std::size_t kLastLanes = vector_helpers::LastVectorLanes(Units);
 
     V logits[kVectors];
     V exps[kVectors];  // e^(logit - max); zero in the lanes past Units
@@ -110,10 +112,10 @@ struct SoftmaxRow {
         // Lanes past Units hold -inf: they never win the maximum.
         const V minus_infinity = hn::Set(d, -std::numeric_limits<float>::infinity());
         V running_max = minus_infinity;
-        tails::Unroll<kVectors>([&](auto j) __attribute__((always_inline)) {
+        vector_helpers::Unroll<kVectors>([&](auto j) __attribute__((always_inline)) {
             if constexpr (j + 1 == kVectors && kLastLanes != kLanes) {
                 logits[j] = hn::IfThenElse(hn::FirstN(d, kLastLanes),
-                                           tails::LoadFirstN(d, row + j * kLanes, kLastLanes), minus_infinity);
+                                           vector_helpers::LoadFirstN(d, row + j * kLanes, kLastLanes), minus_infinity);
             } else {
                 logits[j] = hn::LoadU(d, row + j * kLanes);
             }
@@ -121,7 +123,7 @@ struct SoftmaxRow {
         });
         max = hn::MaxOfLanes(d, running_max);
         V running_sum = hn::Zero(d);
-        tails::Unroll<kVectors>([&](auto j) __attribute__((always_inline)) {
+        vector_helpers::Unroll<kVectors>([&](auto j) __attribute__((always_inline)) {
             // Every exponent is <= 0, inside Exp's valid range; -inf (padding) gives 0.
             exps[j] = hn::Exp(d, hn::Sub(logits[j], max));
             if constexpr (j + 1 == kVectors && kLastLanes != kLanes) {
@@ -149,14 +151,15 @@ struct SoftmaxRow {
 template <std::size_t Units>
 void SoftmaxRows(float* HWY_RESTRICT values, std::size_t rows) {
     using Row = softmax_detail::SoftmaxRow<Units>;
-    const tails::FloatTag d;
+    const vector_helpers::FloatTag d;
     for (std::size_t r = 0; r < rows; ++r) {
         float* row_values = values + r * Units;
         const Row row(row_values);
         const auto inverse_sum = hn::Set(d, 1.0f / row.sum);
-        tails::Unroll<Row::kVectors>([&](auto j) __attribute__((always_inline)) {
-            constexpr std::size_t kCount = j + 1 == Row::kVectors ? Row::kLastLanes : tails::kLanes;
-            tails::StoreFirstN(hn::Mul(row.exps[j], inverse_sum), d, row_values + j * tails::kLanes, kCount);
+        vector_helpers::Unroll<Row::kVectors>([&](auto j) __attribute__((always_inline)) {
+            constexpr std::size_t kCount = j + 1 == Row::kVectors ? Row::kLastLanes : vector_helpers::kLanes;
+            vector_helpers::StoreFirstN(hn::Mul(row.exps[j], inverse_sum), d, row_values + j * vector_helpers::kLanes,
+                                        kCount);
         });
     }
 }
@@ -165,17 +168,24 @@ template <std::size_t Units>
 void SoftmaxCrossEntropy(const float* HWY_RESTRICT logits, const std::int32_t* HWY_RESTRICT labels, std::size_t rows,
                          float grad_scale, float* HWY_RESTRICT dlogits, double* loss_sum, std::size_t* correct) {
     using Row = softmax_detail::SoftmaxRow<Units>;
-    const tails::FloatTag d;
-    double batch_loss = 0.0;
-    std::size_t batch_correct = 0;
+    const vector_helpers::FloatTag d;
+    // loss_r = log(sum_r) + (max_r - logit_r[label]). The difference of two floats is exact in double, so a loss
+    // near zero keeps its precision and large logits do not cancel. The logarithms are taken of products of row
+    // sums, one std::log per kRowsPerLogarithm rows (a third of the time at 10 classes): each sum lies in
+    // [1, Units] (the maximum contributes e^0), so such a product stays below 2^512, far inside double's range.
+    constexpr std::size_t kRowsPerLogarithm = 512 / std::bit_width(Units);
+    double batch_loss = 0.0, sums_product = 1.0;
+    std::size_t rows_in_product = 0, batch_correct = 0;
     for (std::size_t r = 0; r < rows; ++r) {
         const float* row_logits = logits + r * Units;
         const auto label = static_cast<std::size_t>(labels[r]);
         const Row row(row_logits);
-        // log(sum) + (max - logit[label]): the difference of two floats is exact in double, so a loss near zero
-        // keeps its precision and large logits do not cancel.
-        const double row_max = hn::GetLane(row.max);
-        batch_loss += std::log(static_cast<double>(row.sum)) + (row_max - static_cast<double>(row_logits[label]));
+        batch_loss += static_cast<double>(hn::GetLane(row.max)) - static_cast<double>(row_logits[label]);
+        sums_product *= static_cast<double>(row.sum);
+        if (++rows_in_product == kRowsPerLogarithm) {
+            batch_loss += std::log(sums_product);
+            sums_product = 1.0, rows_in_product = 0;
+        }
         batch_correct += row.ArgMax() == label ? 1 : 0;
         if (dlogits == nullptr) continue;
 
@@ -183,15 +193,15 @@ void SoftmaxCrossEntropy(const float* HWY_RESTRICT logits, const std::int32_t* H
         const auto scaled_inverse_sum = hn::Set(d, grad_scale / row.sum);
         const auto label_lane = hn::Set(d, static_cast<float>(label));  // exact: Units < 2^24
         const auto label_term = hn::Set(d, grad_scale);
-        tails::Unroll<Row::kVectors>([&](auto j) __attribute__((always_inline)) {
-            constexpr std::size_t kCount = j + 1 == Row::kVectors ? Row::kLastLanes : tails::kLanes;
-            const auto is_label = hn::Eq(hn::Iota(d, static_cast<float>(j * tails::kLanes)), label_lane);
+        vector_helpers::Unroll<Row::kVectors>([&](auto j) __attribute__((always_inline)) {
+            constexpr std::size_t kCount = j + 1 == Row::kVectors ? Row::kLastLanes : vector_helpers::kLanes;
+            const auto is_label = hn::Eq(hn::Iota(d, static_cast<float>(j * vector_helpers::kLanes)), label_lane);
             const auto gradient =
                 hn::Sub(hn::Mul(row.exps[j], scaled_inverse_sum), hn::IfThenElseZero(is_label, label_term));
-            tails::StoreFirstN(gradient, d, row_gradient + j * tails::kLanes, kCount);
+            vector_helpers::StoreFirstN(gradient, d, row_gradient + j * vector_helpers::kLanes, kCount);
         });
     }
-    *loss_sum += batch_loss;
+    *loss_sum += batch_loss + std::log(sums_product);
     *correct += batch_correct;
 }
 
