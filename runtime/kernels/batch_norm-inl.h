@@ -16,7 +16,8 @@
 //                 dbeta non-null iff Center.
 //   ensures dz = dy * Act'(y), dbeta = sum(dz), dgamma = sum(dz * xhat) with xhat = (x - mean) * inv_std,
 //           dx = gamma * inv_std / m * (m * dz - dbeta - xhat * dgamma) unless dx == nullptr (BN is the
-//           first layer: no dx pass at all); scratch holds the dx pass's two per-feature coefficients.
+//           first layer: no dx pass at all, and scratch is not touched); otherwise scratch holds the dx
+//           pass's two per-feature coefficients.
 //
 // Precision. Statistics and gradient sums are accumulated per SIMD lane in float over a block of
 // kBlockRows rows, then merged in double: the float error is bounded by one block, not by rows.
@@ -451,11 +452,13 @@ HWY_INLINE void InputGradientColumnBlock(const float* x, const float* y, const f
 
 // ---------------------------------------------------------------- inference
 
-template <bool kPartial, activation_kind Act, bool Scale, bool Center>
-HWY_INLINE void InferColumnBlock(const float* x, float* y, std::size_t stride, std::size_t block_rows,
-                                 std::size_t count, float epsilon, const float* HWY_RESTRICT gamma,
-                                 const float* HWY_RESTRICT beta, const float* HWY_RESTRICT moving_mean,
-                                 const float* HWY_RESTRICT moving_var) {
+// s = gamma / sqrt(moving_var + epsilon) and t = beta - moving_mean * s of one column, stored whole
+// (the lanes past a partial column hold finite values).
+template <bool kPartial, bool Scale, bool Center>
+HWY_INLINE void InferenceAffine(std::size_t count, float epsilon, const float* HWY_RESTRICT gamma,
+                                const float* HWY_RESTRICT beta, const float* HWY_RESTRICT moving_mean,
+                                const float* HWY_RESTRICT moving_var, float* HWY_RESTRICT s_out,
+                                float* HWY_RESTRICT t_out) {
     const DF d;
     using V = hn::Vec<DF>;
     const V std_dev = hn::Sqrt(hn::Add(LoadColumn<kPartial>(d, moving_var, count), hn::Set(d, epsilon)));
@@ -467,9 +470,20 @@ HWY_INLINE void InferColumnBlock(const float* x, float* y, std::size_t stride, s
     }
     V t = hn::Neg(hn::Mul(LoadColumn<kPartial>(d, moving_mean, count), s));
     if constexpr (Center) t = hn::Add(t, LoadColumn<kPartial>(d, beta, count));
+    hn::Store(s, d, s_out);
+    hn::Store(t, d, t_out);
+}
+
+template <bool kPartial, activation_kind Act>
+HWY_INLINE void InferColumnBlock(const float* x, float* y, std::size_t stride, std::size_t block_rows,
+                                 std::size_t count, const float* HWY_RESTRICT s, const float* HWY_RESTRICT t) {
+    const DF d;
+    using V = hn::Vec<DF>;
+    const V s_v = hn::Load(d, s);
+    const V t_v = hn::Load(d, t);
     for (std::size_t r = 0; r < block_rows; ++r) {
         const std::size_t at = r * stride;
-        StoreColumn<kPartial>(d, Activate<Act>(d, hn::MulAdd(LoadColumn<kPartial>(d, x + at, count), s, t)), y + at,
+        StoreColumn<kPartial>(d, Activate<Act>(d, hn::MulAdd(LoadColumn<kPartial>(d, x + at, count), s_v, t_v)), y + at,
                               count);
     }
 }
@@ -664,6 +678,38 @@ HWY_INLINE void BackwardPanels(std::index_sequence<kPanel...>, const float* x, c
      ...);
 }
 
+// Inference over a panel: s and t once per call, then the rows.
+template <std::size_t C, std::size_t kFirst, activation_kind Act, bool Scale, bool Center>
+HWY_INLINE void InferPanel(const float* x, std::size_t rows, float epsilon, const float* gamma, const float* beta,
+                           const float* moving_mean, const float* moving_var, float* y) {
+    using Panel = FeaturePanel<C, kFirst>;
+    const DF d;
+    HWY_ALIGN float s[Panel::kPadded];
+    HWY_ALIGN float t[Panel::kPadded];
+    ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+        const std::size_t f = kFirst + j;
+        InferenceAffine<decltype(partial)::value, Scale, Center>(count, epsilon, At(gamma, f), At(beta, f),
+                                                                 moving_mean + f, moving_var + f, s + j, t + j);
+    });
+    const std::size_t step_rows = StepRows(rows);
+    for (std::size_t r0 = 0; r0 < rows; r0 += step_rows) {
+        const std::size_t block_rows = std::min(step_rows, rows - r0);
+        ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            const std::size_t at = r0 * C + kFirst + j;
+            InferColumnBlock<decltype(partial)::value, Act>(x + at, y + at, C, block_rows, count, s + j, t + j);
+        });
+    }
+}
+
+template <std::size_t C, activation_kind Act, bool Scale, bool Center, std::size_t... kPanel>
+HWY_INLINE void InferPanels(std::index_sequence<kPanel...>, const float* x, std::size_t rows, float epsilon,
+                            const float* gamma, const float* beta, const float* moving_mean, const float* moving_var,
+                            float* y) {
+    (InferPanel<C, kPanel * kPanelFeatures, Act, Scale, Center>(x, rows, epsilon, gamma, beta, moving_mean, moving_var,
+                                                                y),
+     ...);
+}
+
 }  // namespace bn_detail
 
 // ---------------------------------------------------------------- the building blocks
@@ -680,19 +726,10 @@ void BnForwardTrain(const float* x, std::size_t rows, float epsilon, const float
 template <std::size_t C, activation_kind Act, bool Scale, bool Center>
 void BnForwardInfer(const float* x, std::size_t rows, float epsilon, const float* gamma, const float* beta,
                     const float* moving_mean, const float* moving_var, float* y) {
-    using namespace bn_detail;
     static_assert(C > 0, "batch normalization needs at least one feature");
     static_assert(Act != activation_kind::softmax, "softmax is not element-wise: fuse it with the loss");
-    const std::size_t step_rows = StepRows(rows);
-    for (std::size_t r0 = 0; r0 < rows; r0 += step_rows) {
-        const std::size_t block_rows = std::min(step_rows, rows - r0);
-        ForEachVector(DF(), C, [&](auto partial, std::size_t c, std::size_t count) HWY_ATTR {
-            const std::size_t at = r0 * C + c;
-            InferColumnBlock<decltype(partial)::value, Act, Scale, Center>(x + at, y + at, C, block_rows, count,
-                                                                           epsilon, At(gamma, c), At(beta, c),
-                                                                           moving_mean + c, moving_var + c);
-        });
-    }
+    bn_detail::InferPanels<C, Act, Scale, Center>(std::make_index_sequence<bn_detail::PanelCount(C)>(), x, rows,
+                                                  epsilon, gamma, beta, moving_mean, moving_var, y);
 }
 
 template <std::size_t C, activation_kind Act, bool Scale, bool Center>
