@@ -41,9 +41,13 @@ HWY_INLINE V Activate(D d, V z) {
         const V negative = hn::Mul(hn::Set(d, selu_alpha), hn::Expm1(d, z));
         return hn::Mul(hn::Set(d, selu_scale), hn::IfThenElse(hn::Gt(z, hn::Zero(d)), z, negative));
     } else if constexpr (Kind == activation_kind::sigmoid) {
-        // 1 / (1 + e^-z); for z below about -88, e^-z overflows to inf and the result is 0 as it should be.
+        // Exp only ever sees -|z| <= 0: hwy::Exp wraps around instead of overflowing to inf for arguments above
+        // about +177, so 1 / (1 + e^-z) would turn into 1 or NaN for very negative z. With e = e^-|z|,
+        // sigmoid(z) = 1 / (1 + e) for z >= 0 and e / (1 + e) for z < 0.
         const V one = hn::Set(d, 1.0f);
-        return hn::Div(one, hn::Add(one, hn::Exp(d, hn::Neg(z))));
+        const V e = hn::Exp(d, hn::Neg(hn::Abs(z)));
+        const V positive = hn::Div(one, hn::Add(one, e));
+        return hn::IfThenElse(hn::Lt(z, hn::Zero(d)), hn::Mul(e, positive), positive);
     } else {
         return hn::Tanh(d, z);
     }
