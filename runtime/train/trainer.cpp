@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include "runtime/data/pixel_rows.hpp"
 #include "runtime/report/progress_bar.hpp"
 #include "runtime/train/random.hpp"
 
@@ -63,13 +64,8 @@ void trainer::check_set(const labeled_images& data, const char* what) const {
 }
 
 void trainer::load_batch(const labeled_images& data, std::span<const std::uint32_t> samples) {
-    const std::size_t size = net_.input_size();
-    for (std::size_t r = 0; r < samples.size(); ++r) {
-        const std::uint8_t* pixels = data.pixels.data() + std::size_t{samples[r]} * size;
-        float* row = batch_x_.data() + r * size;
-        for (std::size_t i = 0; i < size; ++i) row[i] = static_cast<float>(pixels[i]) * pixel_scale;
-        batch_labels_[r] = data.labels[samples[r]];
-    }
+    gather_pixel_rows(data.pixels.data(), net_.input_size(), samples, pixel_scale, batch_x_.data());
+    for (std::size_t r = 0; r < samples.size(); ++r) batch_labels_[r] = data.labels[samples[r]];
 }
 
 history trainer::fit(const labeled_images& train, const fit_options& options) {

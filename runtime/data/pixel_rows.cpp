@@ -1,0 +1,45 @@
+// gather_pixel_rows, per SIMD target (Highway): u8 -> i32 -> f32, times scale, a vector of pixels at a time.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "runtime/data/pixel_rows.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "runtime/data/pixel_rows.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace nnfuse::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+void GatherPixelRows(const std::uint8_t* HWY_RESTRICT pixels, std::size_t row_size,
+                     std::span<const std::uint32_t> rows, float scale, float* HWY_RESTRICT out) {
+    const hn::ScalableTag<float> df;
+    const hn::Rebind<std::int32_t, decltype(df)> di;
+    const hn::Rebind<std::uint8_t, decltype(df)> du8;
+    const std::size_t lanes = hn::Lanes(df);
+    const auto scale_v = hn::Set(df, scale);
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        const std::uint8_t* HWY_RESTRICT src = pixels + std::size_t{rows[r]} * row_size;
+        float* HWY_RESTRICT dst = out + r * row_size;
+        std::size_t i = 0;
+        for (; i + lanes <= row_size; i += lanes) {
+            const auto widened = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(du8, src + i)));
+            hn::StoreU(hn::Mul(widened, scale_v), df, dst + i);
+        }
+        for (; i < row_size; ++i) dst[i] = static_cast<float>(src[i]) * scale;
+    }
+}
+
+}  // namespace nnfuse::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace nnfuse {
+
+HWY_EXPORT(GatherPixelRows);
+
+void gather_pixel_rows(const std::uint8_t* pixels, std::size_t row_size, std::span<const std::uint32_t> rows,
+                       float scale, float* out) {
+    HWY_DYNAMIC_DISPATCH(GatherPixelRows)(pixels, row_size, rows, scale, out);
+}
+
+}  // namespace nnfuse
+#endif  // HWY_ONCE

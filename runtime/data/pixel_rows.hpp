@@ -1,0 +1,21 @@
+// gather_pixel_rows: a training batch as floats, from the rows of a uint8 image set.
+//
+// gather_pixel_rows(pixels, row_size, rows, scale, out)
+//   requires: pixels holds at least (max(rows) + 1) * row_size bytes; out holds rows.size() * row_size floats
+//             and overlaps nothing it reads.
+//   ensures:  out[r * row_size + i] == float(pixels[rows[r] * row_size + i]) * scale, the same value the plain
+//             C++ expression gives (an exact conversion, then one rounding), on every SIMD target.
+// The data set stays uint8 in memory (a quarter of a float copy); only the batch being trained is widened, into
+// a buffer small enough to stay in cache for the forward pass that reads it next.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace nnfuse {
+
+void gather_pixel_rows(const std::uint8_t* pixels, std::size_t row_size, std::span<const std::uint32_t> rows,
+                       float scale, float* out);
+
+}  // namespace nnfuse
