@@ -42,6 +42,7 @@ std::string cpp_bool(bool value) { return value ? "true" : "false"; }
 // dispatch entry with the same name and parameters.
 struct kernel {
     std::string name, parameters, arguments, call, shapes, layers, why;
+    std::string call_arguments = {};  // what the wrapper passes to the building block, when not `arguments`
 };
 
 class emitter {
@@ -144,6 +145,15 @@ private:
             }
         }
         if (max_bn_features_ != 0) add_region("bn_scratch", std::to_string(2 * max_bn_features_), "backward's per-feature sums");
+        for (const auto& step : plan_.steps) {
+            if (!step.applies_previous_bn) continue;
+            const layer_description& dense = *step.layer;
+            add_region(dense.name + "_folded_kernel", std::to_string(dense.in_size * dense.units),
+                       "the kernel with the previous BN's gamma folded in (training)");
+            add_region(dense.name + "_folded_bias", std::to_string(dense.units),
+                       "the bias with the previous BN's beta folded in (training)");
+            if (!dense.use_bias) add_region(dense.name + "_dz_sum", std::to_string(dense.units), "column sums of dz");
+        }
         for (std::size_t b = 1; b < plan_.buffers.size(); ++b) {
             const auto& buf = plan_.buffers[b];
             add_region(buf.name, fmt::format("max_batch * {}", buf.per_sample), "activations");
@@ -186,10 +196,12 @@ private:
 
         switch (step.kind) {
             case step_kind::dense: {
+                // A dense layer that applies the previous BN's beta always has a bias in training: the folded one.
+                const bool kernel_bias = layer.use_bias || step.applies_previous_bn;
                 const std::string shape = fmt::format("k{}_n{}", layer.in_size, layer.units);
-                const std::string variant = std::string(act) + (layer.use_bias ? "" : "_nobias");
+                const std::string variant = std::string(act) + (kernel_bias ? "" : "_nobias");
                 const std::string targs = fmt::format("{}, {}, {}, {}", layer.in_size, layer.units,
-                                                      activation_enum(step.activation), cpp_bool(layer.use_bias));
+                                                      activation_enum(step.activation), cpp_bool(kernel_bias));
                 const std::string fwd = add_kernel({
                     fmt::format("dense_fwd_f32_{}{}", shape, variant),
                     "const float* x, std::size_t rows, const float* kernel, const float* bias, float* y",
@@ -207,8 +219,12 @@ private:
                     covers, "backward of the above; the activation's derivative from its output"});
                 const std::string bias = variable(layer, "bias", layer.use_bias);
                 const std::string call = fmt::format("    {}({}, rows, {}_kernel_, {}, {});\n", fwd, in, layer.name, bias, out);
-                forward_train_ += fmt::format("    // {}: {}\n", covers, step.why) + call;
                 forward_infer_ += fmt::format("    // {}\n", covers) + call;
+                if (step.applies_previous_bn) {
+                    plan_folded_dense(step, fwd, bwd, bias, y_for_derivative);
+                    break;
+                }
+                forward_train_ += fmt::format("    // {}: {}\n", covers, step.why) + call;
                 backward_ = fmt::format("    // {}\n    {}({}, {}, {}, rows, {}_kernel_, grad_{}_kernel_, {}, {});\n", covers,
                                         bwd, in, y_for_derivative, grad_out, layer.name, layer.name,
                                         gradient(layer, "bias", layer.use_bias), grad_in) +
@@ -254,6 +270,10 @@ private:
                     }
                     break;
                 }
+                if (step.folded_into_next) {
+                    plan_folded_bn(step);
+                    break;
+                }
                 const std::string fwd = add_kernel({
                     fmt::format("bn_fwd_train_f32_c{}{}", c, variant),
                     "const float* x, std::size_t rows, float epsilon, const float* gamma, const float* beta, "
@@ -269,19 +289,11 @@ private:
                     fmt::format("kernels::BnBackward<{}>", targs), fmt::format("dy [M, {}] -> dgamma, dbeta, dx", c), covers,
                     step.needs_input_grad ? "reductions pass, then dx pass"
                                           : "input is the model's input: dgamma and dbeta only, dx not computed"});
-                std::string dims;
-                for (std::size_t d : layer.in_dims) dims += fmt::format(", {}", d);
-                forward_train_ += fmt::format(
-                    "    // {0}: {1}\n"
-                    "    if ({2} < 2) {{\n"
-                    "        throw std::invalid_argument(\"Expected more than 1 value per channel when training, got input \"\n"
-                    "                                    \"size [\" + std::to_string(rows) + \"{3}]\");\n"
-                    "    }}\n"
-                    "    {4}({5}, {2}, {6}_epsilon, {7}, {8}, {6}_batch_mean_, {6}_batch_var_, {6}_inv_std_, {9});\n"
-                    "    nnfuse::kernels::BnUpdateMoving({10}, {6}_batch_mean_, {6}_batch_var_, {2}, nnfuse::bn_profile::{11}, "
-                    "{6}_momentum, {12}, ++bn_batches_seen_[{13}], {6}_moving_mean_, {6}_moving_variance_);\n",
-                    covers, step.why, rows, dims, fwd, in, layer.name, gamma, beta, out, c, to_string(layer.profile),
-                    cpp_bool(layer.cumulative_average), step.bn_index);
+                forward_train_ += fmt::format("    // {}: {}\n", covers, step.why) + bn_train_prologue(step, rows) +
+                                  fmt::format("    {0}({1}, {2}, {3}_epsilon, {4}, {5}, {3}_batch_mean_, {3}_batch_var_, "
+                                              "{3}_inv_std_, {6});\n",
+                                              fwd, in, rows, layer.name, gamma, beta, out) +
+                                  bn_moving_update(step, rows);
                 backward_ = fmt::format(
                                 "    // {0}\n    {1}({2}, {3}, {4}, {5}, {6}, {7}_batch_mean_, {7}_inv_std_, {8}, {9}, {10}, "
                                 "bn_scratch_);\n",
@@ -314,6 +326,85 @@ private:
         }
     }
 
+    // The training checks and moving-statistics update every trainable BN step starts with.
+    std::string bn_train_prologue(const step_plan& step, const std::string& rows) const {
+        const layer_description& layer = *step.layer;
+        std::string dims;
+        for (std::size_t d : layer.in_dims) dims += fmt::format(", {}", d);
+        return fmt::format(
+            "    if ({0} < 2) {{\n"
+            "        throw std::invalid_argument(\"Expected more than 1 value per channel when training, got input \"\n"
+            "                                    \"size [\" + std::to_string(rows) + \"{1}]\");\n"
+            "    }}\n",
+            rows, dims);
+    }
+
+    std::string bn_moving_update(const step_plan& step, const std::string& rows) const {
+        const layer_description& layer = *step.layer;
+        return fmt::format(
+            "    nnfuse::kernels::BnUpdateMoving({0}, {1}_batch_mean_, {1}_batch_var_, {2}, nnfuse::bn_profile::{3}, "
+            "{1}_momentum, {4}, ++bn_batches_seen_[{5}], {1}_moving_mean_, {1}_moving_variance_);\n",
+            layer.features, layer.name, rows, to_string(layer.profile), cpp_bool(layer.cumulative_average),
+            step.bn_index);
+    }
+
+    // A BN folded into the next dense layer (plan.hpp): in training it only normalizes, xhat; no backward step.
+    void plan_folded_bn(const step_plan& step) {
+        const layer_description& layer = *step.layer;
+        const std::size_t c = layer.features;
+        const std::string rows = fmt::format("rows * {}", layer.rows_per_sample);
+        const std::string fwd = add_kernel({
+            fmt::format("bn_fwd_train_f32_c{}_xhat", c),
+            "const float* x, std::size_t rows, float epsilon, float* batch_mean, float* batch_var, float* inv_std, "
+            "float* xhat",
+            "x, rows, epsilon, batch_mean, batch_var, inv_std, xhat",
+            fmt::format("kernels::BnForwardTrain<{}, activation_kind::linear, false, false>", c),
+            fmt::format("[M, {}] -> xhat", c), layer.name, step.why,
+            "x, rows, epsilon, nullptr, nullptr, batch_mean, batch_var, inv_std, xhat"});
+        forward_train_ += fmt::format("    // {}: {}\n", layer.name, step.why) + bn_train_prologue(step, rows) +
+                          fmt::format("    {}({}, {}, {}_epsilon, {}_batch_mean_, {}_batch_var_, {}_inv_std_, {});\n", fwd,
+                                      buffer(step.in), rows, layer.name, layer.name, layer.name, layer.name,
+                                      buffer(step.out)) +
+                          bn_moving_update(step, rows);
+    }
+
+    // The dense layer that applies the previous BN's gamma and beta (plan.hpp, bn_dense_fold-inl.h).
+    void plan_folded_dense(const step_plan& step, const std::string& fwd, const std::string& bwd, const std::string& bias,
+                           const std::string& y_for_derivative) {
+        const layer_description& layer = *step.layer;
+        const layer_description& bn = *(&step - 1)->layer;
+        const std::string shape = fmt::format("k{}_n{}", layer.in_size, layer.units);
+        const std::string fold = add_kernel({
+            fmt::format("bn_fold_into_dense_f32_{}", shape),
+            "const float* gamma, const float* beta, const float* kernel, const float* bias, float* folded_kernel, "
+            "float* folded_bias",
+            "gamma, beta, kernel, bias, folded_kernel, folded_bias",
+            fmt::format("kernels::BnFoldIntoDense<{}, {}>", layer.in_size, layer.units),
+            fmt::format("gamma, beta [{0}], kernel [{0}, {1}] -> folded kernel, bias", layer.in_size, layer.units),
+            bn.name + " + " + layer.name, "gamma scales the kernel's rows, beta . kernel joins the bias (once a step)"});
+        const std::string epilogue = add_kernel({
+            fmt::format("bn_dense_grad_epilogue_f32_{}", shape),
+            "const float* gamma, const float* beta, const float* kernel, const float* dz_sum, float* dkernel, "
+            "float* dgamma, float* dbeta",
+            "gamma, beta, kernel, dz_sum, dkernel, dgamma, dbeta",
+            fmt::format("kernels::BnDenseGradientEpilogue<{}, {}>", layer.in_size, layer.units),
+            fmt::format("xhat^T . dz [{}, {}], sum(dz) -> dkernel, dgamma, dbeta", layer.in_size, layer.units),
+            bn.name + " + " + layer.name,
+            "BN's gradients from the dense layer's: dgamma = rows of kernel . (xhat^T dz), dbeta = kernel . sum(dz)"});
+        const std::string dz_sum = layer.use_bias ? gradient(layer, "bias", true) : layer.name + "_dz_sum_";
+        forward_train_ += fmt::format("    // {}: {}\n", layer.name, step.why) +
+                          fmt::format("    {}({}_gamma_, {}_beta_, {}_kernel_, {}, {}_folded_kernel_, {}_folded_bias_);\n",
+                                      fold, bn.name, bn.name, layer.name, bias, layer.name, layer.name) +
+                          fmt::format("    {}({}, rows, {}_folded_kernel_, {}_folded_bias_, {});\n", fwd,
+                                      buffer(step.in), layer.name, layer.name, buffer(step.out));
+        backward_ = fmt::format("    // {0} (on {1}'s xhat), then {1}'s gradients from {0}'s\n", layer.name, bn.name) +
+                    fmt::format("    {}({}, {}, {}, rows, {}_kernel_, grad_{}_kernel_, {}, nullptr);\n", bwd,
+                                buffer(step.in), y_for_derivative, grad_buffer(step.out), layer.name, layer.name, dz_sum) +
+                    fmt::format("    {}({}_gamma_, {}_beta_, {}_kernel_, {}, grad_{}_kernel_, grad_{}_gamma_, grad_{}_beta_);\n",
+                                epilogue, bn.name, bn.name, layer.name, dz_sum, layer.name, bn.name, bn.name) +
+                    backward_;
+    }
+
     std::string add_loss_kernel() {
         return add_kernel({fmt::format("softmax_xent_f32_c{}", plan_.classes),
                            "const float* logits, const std::int32_t* labels, std::size_t rows, float grad_scale, "
@@ -328,7 +419,7 @@ private:
         std::string text;
         for (const auto& k : kernels_) {
             text += fmt::format("// {}: {}\nHWY_NOINLINE void {}({}) {{\n    {}({});\n}}\n\n", k.layers, k.shapes, k.name,
-                                k.parameters, k.call, k.arguments);
+                                k.parameters, k.call, k.call_arguments.empty() ? k.arguments : k.call_arguments);
         }
         return text;
     }

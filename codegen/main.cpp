@@ -1,6 +1,8 @@
 // nnfuse-gen: generates the C++ of one declared model. Built once per model by meson, with
 //   -DNNFUSE_MODEL_HEADER="samples/fashion_mnist/model.hpp" -DNNFUSE_MODEL=fashion_mnist::model
-// and run at build time:  nnfuse-gen --name fashion_mnist --templates DIR --out-dir DIR
+// and run at build time:  nnfuse-gen --name fashion_mnist --templates DIR --out-dir DIR [--no-fold]
+// --no-fold keeps every batch_norm step separate (plan.hpp); the tests build such a twin of a model to check
+// that the folded path computes the same.
 // Writes <name>.gen.hpp, <name>.gen.cpp and <name>.manifest.md, each only if its content changed.
 #include <cstdio>
 #include <exception>
@@ -23,6 +25,7 @@ int main(int argc, char** argv) {
     request.model_expression = NNFUSE_STRINGIFY(NNFUSE_MODEL);
     request.model_header = NNFUSE_MODEL_HEADER;
     request.command_line = "nnfuse-gen";
+    cg::plan_options options;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         request.command_line += " " + arg;
@@ -33,8 +36,10 @@ int main(int argc, char** argv) {
             request.templates = argv[++i];
         } else if (arg == "--out-dir" && has_value) {
             request.out_dir = argv[++i];
+        } else if (arg == "--no-fold") {
+            options.fold_bn_into_dense = false;
         } else {
-            fmt::print(stderr, "nnfuse-gen: unknown argument '{}'\nusage: nnfuse-gen --name NAME --templates DIR --out-dir DIR\n",
+            fmt::print(stderr, "nnfuse-gen: unknown argument '{}'\nusage: nnfuse-gen --name NAME --templates DIR --out-dir DIR [--no-fold]\n",
                        arg);
             return 2;
         }
@@ -46,7 +51,7 @@ int main(int argc, char** argv) {
     }
     try {
         const auto layers = cg::describe(NNFUSE_MODEL);
-        const auto plan = cg::make_plan(layers);
+        const auto plan = cg::make_plan(layers, options);
         const auto files = cg::render(request, layers, plan);
         cg::write_if_changed(request.out_dir / (request.model + ".gen.hpp"), files.header);
         cg::write_if_changed(request.out_dir / (request.model + ".gen.cpp"), files.source);

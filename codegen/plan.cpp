@@ -4,7 +4,19 @@
 
 namespace nnfuse::codegen {
 
-model_plan make_plan(const std::vector<layer_description>& layers) {
+namespace {
+
+// See plan.hpp: BN on the model's input, feeding a dense layer, folded into it.
+bool foldable_into_next(const step_plan& bn, const step_plan& next) {
+    const layer_description& layer = *bn.layer;
+    return bn.kind == step_kind::batch_norm && layer.trainable && layer.scale && layer.center &&
+           layer.rows_per_sample == 1 && bn.activation == activation_kind::linear && bn.in == 0 &&
+           next.kind == step_kind::dense && next.in == bn.out;
+}
+
+}  // namespace
+
+model_plan make_plan(const std::vector<layer_description>& layers, const plan_options& options) {
     if (layers.empty()) throw plan_error("the model has no layers");
     model_plan plan;
     plan.input_size = layers.front().in_size;
@@ -94,6 +106,20 @@ model_plan make_plan(const std::vector<layer_description>& layers) {
         }
     }
     for (auto& step : plan.steps) step.needs_input_grad = step.in != 0;
+    for (std::size_t i = 0; options.fold_bn_into_dense && i + 1 < plan.steps.size(); ++i) {
+        step_plan& bn = plan.steps[i];
+        step_plan& dense = plan.steps[i + 1];
+        if (!foldable_into_next(bn, dense)) continue;
+        bn.folded_into_next = true;
+        dense.applies_previous_bn = true;
+        bn.why = fmt::format("batch statistics and xhat only: gamma and beta are applied by {} (folded into its "
+                             "kernel and bias)", dense.layer->name);
+        dense.why += fmt::format("; reads {0}'s xhat with gamma and beta folded in, and gives {0}'s gradients "
+                                 "from its own (no dy pass over [N, {1}])",
+                                 bn.layer->name, bn.layer->features);
+        plan.notes.push_back(fmt::format("{} folded into {}: its output gradient is never formed", bn.layer->name,
+                                         dense.layer->name));
+    }
     plan.logits = current;
     if (plan.buffers[plan.logits].per_sample != plan.classes) {
         throw plan_error("internal: the logits buffer does not match the number of classes");

@@ -6,7 +6,12 @@
 //   - an element-wise activation layer after a linear dense or batch_norm step is applied in that
 //     step's kernel (no extra pass; its derivative comes from the step's output in backward);
 //   - the final softmax moves into the loss: softmax + cross-entropy have the fused gradient
-//     p - onehot(label), so the last step produces logits.
+//     p - onehot(label), so the last step produces logits;
+//   - a trainable batch_norm (no activation of its own, one row per sample, gamma and beta) that
+//     normalizes the model's input and feeds a dense layer is folded into that dense layer: BN keeps
+//     only xhat, the dense layer applies gamma and beta through its kernel and bias, and BN's
+//     gradients come from the dense layer's (runtime/kernels/bn_dense_fold-inl.h). Its input
+//     gradient would need the [N, In] product dz . kernel^T that this saves, hence "model's input".
 // requires: the model ends in softmax (sparse categorical cross-entropy); softmax only there.
 // Violations throw plan_error with a message for the model's author.
 #pragma once
@@ -40,6 +45,8 @@ struct step_plan {
     std::size_t in = 0, out = 0;               // buffer indices
     bool needs_input_grad = false;             // false when the input is the model's input
     std::size_t bn_index = 0;                  // for batch_norm steps: which BN layer
+    bool folded_into_next = false;             // batch_norm: writes xhat; the next (dense) step applies gamma, beta
+    bool applies_previous_bn = false;          // dense: reads xhat and applies the previous step's gamma and beta
     std::string why;                           // for the manifest
 };
 
@@ -52,6 +59,10 @@ struct model_plan {
     std::vector<std::string> notes;  // decisions that are not a step (flatten, softmax into the loss)
 };
 
-model_plan make_plan(const std::vector<layer_description>& layers);
+struct plan_options {
+    bool fold_bn_into_dense = true;  // off only to test the folded path against the plain one
+};
+
+model_plan make_plan(const std::vector<layer_description>& layers, const plan_options& options = {});
 
 }  // namespace nnfuse::codegen

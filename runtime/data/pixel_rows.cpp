@@ -2,12 +2,15 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "runtime/data/pixel_rows.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "runtime/data/pixel_rows.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
+
+inline constexpr std::size_t kCacheLine = 64;
 
 void GatherPixelRows(const std::uint8_t* HWY_RESTRICT pixels, std::size_t row_size,
                      std::span<const std::uint32_t> rows, float scale, float* HWY_RESTRICT out) {
@@ -19,6 +22,11 @@ void GatherPixelRows(const std::uint8_t* HWY_RESTRICT pixels, std::size_t row_si
     for (std::size_t r = 0; r < rows.size(); ++r) {
         const std::uint8_t* HWY_RESTRICT src = pixels + std::size_t{rows[r]} * row_size;
         float* HWY_RESTRICT dst = out + r * row_size;
+        // The rows are scattered over the whole set (a shuffled epoch): ask for the next one while widening this one.
+        if (r + 1 < rows.size()) {
+            const std::uint8_t* next = pixels + std::size_t{rows[r + 1]} * row_size;
+            for (std::size_t at = 0; at < row_size; at += kCacheLine) hwy::Prefetch(next + at);
+        }
         std::size_t i = 0;
         for (; i + lanes <= row_size; i += lanes) {
             const auto widened = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(du8, src + i)));

@@ -56,10 +56,33 @@ TEST_CASE("plan of the reference model", "[codegen]") {
     CHECK(plan.steps[1].kind == cg::step_kind::dense);
     CHECK(plan.steps[1].activation == nnfuse::activation_kind::elu);
     CHECK(plan.steps[1].needs_input_grad);
+    CHECK(plan.steps[0].folded_into_next);  // BN on the input, read by a dense layer: folded into it
+    CHECK(plan.steps[1].applies_previous_bn);
+    CHECK_FALSE(plan.steps[2].applies_previous_bn);
     CHECK(plan.steps[2].activation == nnfuse::activation_kind::linear);  // softmax moved into the loss
     CHECK(plan.logits == plan.steps[2].out);
     CHECK(plan.classes == 10);
     CHECK(plan.input_size == 784);
+}
+
+TEST_CASE("BN is folded into the next dense layer only where its gradients can come from that layer's", "[codegen]") {
+    const auto reference = cg::describe(fashion_mnist::model);
+    const auto unfolded = cg::make_plan(reference, {.fold_bn_into_dense = false});
+    CHECK_FALSE(unfolded.steps[0].folded_into_next);
+    CHECK_FALSE(unfolded.steps[1].applies_previous_bn);
+
+    const auto folded_first = [](const auto& model) { return cg::make_plan(cg::describe(model)).steps[0].folded_into_next; };
+    CHECK(folded_first(test_models::cumulative_bn));
+    CHECK(folded_first(test_models::one_feature));
+    CHECK_FALSE(folded_first(test_models::two_bn));  // torch BN over 3 rows per sample, a flatten between
+    // BN after a dense layer needs its input gradient; a frozen BN has no batch statistics; neither is folded
+    for (const auto& step : cg::make_plan(cg::describe(test_models::bn_before_activation)).steps) {
+        CHECK_FALSE(step.folded_into_next);
+    }
+    for (const auto& step : cg::make_plan(cg::describe(test_models::frozen_bn)).steps) CHECK_FALSE(step.folded_into_next);
+    constexpr auto bn_with_relu = nnfuse::sequential(nnfuse::input<4>, nnfuse::batch_norm(),
+                                                     nnfuse::activation(nnfuse::relu), nnfuse::dense<2>(nnfuse::softmax));
+    CHECK_FALSE(folded_first(bn_with_relu));  // its own activation sits between BN and dense
 }
 
 TEST_CASE("an activation after BN is fused into the BN step", "[codegen]") {
@@ -106,13 +129,22 @@ TEST_CASE("generated files carry the banner; the manifest lists every kernel", "
         CHECK(text->substr(0, text->find('\n')).find("DO NOT EDIT") != std::string::npos);
         CHECK(text->find("Command: nnfuse-gen --name fashion_mnist") != std::string::npos);
     }
-    for (const char* kernel : {"bn_fwd_train_f32_c784", "bn_fwd_infer_f32_c784", "bn_bwd_f32_c784",
-                               "dense_fwd_f32_k784_n20_elu", "dense_bwd_f32_k784_n20_elu", "dense_fwd_f32_k20_n10",
-                               "dense_bwd_f32_k20_n10", "softmax_xent_f32_c10"}) {
+    for (const char* kernel : {"bn_fwd_train_f32_c784_xhat", "bn_fwd_infer_f32_c784", "bn_fold_into_dense_f32_k784_n20",
+                               "bn_dense_grad_epilogue_f32_k784_n20", "dense_fwd_f32_k784_n20_elu",
+                               "dense_bwd_f32_k784_n20_elu", "dense_fwd_f32_k20_n10", "dense_bwd_f32_k20_n10",
+                               "softmax_xent_f32_c10"}) {
         INFO(kernel);
         CHECK(files.manifest.find(std::string("| `") + kernel + "` |") != std::string::npos);
         CHECK(files.source.find(std::string("HWY_EXPORT(") + kernel + ");") != std::string::npos);
     }
+    CHECK(files.source.find("bn_bwd_f32_c784") == std::string::npos);  // folded: BN has no backward pass of its own
+    CHECK(files.manifest.find("batch_normalization folded into dense") != std::string::npos);
+    const auto unfolded = cg::render(request_for("fashion_mnist"), layers, cg::make_plan(layers, {.fold_bn_into_dense = false}));
+    for (const char* kernel : {"bn_fwd_train_f32_c784", "bn_bwd_f32_c784"}) {
+        INFO(kernel);
+        CHECK(unfolded.source.find(std::string("HWY_EXPORT(") + kernel + ");") != std::string::npos);
+    }
+    CHECK(unfolded.source.find("bn_fold_into_dense") == std::string::npos);
     CHECK(files.source.find("constexpr float batch_normalization_epsilon = 0.001;") != std::string::npos);
     CHECK(files.manifest.find("flatten: a reshape") != std::string::npos);
 }
@@ -120,9 +152,10 @@ TEST_CASE("generated files carry the banner; the manifest lists every kernel", "
 TEST_CASE("golden: the generated BN training kernel of the reference model", "[codegen][golden]") {
     const auto layers = cg::describe(fashion_mnist::model);
     const auto files = cg::render(request_for("fashion_mnist"), layers, cg::make_plan(layers));
-    const auto golden = read_text(std::filesystem::path(NNFUSE_SOURCE_ROOT) / "tests/codegen/golden/bn_fwd_train_f32_c784.txt");
+    const auto golden =
+        read_text(std::filesystem::path(NNFUSE_SOURCE_ROOT) / "tests/codegen/golden/bn_fwd_train_f32_c784_xhat.txt");
     // A difference here means the generated code changed: review it, then update the golden file.
-    CHECK(kernel_text(files.source, "bn_fwd_train_f32_c784") == golden);
+    CHECK(kernel_text(files.source, "bn_fwd_train_f32_c784_xhat") == golden);
 }
 
 TEST_CASE("an unchanged file is not rewritten", "[codegen]") {

@@ -10,6 +10,7 @@
 #include "bn_before_activation_test.gen.hpp"
 #include "cumulative_bn_test.gen.hpp"
 #include "fashion_mnist.gen.hpp"
+#include "fashion_mnist_no_fold.gen.hpp"
 #include "fashion_mnist_torch.gen.hpp"
 #include "frozen_bn_test.gen.hpp"
 #include "one_feature_test.gen.hpp"
@@ -91,7 +92,48 @@ TEST_CASE("every parameter's gradient matches finite differences", "[network]") 
         check_every_gradient<gen::two_bn_test::Net>(5, 2);
     }
     SECTION("frozen BN") { check_every_gradient<gen::frozen_bn_test::Net>(4, 3); }
-    SECTION("one feature") { check_every_gradient<gen::one_feature_test::Net>(3, 4); }
+    SECTION("one feature, BN folded into the dense layer") { check_every_gradient<gen::one_feature_test::Net>(3, 4); }
+    SECTION("37 features, BN folded into the dense layer") { check_every_gradient<gen::cumulative_bn_test::Net>(5, 5); }
+}
+
+// The generator folds the reference model's BN into its first dense layer (codegen/plan.hpp); the no_fold twin
+// is the same model with every layer apart. Same weights and batch: same loss and gradients up to float rounding
+// (the folded path sums in another order), and the same training.
+TEST_CASE("BN folded into dense computes what BN followed by dense computes", "[network][fold]") {
+    constexpr std::size_t rows = 32;
+    gen::fashion_mnist::Net folded(rows);
+    gen::fashion_mnist_no_fold::Net plain(rows);
+    nnfuse::initialize_variables(folded, 3);
+    perturb_trainables(folded, 4);  // gamma and beta off 1 and 0, so that folding them changes something
+    const auto folded_variables = folded.variables();
+    const auto plain_variables = plain.variables();
+    REQUIRE(folded_variables.size() == plain_variables.size());
+    for (std::size_t k = 0; k < folded_variables.size(); ++k) {
+        std::copy(folded_variables[k].value.begin(), folded_variables[k].value.end(), plain_variables[k].value.begin());
+    }
+    // Pixels in [0, 1] as the trainer feeds them, and an input far from zero mean (the folded path must not lose
+    // digits to cancellation).
+    for (const float offset : {0.5f, 1000.0f}) {
+        INFO("input offset " << offset);
+        const auto x = test_support::random_values(rows * 784, 9, 0.3f, offset);
+        const auto labels = test_support::random_labels(rows, 10, 10);
+        const auto a = folded.train_batch(x.data(), labels.data(), rows);
+        const auto b = plain.train_batch(x.data(), labels.data(), rows);
+        CHECK(a.loss_sum == Approx(b.loss_sum).epsilon(1e-5));
+        CHECK(a.correct == b.correct);
+        for (std::size_t k = 0; k < folded_variables.size(); ++k) {
+            const auto& f = folded_variables[k];
+            const auto& p = plain_variables[k];
+            if (!f.trainable) continue;
+            double scale = 0.0;
+            for (const float g : p.grad) scale = std::max(scale, std::abs(static_cast<double>(g)));
+            REQUIRE(scale > 0.0);
+            for (std::size_t i = 0; i < f.grad.size(); ++i) {
+                INFO(f.name << "[" << i << "]");
+                CHECK(std::abs(f.grad[i] - p.grad[i]) <= 1e-4 * scale);
+            }
+        }
+    }
 }
 
 TEST_CASE("training refuses a batch of one, inference takes it", "[network][bn]") {
