@@ -153,6 +153,8 @@ private:
             add_region(dense.name + "_folded_bias", std::to_string(dense.units),
                        "the bias with the previous BN's beta folded in (training)");
             if (!dense.use_bias) add_region(dense.name + "_dz_sum", std::to_string(dense.units), "column sums of dz");
+            add_region(dense.name + "_xhat_dz", std::to_string(dense.in_size * dense.units),
+                       "xhat^T . dz, from which the epilogue makes the kernel's and the previous BN's gradients");
         }
         for (std::size_t b = 1; b < plan_.buffers.size(); ++b) {
             const auto& buf = plan_.buffers[b];
@@ -384,9 +386,9 @@ private:
             bn.name + " + " + layer.name, "gamma scales the kernel's rows, beta . kernel joins the bias (once a step)"});
         const std::string epilogue = add_kernel({
             fmt::format("bn_dense_grad_epilogue_f32_{}", shape),
-            "const float* gamma, const float* beta, const float* kernel, const float* dz_sum, float* dkernel, "
-            "float* dgamma, float* dbeta",
-            "gamma, beta, kernel, dz_sum, dkernel, dgamma, dbeta",
+            "const float* gamma, const float* beta, const float* kernel, const float* dz_sum, const float* xhat_dz, "
+            "float* dkernel, float* dgamma, float* dbeta",
+            "gamma, beta, kernel, dz_sum, xhat_dz, dkernel, dgamma, dbeta",
             fmt::format("kernels::BnDenseGradientEpilogue<{}, {}>", layer.in_size, layer.units),
             fmt::format("xhat^T . dz [{}, {}], sum(dz) -> dkernel, dgamma, dbeta", layer.in_size, layer.units),
             bn.name + " + " + layer.name,
@@ -398,10 +400,11 @@ private:
                           fmt::format("    {}({}, rows, {}_folded_kernel_, {}_folded_bias_, {});\n", fwd,
                                       buffer(step.in), layer.name, layer.name, buffer(step.out));
         backward_ = fmt::format("    // {0} (on {1}'s xhat), then {1}'s gradients from {0}'s\n", layer.name, bn.name) +
-                    fmt::format("    {}({}, {}, {}, rows, {}_kernel_, grad_{}_kernel_, {}, nullptr);\n", bwd,
+                    fmt::format("    {}({}, {}, {}, rows, {}_kernel_, {}_xhat_dz_, {}, nullptr);\n", bwd,
                                 buffer(step.in), y_for_derivative, grad_buffer(step.out), layer.name, layer.name, dz_sum) +
-                    fmt::format("    {}({}_gamma_, {}_beta_, {}_kernel_, {}, grad_{}_kernel_, grad_{}_gamma_, grad_{}_beta_);\n",
-                                epilogue, bn.name, bn.name, layer.name, dz_sum, layer.name, bn.name, bn.name) +
+                    fmt::format("    {0}({1}_gamma_, {1}_beta_, {2}_kernel_, {3}, {2}_xhat_dz_, grad_{2}_kernel_, "
+                                "grad_{1}_gamma_, grad_{1}_beta_);\n",
+                                epilogue, bn.name, layer.name, dz_sum) +
                     backward_;
     }
 

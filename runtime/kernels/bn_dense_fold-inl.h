@@ -14,8 +14,9 @@
 //   requires: gamma, beta [In]; kernel, folded_kernel [In, Units]; bias, folded_bias [Units]; bias may be nullptr
 //             (a dense layer without bias: the folded bias is beta . kernel alone). Outputs overlap no input.
 //   ensures:  folded_kernel = gamma (.) kernel (row c scaled by gamma[c]); folded_bias = bias + beta . kernel.
-// BnDenseGradientEpilogue<In, Units>(gamma, beta, kernel, dz_sum, dkernel, dgamma, dbeta)
-//   requires: dkernel holds A on entry; dz_sum = s [Units]; dgamma, dbeta [In]; no overlaps but dkernel in/out.
+// BnDenseGradientEpilogue<In, Units>(gamma, beta, kernel, dz_sum, xhat_dz, dkernel, dgamma, dbeta)
+//   requires: xhat_dz = A [In, Units]; dz_sum = s [Units]; dkernel [In, Units]; dgamma, dbeta [In]; outputs overlap
+//             no input (A is not rewritten in place: a row's masked tail store would stall the next row's load).
 //   ensures:  dkernel, dgamma, dbeta as above (overwritten, never accumulated).
 // One row of the kernel (Units floats) is a few vectors held in registers; a partial last vector is loaded with
 // zeros in its unused lanes, so the row sums never see them. No heap allocation.
@@ -119,37 +120,39 @@ void BnFoldIntoDense(const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT 
 template <std::size_t In, std::size_t Units>
 void BnDenseGradientEpilogue(const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT beta,
                              const float* HWY_RESTRICT kernel, const float* HWY_RESTRICT dz_sum,
-                             float* HWY_RESTRICT dkernel, float* HWY_RESTRICT dgamma, float* HWY_RESTRICT dbeta) {
+                             const float* HWY_RESTRICT xhat_dz, float* HWY_RESTRICT dkernel, float* HWY_RESTRICT dgamma,
+                             float* HWY_RESTRICT dbeta) {
     using namespace bn_dense_detail;
     using R = Row<Units>;
     const FloatTag d;
     V s[R::kVectors];
     R::ForEachVector([&](auto v) __attribute__((always_inline)) { s[v] = R::Load(dz_sum, v); });
-    // Row c: rewrites dkernel's row in place and returns the vectors whose lane sums are dgamma[c] and dbeta[c].
+    // Row c: writes dkernel's row and returns the vectors whose lane sums are dgamma[c] and dbeta[c].
     const auto row = [&](std::size_t c, V& w_dot_a, V& w_dot_s) __attribute__((always_inline)) {
         const V g = hn::Set(d, gamma[c]), b = hn::Set(d, beta[c]);
         const float* HWY_RESTRICT w_row = kernel + c * Units;
-        float* HWY_RESTRICT a_row = dkernel + c * Units;
+        const float* HWY_RESTRICT a_row = xhat_dz + c * Units;
         w_dot_a = hn::Zero(d);
         w_dot_s = hn::Zero(d);
         R::ForEachVector([&](auto v) __attribute__((always_inline)) {
             const V w = R::Load(w_row, v), a = R::Load(a_row, v);
             w_dot_a = hn::MulAdd(w, a, w_dot_a);
             w_dot_s = hn::MulAdd(w, s[v], w_dot_s);
-            R::Store(hn::MulAdd(g, a, hn::Mul(b, s[v])), a_row, v);
+            R::Store(hn::MulAdd(g, a, hn::Mul(b, s[v])), dkernel + c * Units, v);
         });
     };
-    std::size_t c = 0;
+    // Rows in fours where the target has four lanes to sum them into, the rest one at a time.
+    constexpr std::size_t kFourRowsEnd = NNFUSE_BN_DENSE_FOUR_ROW_SUMS ? In / 4 * 4 : 0;
 #if NNFUSE_BN_DENSE_FOUR_ROW_SUMS
     const D4 d4;
-    for (; c + 4 <= In; c += 4) {
+    for (std::size_t c = 0; c < kFourRowsEnd; c += 4) {
         V wa[4], ws[4];
         for (std::size_t r = 0; r < 4; ++r) row(c + r, wa[r], ws[r]);
         hn::StoreU(FourLaneSums(wa[0], wa[1], wa[2], wa[3]), d4, dgamma + c);
         hn::StoreU(FourLaneSums(ws[0], ws[1], ws[2], ws[3]), d4, dbeta + c);
     }
 #endif
-    for (; c < In; ++c) {
+    for (std::size_t c = kFourRowsEnd; c < In; ++c) {
         V wa, ws;
         row(c, wa, ws);
         dgamma[c] = hn::GetLane(hn::SumOfLanes(d, wa));

@@ -15,7 +15,8 @@
 #define NNFUSE_TEST_BN_DENSE_FOLD_TYPES  // this file is compiled once per target; the types only once
 namespace nnfuse::test {
 using FoldFn = void (*)(const float*, const float*, const float*, const float*, float*, float*);
-using EpilogueFn = void (*)(const float*, const float*, const float*, const float*, float*, float*, float*);
+using EpilogueFn = void (*)(const float*, const float*, const float*, const float*, const float*, float*, float*,
+                            float*);
 struct FoldKernels {
     std::size_t in, units;
     FoldFn fold;
@@ -105,10 +106,9 @@ TEST_CASE("BN folded into dense: kernel, bias and gradients match the double for
                 CHECK(folded_kernel.back() == -7.0f);  // nothing written past the outputs
                 CHECK(folded_bias.back() == -7.0f);
 
-                std::vector<float> dkernel = a, dgamma(in + 1, -7.0f), dbeta(in + 1, -7.0f);
-                dkernel.push_back(-7.0f);
-                k.epilogue(gamma.data(), beta.data(), kernel.data(), dz_sum.data(), dkernel.data(), dgamma.data(),
-                           dbeta.data());
+                std::vector<float> dkernel(in * units + 1, -7.0f), dgamma(in + 1, -7.0f), dbeta(in + 1, -7.0f);
+                k.epilogue(gamma.data(), beta.data(), kernel.data(), dz_sum.data(), a.data(), dkernel.data(),
+                           dgamma.data(), dbeta.data());
                 for (std::size_t c = 0; c < in; ++c) {
                     double g = 0.0, g_magnitude = 0.0, b = 0.0, b_magnitude = 0.0;
                     for (std::size_t j = 0; j < units; ++j) {
