@@ -4,8 +4,20 @@
 // compiled with the project's flags), for a linear BN with gamma and beta.
 //
 // Names: BM_bn_fwd_train/C/N, BM_bn_bwd/C/N, BM_bn_fwd_infer/C/N (and _naive), C features, N rows.
-// Bytes processed count the tensors a pass must touch at least once: x and y for the forwards,
-// x, dy and dx for the backward (4 bytes each per element); per-feature arrays are not counted.
+// With meson -Dcompare=true also BM_bn_fwd_train_libtorch/C/N, BM_bn_fwd_train_onednn/C/N and the same for
+// BM_bn_bwd, at C = 784 (bench/compare/bn_compare.hpp), registered right after the nnfuse rows they compare with.
+//
+// Bytes: each row counts the tensors a pass must touch at least once: x and y for the forwards, x, dy and
+// dx for the backward (4 bytes each per element); per-feature arrays are not counted, nor any second pass
+// over x, nor the read-for-ownership of the written tensor. bytes_per_second is that count over the time.
+// Roofline: the same byte count is the row's working set. copy_GiBps is memcpy's bandwidth measured in this
+// program when source and destination together span those bytes (half each, copied repeatedly, best of 5),
+// counted as the bytes read plus the bytes written, so it sits in the same cache level or DRAM as the row;
+// GiB = 2^30 bytes, the G of bytes_per_second. of_copy = the row's bytes per second (wall clock over its
+// loop, as the copy is timed) / the copy's: 1.0 means the row moves its minimum bytes as fast as memcpy
+// moves as many. Not a hard ceiling: above the last-level cache glibc's memcpy streams its stores (no
+// read-for-ownership), which a kernel with ordinary stores does not, and a kernel that passes over x more
+// than once (statistics, then y) reads more bytes than the row counts. See bench/roofline.hpp.
 // Run: build-dir/bench/bn_kernels [--benchmark_filter=784/256]
 
 #undef HWY_TARGET_INCLUDE
@@ -92,7 +104,12 @@ HWY_AFTER_NAMESPACE();
 #include <string>
 #include <vector>
 
+#include "bench/roofline.hpp"
 #include "hwy/aligned_allocator.h"
+
+#if NNFUSE_BENCH_COMPARE
+#include "bench/compare/bn_compare.hpp"
+#endif
 
 namespace nnfuse::bench {
 
@@ -106,6 +123,9 @@ namespace {
 constexpr float keras_epsilon = 1e-3f;
 constexpr std::size_t feature_counts[] = {20, 256, 784};
 constexpr std::size_t batch_sizes[] = {32, 256, 4096, 65536};
+#if NNFUSE_BENCH_COMPARE
+constexpr std::size_t compare_features = 784;  // the reference model's BN: the rows libtorch and oneDNN get
+#endif
 
 // ---------------------------------------------------------------- the plain scalar implementation
 
@@ -216,12 +236,13 @@ struct bn_buffers {
 constexpr std::int64_t bytes_per_element_forward = 2 * sizeof(float);   // x in, y out
 constexpr std::int64_t bytes_per_element_backward = 3 * sizeof(float);  // x, dy in, dx out
 
-void set_bytes(benchmark::State& state, const bn_buffers& b, std::int64_t bytes_per_element) {
-    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(b.elements()) * bytes_per_element);
+roofline_row roofline(const bn_buffers& b, std::int64_t bytes_per_element) {
+    return roofline_row(static_cast<std::int64_t>(b.elements()) * bytes_per_element);
 }
 
 void bm_forward_train(benchmark::State& state, std::size_t features, std::size_t rows) {
     bn_buffers b(rows, features);
+    const roofline_row row = roofline(b, bytes_per_element_forward);
     for (auto _ : state) {
         HWY_DYNAMIC_DISPATCH(ForwardTrain)
         (features, b.x.get(), rows, keras_epsilon, b.gamma.data(), b.beta.data(), b.mean.data(), b.var.data(),
@@ -229,22 +250,24 @@ void bm_forward_train(benchmark::State& state, std::size_t features, std::size_t
         benchmark::DoNotOptimize(b.y.get());
         benchmark::ClobberMemory();
     }
-    set_bytes(state, b, bytes_per_element_forward);
+    row.finish(state);
 }
 
 void bm_forward_train_naive(benchmark::State& state, std::size_t features, std::size_t rows) {
     bn_buffers b(rows, features);
+    const roofline_row row = roofline(b, bytes_per_element_forward);
     for (auto _ : state) {
         naive_forward_train(b.x.get(), rows, features, keras_epsilon, b.gamma.data(), b.beta.data(), b.sums.data(),
                             b.mean.data(), b.var.data(), b.inv_std.data(), b.y.get());
         benchmark::DoNotOptimize(b.y.get());
         benchmark::ClobberMemory();
     }
-    set_bytes(state, b, bytes_per_element_forward);
+    row.finish(state);
 }
 
 void bm_forward_infer(benchmark::State& state, std::size_t features, std::size_t rows) {
     bn_buffers b(rows, features);
+    const roofline_row row = roofline(b, bytes_per_element_forward);
     for (auto _ : state) {
         HWY_DYNAMIC_DISPATCH(ForwardInfer)
         (features, b.x.get(), rows, keras_epsilon, b.gamma.data(), b.beta.data(), b.moving_mean.data(),
@@ -252,18 +275,19 @@ void bm_forward_infer(benchmark::State& state, std::size_t features, std::size_t
         benchmark::DoNotOptimize(b.y.get());
         benchmark::ClobberMemory();
     }
-    set_bytes(state, b, bytes_per_element_forward);
+    row.finish(state);
 }
 
 void bm_forward_infer_naive(benchmark::State& state, std::size_t features, std::size_t rows) {
     bn_buffers b(rows, features);
+    const roofline_row row = roofline(b, bytes_per_element_forward);
     for (auto _ : state) {
         naive_forward_infer(b.x.get(), rows, features, keras_epsilon, b.gamma.data(), b.beta.data(),
                             b.moving_mean.data(), b.moving_var.data(), b.mean.data(), b.var.data(), b.y.get());
         benchmark::DoNotOptimize(b.y.get());
         benchmark::ClobberMemory();
     }
-    set_bytes(state, b, bytes_per_element_forward);
+    row.finish(state);
 }
 
 void bm_backward(benchmark::State& state, std::size_t features, std::size_t rows) {
@@ -271,6 +295,7 @@ void bm_backward(benchmark::State& state, std::size_t features, std::size_t rows
     HWY_DYNAMIC_DISPATCH(ForwardTrain)
     (features, b.x.get(), rows, keras_epsilon, b.gamma.data(), b.beta.data(), b.mean.data(), b.var.data(),
      b.inv_std.data(), b.y.get());
+    const roofline_row row = roofline(b, bytes_per_element_backward);
     for (auto _ : state) {
         HWY_DYNAMIC_DISPATCH(Backward)
         (features, b.x.get(), b.dy.get(), rows, b.gamma.data(), b.mean.data(), b.inv_std.data(), b.dgamma.data(),
@@ -278,20 +303,21 @@ void bm_backward(benchmark::State& state, std::size_t features, std::size_t rows
         benchmark::DoNotOptimize(b.dx.get());
         benchmark::ClobberMemory();
     }
-    set_bytes(state, b, bytes_per_element_backward);
+    row.finish(state);
 }
 
 void bm_backward_naive(benchmark::State& state, std::size_t features, std::size_t rows) {
     bn_buffers b(rows, features);
     naive_forward_train(b.x.get(), rows, features, keras_epsilon, b.gamma.data(), b.beta.data(), b.sums.data(),
                         b.mean.data(), b.var.data(), b.inv_std.data(), b.y.get());
+    const roofline_row row = roofline(b, bytes_per_element_backward);
     for (auto _ : state) {
         naive_backward(b.x.get(), b.dy.get(), rows, features, b.gamma.data(), b.mean.data(), b.inv_std.data(),
                        b.sums.data(), b.sums.data() + features, b.dgamma.data(), b.dbeta.data(), b.dx.get());
         benchmark::DoNotOptimize(b.dx.get());
         benchmark::ClobberMemory();
     }
-    set_bytes(state, b, bytes_per_element_backward);
+    row.finish(state);
 }
 
 using bench_fn = void (*)(benchmark::State&, std::size_t, std::size_t);
@@ -305,13 +331,18 @@ void register_all() {
         const char* name;
         bench_fn simd;
         bench_fn naive;
-    } kinds[] = {{"BM_bn_fwd_train", bm_forward_train, bm_forward_train_naive},
-                 {"BM_bn_bwd", bm_backward, bm_backward_naive},
-                 {"BM_bn_fwd_infer", bm_forward_infer, bm_forward_infer_naive}};
+        std::int64_t bytes_per_element;
+    } kinds[] = {{"BM_bn_fwd_train", bm_forward_train, bm_forward_train_naive, bytes_per_element_forward},
+                 {"BM_bn_bwd", bm_backward, bm_backward_naive, bytes_per_element_backward},
+                 {"BM_bn_fwd_infer", bm_forward_infer, bm_forward_infer_naive, bytes_per_element_forward}};
     for (const auto& kind : kinds) {
         for (const std::size_t features : feature_counts) {
             for (const std::size_t rows : batch_sizes) {
-                const std::string suffix = "/" + std::to_string(features) + "/" + std::to_string(rows);
+                // Appended piecewise: g++ 12 warns falsely (-Wrestrict) on "/" + std::to_string(...).
+                std::string suffix = "/";
+                suffix += std::to_string(features);
+                suffix += '/';
+                suffix += std::to_string(rows);
                 benchmark::RegisterBenchmark((kind.name + suffix).c_str(),
                                              [=](benchmark::State& state) {
                                                  state.SetLabel(target);
@@ -323,6 +354,13 @@ void register_all() {
                                              [=](benchmark::State& state) { kind.naive(state, features, rows); })
                     ->Unit(benchmark::kMicrosecond)
                     ->ComputeStatistics("min", fastest);
+#if NNFUSE_BENCH_COMPARE
+                if (features == compare_features && kind.simd != bm_forward_infer) {
+                    const bn_pass pass = kind.simd == bm_forward_train ? bn_pass::forward_train : bn_pass::backward;
+                    register_libtorch_bn(kind.name, pass, features, rows, kind.bytes_per_element, 1);
+                    register_onednn_bn(kind.name, pass, features, rows, kind.bytes_per_element, 1);
+                }
+#endif
             }
         }
     }

@@ -15,9 +15,15 @@ nnfuse_packages=(
   gnuplot-nox
 )
 
+# Optional: what the comparison benchmarks (meson -Dcompare=true, scripts/bench --compare) link against.
+# libopenblas0-pthread: without an optimized BLAS installed, Debian's libtorch runs on the reference BLAS.
+nnfuse_compare_packages=(libtorch-dev libdnnl-dev libopenblas0-pthread)
+
+# nnfuse_install_missing [package...]: installs those of the packages (default: nnfuse_packages) that are missing.
 nnfuse_install_missing() {
-  local missing=() pkg
-  for pkg in "${nnfuse_packages[@]}"; do
+  local missing=() pkg wanted=("$@")
+  [ ${#wanted[@]} -eq 0 ] && wanted=("${nnfuse_packages[@]}")
+  for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -31,6 +37,11 @@ nnfuse_install_missing() {
   # A fresh machine has no package lists; an old list may name versions the mirror no longer has.
   "${sudo[@]}" apt-get update -qq || return 1
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
+}
+
+# The comparison packages (libtorch, oneDNN, OpenBLAS), only those missing; not part of the default set.
+nnfuse_install_compare() {
+  nnfuse_install_missing "${nnfuse_compare_packages[@]}"
 }
 
 nnfuse_configure() {
