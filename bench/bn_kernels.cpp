@@ -18,6 +18,9 @@
 // moves as many. Not a hard ceiling: above the last-level cache glibc's memcpy streams its stores (no
 // read-for-ownership), which a kernel with ordinary stores does not, and a kernel that passes over x more
 // than once (statistics, then y) reads more bytes than the row counts. See bench/roofline.hpp.
+// With --benchmark_repetitions, Google Benchmark applies each statistic to every counter: the _min row has
+// the fastest run's time but the smallest bytes_per_second and of_copy of the runs (the slowest run's);
+// read those from the _median row.
 // Run: build-dir/bench/bn_kernels [--benchmark_filter=784/256]
 
 #undef HWY_TARGET_INCLUDE

@@ -9,10 +9,13 @@
 // An epoch: a fresh permutation, then per batch (the last one partial, PyTorch's drop_last=False):
 // index_select of the batch, forward, loss, zero_grad, backward, optimizer step; the epoch's mean loss and
 // accuracy are accumulated as tensors and read once at its end, as nnfuse's fit reports them.
-// Times are real time per epoch; --benchmark_repetitions=N gives the median of N.
+// Times are real time per epoch; --benchmark_repetitions=N gives the median of N. The weights keep training
+// across iterations (as BM_train_epoch's): the accuracy counter is the training accuracy of the last epoch.
 // Threads: torch::set_num_threads sets ATen's (OpenMP) pool but not OpenBLAS's own pthread pool, which runs
 // libtorch's matrix products (Debian's libtorch with libopenblas0-pthread): both are set, else the 1-thread
-// rows would run their GEMMs on every core.
+// rows would run their GEMMs on every core. With 2 threads, libgomp's default active waiting makes an epoch
+// many times slower whenever another process holds a core (measured: batch 256 SGD 25 s, and 0.9 s with
+// OMP_WAIT_POLICY=passive, against 0.2 s on one thread): compare thread counts on an idle machine only.
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 #include <torch/torch.h>
