@@ -1,12 +1,15 @@
 // bench/train_epoch: seconds per training epoch of the reference model on the real Fashion-MNIST
 // (60,000 samples), through the generated Net and the trainer, as a user runs it.
 //   build/bench/train_epoch [--benchmark_repetitions=5]
-// Rows: BM_train_epoch/<batch>/<optimizer: 0 sgd, 1 adam>; the time is one epoch, median of the runs.
+// Rows: BM_train_epoch/<batch>/<optimizer: 0 sgd, 1 adam>/<threads>; the time is one epoch, median of the runs.
+// A batch of 32 is one chunk (runtime/parallel/chunk_runner.hpp) and runs on one thread whatever the count.
 // The same data and Net are reused across iterations; weights keep training, which does not change
 // the work per epoch.
 #include <benchmark/benchmark.h>
 
 #include <memory>
+
+#include <fmt/format.h>
 
 #include "fashion_mnist.gen.hpp"
 #include "runtime/data/fashion_mnist.hpp"
@@ -25,7 +28,9 @@ const nnfuse::fashion_mnist_data& data() {
 void BM_train_epoch(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     const bool adam = state.range(1) == 1;
+    const auto threads = static_cast<std::size_t>(state.range(2));
     nnfuse::generated::fashion_mnist::Net net(batch + 1);
+    net.set_threads(threads);
     nnfuse::initialize_variables(net, 42);
     std::unique_ptr<nnfuse::optimizer> optimizer;
     if (adam) {
@@ -42,13 +47,13 @@ void BM_train_epoch(benchmark::State& state) {
         benchmark::DoNotOptimize(history.epochs());
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * data().train.count));
-    state.SetLabel(adam ? "adam" : "sgd");
+    state.SetLabel(fmt::format("{} {} thread{}", adam ? "adam" : "sgd", threads, threads == 1 ? "" : "s"));
 }
 
 }  // namespace
 
 BENCHMARK(BM_train_epoch)
-    ->ArgsProduct({{32, 256}, {0, 1}})
+    ->ArgsProduct({{32, 256}, {0, 1}, {1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MinTime(2.0);

@@ -45,6 +45,42 @@ struct kernel {
     std::string call_arguments = {};  // what the wrapper passes to the building block, when not `arguments`
 };
 
+// One statement of a training step. Per-chunk statements run once for each chunk of the batch (rows [begin,
+// begin + count), chunk number `chunk`), those between two whole-batch statements in one parallel phase;
+// `merge` is what must run once that phase is over (adding the chunks' partial gradients, in chunk order).
+struct step_op {
+    std::string text;
+    bool per_chunk = false;
+    std::string merge = {};
+};
+
+// `pointer` advanced to the chunk's first row of `per_row` floats ("nullptr" stays nullptr).
+std::string chunk_rows_of(const std::string& pointer, std::size_t per_row) {
+    return pointer == "nullptr" ? pointer : fmt::format("{} + begin * {}", pointer, per_row);
+}
+
+// The statements in order, each run of per-chunk ones as one parallel phase followed by its merges.
+std::string chunked(const std::vector<step_op>& ops) {
+    std::string text;
+    for (std::size_t i = 0; i < ops.size();) {
+        if (!ops[i].per_chunk) {
+            text += ops[i++].text;
+            continue;
+        }
+        std::string body, merges;
+        for (; i < ops.size() && ops[i].per_chunk; ++i) {
+            std::istringstream lines(ops[i].text);
+            for (std::string line; std::getline(lines, line);) body += "    " + line + "\n";
+            merges += ops[i].merge;
+        }
+        text += "    runner_.run(chunks, [&](std::size_t chunk) {\n"
+                "        const std::size_t begin = chunk * nnfuse::chunk_rows;\n"
+                "        const std::size_t count = std::min(nnfuse::chunk_rows, rows - begin);\n" +
+                body + "    });\n" + merges;
+    }
+    return text;
+}
+
 class emitter {
 public:
     emitter(const emit_request& request, const std::vector<layer_description>& layers, const model_plan& plan)
@@ -78,11 +114,10 @@ public:
             {"arena_pointers", arena_pointers_},
             {"variable_table", variable_table_},
             {"bn_table", bn_table_},
-            {"forward_train", forward_train_ + fmt::format("    return {};", buffer(plan_.logits))},
+            {"forward_train", chunked(forward_ops_) + fmt::format("    return {};", buffer(plan_.logits))},
             {"forward_infer", forward_infer_ + fmt::format("    return {};", buffer(plan_.logits))},
-            {"backward", backward_},
+            {"loss_and_backward", loss_and_backward(logits_kernel)},
             {"loss_kernel", logits_kernel},
-            {"grad_logits", grad_buffer(plan_.logits)},
         };
         generated_files files;
         files.header = fill_template(read_file(request_.templates / "net.gen.hpp.in"), header_values, "net.gen.hpp.in");
@@ -109,6 +144,13 @@ private:
 
     void declare_storage() {
         for (const auto& layer : layers_) {
+            const bool folded = std::any_of(plan_.steps.begin(), plan_.steps.end(), [&](const step_plan& step) {
+                return step.layer == &layer && step.applies_previous_bn;  // its chunks sum xhat^T . dz instead
+            });
+            if (layer.kind == layer_kind::dense) {
+                if (!folded) add_partials(fmt::format("grad_{}_kernel", layer.name), layer.in_size * layer.units);
+                if (layer.use_bias) add_partials(fmt::format("grad_{}_bias", layer.name), layer.units);
+            }
             for (const auto& variable : layer.variables) {
                 const std::string id = identifier(variable.name);
                 std::size_t size = 1;
@@ -152,15 +194,25 @@ private:
                        "the kernel with the previous BN's gamma folded in (training)");
             add_region(dense.name + "_folded_bias", std::to_string(dense.units),
                        "the bias with the previous BN's beta folded in (training)");
-            if (!dense.use_bias) add_region(dense.name + "_dz_sum", std::to_string(dense.units), "column sums of dz");
+            if (!dense.use_bias) {
+                add_region(dense.name + "_dz_sum", std::to_string(dense.units), "column sums of dz");
+                add_partials(dense.name + "_dz_sum", dense.units);
+            }
             add_region(dense.name + "_xhat_dz", std::to_string(dense.in_size * dense.units),
                        "xhat^T . dz, from which the epilogue makes the kernel's and the previous BN's gradients");
+            add_partials(dense.name + "_xhat_dz", dense.in_size * dense.units);
         }
         for (std::size_t b = 1; b < plan_.buffers.size(); ++b) {
             const auto& buf = plan_.buffers[b];
             add_region(buf.name, fmt::format("max_batch * {}", buf.per_sample), "activations");
             add_region("grad_" + buf.name, fmt::format("max_batch * {}", buf.per_sample), "their gradient");
         }
+    }
+
+    // The partial copies of a gradient summed over rows, one per chunk after the first.
+    void add_partials(const std::string& gradient, std::size_t size) {
+        add_region("partial_" + gradient, fmt::format("extra_chunks * {}", size),
+                   "per-chunk partial sums of " + gradient + ", chunks 1, 2, ...");
     }
 
     std::string buffer(std::size_t index) const { return index == 0 ? "x" : plan_.buffers[index].name + "_"; }
@@ -226,11 +278,21 @@ private:
                     plan_folded_dense(step, fwd, bwd, bias, y_for_derivative);
                     break;
                 }
-                forward_train_ += fmt::format("    // {}: {}\n", covers, step.why) + call;
-                backward_ = fmt::format("    // {}\n    {}({}, {}, {}, rows, {}_kernel_, grad_{}_kernel_, {}, {});\n", covers,
-                                        bwd, in, y_for_derivative, grad_out, layer.name, layer.name,
-                                        gradient(layer, "bias", layer.use_bias), grad_in) +
-                            backward_;
+                forward_ops_.push_back({fmt::format("    // {}: {}\n    {}({}, count, {}_kernel_, {}, {});\n", covers,
+                                                    step.why, fwd, chunk_rows_of(in, layer.in_size), layer.name, bias,
+                                                    chunk_rows_of(out, layer.units)),
+                                        true});
+                const std::string dkernel = fmt::format("grad_{}_kernel", layer.name);
+                const std::string dbias = fmt::format("grad_{}_bias", layer.name);
+                std::string merge = partials_merge(dkernel, layer.in_size * layer.units);
+                if (layer.use_bias) merge += partials_merge(dbias, layer.units);
+                prepend_backward({{fmt::format("    // {}\n    {}({}, {}, {}, count, {}_kernel_, {}, {}, {});\n", covers, bwd,
+                                               chunk_rows_of(in, layer.in_size), chunk_rows_of(y_for_derivative, layer.units),
+                                               chunk_rows_of(grad_out, layer.units), layer.name,
+                                               chunk_slot(dkernel, layer.in_size * layer.units),
+                                               layer.use_bias ? chunk_slot(dbias, layer.units) : "nullptr",
+                                               chunk_rows_of(grad_in, layer.in_size)),
+                                   true, merge}});
                 break;
             }
             case step_kind::batch_norm: {
@@ -254,8 +316,14 @@ private:
                                 rows, layer.name, gamma, beta, layer.name, layer.name, out);
                 forward_infer_ += fmt::format("    // {}\n    if (stop_before_bn == {}) return {};\n", covers, step.bn_index, in) +
                                   infer_call;
+                const std::size_t per_row = layer.rows_per_sample * c;
                 if (!layer.trainable) {
-                    forward_train_ += fmt::format("    // {}: {}\n", covers, step.why) + infer_call;
+                    forward_ops_.push_back(
+                        {fmt::format("    // {}: {}\n    {}({}, count * {}, {}_epsilon, {}, {}, {}_moving_mean_, "
+                                     "{}_moving_variance_, {});\n",
+                                     covers, step.why, infer, chunk_rows_of(in, per_row), layer.rows_per_sample, layer.name,
+                                     gamma, beta, layer.name, layer.name, chunk_rows_of(out, per_row)),
+                         true});
                     if (step.needs_input_grad) {
                         const std::string bwd = add_kernel({
                             fmt::format("bn_bwd_frozen_f32_c{}{}", c, variant),
@@ -265,10 +333,12 @@ private:
                             fmt::format("kernels::BnBackwardFrozen<{}, {}, {}>", c, activation_enum(step.activation),
                                         cpp_bool(layer.scale)),
                             fmt::format("dy [M, {}] -> dx", c), covers, "frozen layer: dx = dy * act' * s"});
-                        backward_ = fmt::format("    // {}\n    {}({}, {}, {}, {}_epsilon, {}, {}_moving_variance_, {});\n",
-                                                covers, bwd, y_for_derivative, grad_out, rows, layer.name, gamma,
-                                                layer.name, grad_in) +
-                                    backward_;
+                        prepend_backward({{fmt::format("    // {}\n    {}({}, {}, count * {}, {}_epsilon, {}, "
+                                                       "{}_moving_variance_, {});\n",
+                                                       covers, bwd, chunk_rows_of(y_for_derivative, per_row),
+                                                       chunk_rows_of(grad_out, per_row), layer.rows_per_sample, layer.name,
+                                                       gamma, layer.name, chunk_rows_of(grad_in, per_row)),
+                                           true}});
                     }
                     break;
                 }
@@ -291,18 +361,16 @@ private:
                     fmt::format("kernels::BnBackward<{}>", targs), fmt::format("dy [M, {}] -> dgamma, dbeta, dx", c), covers,
                     step.needs_input_grad ? "reductions pass, then dx pass"
                                           : "input is the model's input: dgamma and dbeta only, dx not computed"});
-                forward_train_ += fmt::format("    // {}: {}\n", covers, step.why) + bn_train_prologue(step, rows) +
-                                  fmt::format("    {0}({1}, {2}, {3}_epsilon, {4}, {5}, {3}_batch_mean_, {3}_batch_var_, "
-                                              "{3}_inv_std_, {6});\n",
-                                              fwd, in, rows, layer.name, gamma, beta, out) +
-                                  bn_moving_update(step, rows);
-                backward_ = fmt::format(
-                                "    // {0}\n    {1}({2}, {3}, {4}, {5}, {6}, {7}_batch_mean_, {7}_inv_std_, {8}, {9}, {10}, "
-                                "bn_scratch_);\n",
-                                covers, bwd, in, y_for_derivative, grad_out, rows, gamma, layer.name,
-                                gradient(layer, "gamma", layer.scale && layer.trainable),
-                                gradient(layer, "beta", layer.center && layer.trainable), grad_in) +
-                            backward_;
+                forward_ops_.push_back({fmt::format("    // {}: {}\n", covers, step.why) + bn_train_prologue(step, rows) +
+                                        fmt::format("    {0}({1}, {2}, {3}_epsilon, {4}, {5}, {3}_batch_mean_, "
+                                                    "{3}_batch_var_, {3}_inv_std_, {6});\n",
+                                                    fwd, in, rows, layer.name, gamma, beta, out) +
+                                        bn_moving_update(step, rows)});
+                prepend_backward({{fmt::format("    // {0}\n    {1}({2}, {3}, {4}, {5}, {6}, {7}_batch_mean_, {7}_inv_std_, "
+                                               "{8}, {9}, {10}, bn_scratch_);\n",
+                                               covers, bwd, in, y_for_derivative, grad_out, rows, gamma, layer.name,
+                                               gradient(layer, "gamma", layer.scale && layer.trainable),
+                                               gradient(layer, "beta", layer.center && layer.trainable), grad_in)}});
                 break;
             }
             case step_kind::activation: {
@@ -311,17 +379,20 @@ private:
                     fmt::format("act_fwd_f32_n{}{}", n, act), "const float* x, std::size_t rows, float* y", "x, rows, y",
                     fmt::format("kernels::ActivationForward<{}, {}>", n, activation_enum(step.activation)),
                     fmt::format("[N, {}]", n), covers, step.why});
-                const std::string call = fmt::format("    {}({}, rows, {});\n", fwd, in, out);
-                forward_train_ += fmt::format("    // {}: {}\n", covers, step.why) + call;
-                forward_infer_ += fmt::format("    // {}\n", covers) + call;
+                forward_ops_.push_back({fmt::format("    // {}: {}\n    {}({}, count, {});\n", covers, step.why, fwd,
+                                                    chunk_rows_of(in, n), chunk_rows_of(out, n)),
+                                        true});
+                forward_infer_ += fmt::format("    // {}\n    {}({}, rows, {});\n", covers, fwd, in, out);
                 if (step.needs_input_grad) {
                     const std::string bwd = add_kernel({
                         fmt::format("act_bwd_f32_n{}{}", n, act),
                         "const float* y, const float* dy, std::size_t rows, float* dx", "y, dy, rows, dx",
                         fmt::format("kernels::ActivationBackward<{}, {}>", n, activation_enum(step.activation)),
                         fmt::format("[N, {}]", n), covers, "derivative from the output"});
-                    backward_ = fmt::format("    // {}\n    {}({}, {}, rows, {});\n", covers, bwd, out, grad_out, grad_in) +
-                                backward_;
+                    prepend_backward({{fmt::format("    // {}\n    {}({}, {}, count, {});\n", covers, bwd,
+                                                   chunk_rows_of(out, n), chunk_rows_of(grad_out, n),
+                                                   chunk_rows_of(grad_in, n)),
+                                       true}});
                 }
                 break;
             }
@@ -363,11 +434,11 @@ private:
             fmt::format("kernels::BnForwardTrain<{}, activation_kind::linear, false, false>", c),
             fmt::format("[M, {}] -> xhat", c), layer.name, step.why,
             "x, rows, epsilon, nullptr, nullptr, batch_mean, batch_var, inv_std, xhat"});
-        forward_train_ += fmt::format("    // {}: {}\n", layer.name, step.why) + bn_train_prologue(step, rows) +
+        forward_ops_.push_back({fmt::format("    // {}: {}\n", layer.name, step.why) + bn_train_prologue(step, rows) +
                           fmt::format("    {}({}, {}, {}_epsilon, {}_batch_mean_, {}_batch_var_, {}_inv_std_, {});\n", fwd,
                                       buffer(step.in), rows, layer.name, layer.name, layer.name, layer.name,
                                       buffer(step.out)) +
-                          bn_moving_update(step, rows);
+                          bn_moving_update(step, rows)});
     }
 
     // The dense layer that applies the previous BN's gamma and beta (plan.hpp, bn_dense_fold-inl.h).
@@ -393,19 +464,48 @@ private:
             fmt::format("xhat^T . dz [{}, {}], sum(dz) -> dkernel, dgamma, dbeta", layer.in_size, layer.units),
             bn.name + " + " + layer.name,
             "BN's gradients from the dense layer's: dgamma = rows of kernel . (xhat^T dz), dbeta = kernel . sum(dz)"});
-        const std::string dz_sum = layer.use_bias ? gradient(layer, "bias", true) : layer.name + "_dz_sum_";
-        forward_train_ += fmt::format("    // {}: {}\n", layer.name, step.why) +
-                          fmt::format("    {}({}_gamma_, {}_beta_, {}_kernel_, {}, {}_folded_kernel_, {}_folded_bias_);\n",
-                                      fold, bn.name, bn.name, layer.name, bias, layer.name, layer.name) +
-                          fmt::format("    {}({}, rows, {}_folded_kernel_, {}_folded_bias_, {});\n", fwd,
-                                      buffer(step.in), layer.name, layer.name, buffer(step.out));
-        backward_ = fmt::format("    // {0} (on {1}'s xhat), then {1}'s gradients from {0}'s\n", layer.name, bn.name) +
-                    fmt::format("    {}({}, {}, {}, rows, {}_kernel_, {}_xhat_dz_, {}, nullptr);\n", bwd,
-                                buffer(step.in), y_for_derivative, grad_buffer(step.out), layer.name, layer.name, dz_sum) +
-                    fmt::format("    {0}({1}_gamma_, {1}_beta_, {2}_kernel_, {3}, {2}_xhat_dz_, grad_{2}_kernel_, "
-                                "grad_{1}_gamma_, grad_{1}_beta_);\n",
-                                epilogue, bn.name, layer.name, dz_sum) +
-                    backward_;
+        const std::string dz_sum = layer.use_bias ? fmt::format("grad_{}_bias", layer.name) : layer.name + "_dz_sum";
+        const std::string xhat_dz = layer.name + "_xhat_dz";
+        forward_ops_.push_back({fmt::format("    // {}: {}\n", layer.name, step.why) +
+                                fmt::format("    {}({}_gamma_, {}_beta_, {}_kernel_, {}, {}_folded_kernel_, {}_folded_bias_);\n",
+                                            fold, bn.name, bn.name, layer.name, bias, layer.name, layer.name)});
+        forward_ops_.push_back({fmt::format("    {}({}, count, {}_folded_kernel_, {}_folded_bias_, {});\n", fwd,
+                                            chunk_rows_of(buffer(step.in), layer.in_size), layer.name, layer.name,
+                                            chunk_rows_of(buffer(step.out), layer.units)),
+                                true});
+        prepend_backward(
+            {{fmt::format("    // {0} (on {1}'s xhat), then {1}'s gradients from {0}'s\n", layer.name, bn.name) +
+                  fmt::format("    {}({}, {}, {}, count, {}_kernel_, {}, {}, nullptr);\n", bwd,
+                              chunk_rows_of(buffer(step.in), layer.in_size), chunk_rows_of(y_for_derivative, layer.units),
+                              chunk_rows_of(grad_buffer(step.out), layer.units), layer.name,
+                              chunk_slot(xhat_dz, layer.in_size * layer.units), chunk_slot(dz_sum, layer.units)),
+              true, partials_merge(xhat_dz, layer.in_size * layer.units) + partials_merge(dz_sum, layer.units)},
+             {fmt::format("    {0}({1}_gamma_, {1}_beta_, {2}_kernel_, {3}_, {4}_, grad_{2}_kernel_, grad_{1}_gamma_, "
+                          "grad_{1}_beta_);\n",
+                          epilogue, bn.name, layer.name, dz_sum, xhat_dz)}});
+    }
+
+    // Where chunk `chunk` writes its share of a gradient summed over rows (array `gradient`_, partials_`gradient`_).
+    static std::string chunk_slot(const std::string& gradient, std::size_t size) {
+        return fmt::format("chunk_slot({0}_, partial_{0}_, {1}, chunk)", gradient, size);
+    }
+    static std::string partials_merge(const std::string& gradient, std::size_t size) {
+        return fmt::format("    nnfuse::add_chunk_partials({0}_, partial_{0}_, {1}, chunks);\n", gradient, size);
+    }
+
+    // A step's backward statements go before those of the steps after it (backward runs the steps in reverse).
+    void prepend_backward(std::vector<step_op> ops) { backward_ops_.insert(backward_ops_.begin(), ops.begin(), ops.end()); }
+
+    // train_batch's loss (per chunk, each chunk's sums in chunk_results_) and the backward pass.
+    std::string loss_and_backward(const std::string& loss_kernel) const {
+        std::vector<step_op> ops = {{fmt::format("    chunk_results_[chunk] = {{}};\n"
+                                                 "    {}({}, labels + begin, count, 1.0f / static_cast<float>(rows), {}, "
+                                                 "&chunk_results_[chunk].loss_sum, &chunk_results_[chunk].correct);\n",
+                                                 loss_kernel, chunk_rows_of("logits", plan_.classes),
+                                                 chunk_rows_of(grad_buffer(plan_.logits), plan_.classes)),
+                                     true}};
+        ops.insert(ops.end(), backward_ops_.begin(), backward_ops_.end());
+        return chunked(ops);
     }
 
     std::string add_loss_kernel() {
@@ -473,7 +573,8 @@ private:
     const model_plan& plan_;
     std::vector<kernel> kernels_;
     std::string members_, arena_offsets_, arena_pointers_, variable_table_, bn_table_, constants_;
-    std::string forward_train_, forward_infer_, backward_;
+    std::vector<step_op> forward_ops_, backward_ops_;
+    std::string forward_infer_;
     std::size_t variable_count_ = 0, bn_count_ = 0, max_bn_features_ = 0;
 };
 

@@ -63,6 +63,11 @@ public:
     virtual std::span<const variable_ref> variables() = 0;
     virtual std::span<const bn_layer_ref> bn_layers() = 0;
 
+    // Threads for the training step (>= 1). Results do not depend on it: batches are cut into chunks by their
+    // row count alone (runtime/parallel/chunk_runner.hpp).
+    virtual void set_threads(std::size_t threads) = 0;
+    virtual std::size_t threads() const = 0;
+
     // One training step's forward and backward: batch statistics, moving-statistics update,
     // loss (sparse categorical cross-entropy, mean over the batch) and every trainable gradient.
     // Throws std::invalid_argument when a BN layer would see fewer than 2 values per feature.

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -143,7 +144,9 @@ void add_training_flags(CLI::App& app, training_flags& flags) {
     app.add_option("--seed", flags.seed, "seeds initialization and shuffling")
         ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
         ->capture_default_str();
-    app.add_option("--threads", flags.threads, "worker threads (default: all cores; the step runs on one today)")
+    app.add_option("--threads", flags.threads,
+                   "threads for the training step (default: all cores); batches of 64 rows or fewer use one, and "
+                   "results are the same for any number")
         ->check(whole_number(1, 4096));
     app.add_option("--data", flags.data_dir, "Fashion-MNIST directory (default: Debian's dataset-fashion-mnist)")
         ->check(existing_directory());
@@ -240,6 +243,7 @@ int run_training(nnfuse::network& net, const training_flags& flags) {
         optimizer = std::make_unique<nnfuse::sgd>(learning_rate);
     }
     nnfuse::initialize_variables(net, flags.seed);
+    net.set_threads(flags.threads != 0 ? flags.threads : std::max(1u, std::thread::hardware_concurrency()));
     nnfuse::trainer trainer(net, *optimizer);
     nnfuse::fit_options options;
     options.epochs = flags.epochs;

@@ -15,6 +15,7 @@
 #include "frozen_bn_test.gen.hpp"
 #include "one_feature_test.gen.hpp"
 #include "runtime/optim/sgd.hpp"
+#include "runtime/parallel/chunk_runner.hpp"
 #include "runtime/train/initialize.hpp"
 #include "runtime/train/trainer.hpp"
 #include "tests/runtime/network/test_helpers.hpp"
@@ -94,6 +95,74 @@ TEST_CASE("every parameter's gradient matches finite differences", "[network]") 
     SECTION("frozen BN") { check_every_gradient<gen::frozen_bn_test::Net>(4, 3); }
     SECTION("one feature, BN folded into the dense layer") { check_every_gradient<gen::one_feature_test::Net>(3, 4); }
     SECTION("37 features, BN folded into the dense layer") { check_every_gradient<gen::cumulative_bn_test::Net>(5, 5); }
+    // More rows than one chunk (runtime/parallel/chunk_runner.hpp): gradients summed per chunk, then merged.
+    SECTION("three chunks, two BN layers") { check_every_gradient<gen::two_bn_test::Net>(2 * nnfuse::chunk_rows + 3, 6); }
+    SECTION("three chunks, frozen BN") { check_every_gradient<gen::frozen_bn_test::Net>(2 * nnfuse::chunk_rows + 1, 7); }
+    SECTION("two chunks, BN folded") { check_every_gradient<gen::one_feature_test::Net>(nnfuse::chunk_rows + 5, 8); }
+}
+
+// A batch is cut into chunks by its row count alone, so the number of threads cannot change any result.
+TEST_CASE("training is bit-identical for any number of threads", "[network][determinism][threads]") {
+    const auto data = test_support::random_images(700, 28, 28, 10, 70);
+    const auto fashion = [&](std::size_t threads) {
+        gen::fashion_mnist::Net net(201);
+        nnfuse::initialize_variables(net, 5);
+        net.set_threads(threads);
+        REQUIRE(net.threads() == threads);
+        nnfuse::sgd optimizer(0.01f, 0.9f);
+        nnfuse::trainer trainer(net, optimizer);
+        nnfuse::fit_options options;
+        options.epochs = 2;
+        options.batch_size = 200;  // four chunks, the last one short
+        const auto history = trainer.fit(data, options);
+        auto weights = snapshot(net);
+        weights.push_back(static_cast<float>(history.value(1, "loss").value()));  // the loss too
+        return weights;
+    };
+    const auto one = fashion(1);
+    for (const std::size_t threads : {std::size_t{2}, std::size_t{3}, std::size_t{8}}) {
+        INFO(threads << " threads");
+        const auto many = fashion(threads);
+        REQUIRE(many.size() == one.size());
+        CHECK(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)) == 0);
+    }
+
+    // Every kind of step split into chunks: BN between dense layers (whole batch), activations, frozen BN.
+    const auto x = test_support::random_values(150 * 12, 11);
+    const auto labels = test_support::random_labels(150, 4, 12);
+    const auto two_bn = [&](std::size_t threads) {
+        gen::two_bn_test::Net net(150);
+        nnfuse::initialize_variables(net, 9);
+        perturb_trainables(net, 10);
+        net.set_threads(threads);
+        const auto result = net.train_batch(x.data(), labels.data(), 150);
+        std::vector<float> all{static_cast<float>(result.loss_sum), static_cast<float>(result.correct)};
+        for (const auto& v : net.variables()) {
+            all.insert(all.end(), v.value.begin(), v.value.end());
+            all.insert(all.end(), v.grad.begin(), v.grad.end());
+        }
+        return all;
+    };
+    const auto serial = two_bn(1), parallel = two_bn(2);
+    REQUIRE(serial.size() == parallel.size());
+    CHECK(std::memcmp(serial.data(), parallel.data(), serial.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("thread counts: zero is refused, changing it keeps training", "[network][threads]") {
+    gen::fashion_mnist::Net net(129);
+    REQUIRE(net.threads() == 1);
+    REQUIRE_THROWS_AS(net.set_threads(0), std::invalid_argument);
+    const auto x = test_support::random_values(129 * 784, 13, 0.3f, 0.5f);
+    const auto labels = test_support::random_labels(129, 10, 14);
+    nnfuse::initialize_variables(net, 1);
+    net.set_threads(2);
+    const double two = net.train_batch(x.data(), labels.data(), 129).loss_sum;
+    net.set_threads(1);
+    const double one = net.train_batch(x.data(), labels.data(), 129).loss_sum;
+    net.set_threads(2);
+    const double again = net.train_batch(x.data(), labels.data(), 129).loss_sum;
+    CHECK(two == one);  // same weights (no optimizer step between), same batch
+    CHECK(one == again);
 }
 
 // The generator folds the reference model's BN into its first dense layer (codegen/plan.hpp); the no_fold twin
