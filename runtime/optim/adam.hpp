@@ -16,27 +16,27 @@ namespace nnfuse {
 
 class adam final : public optimizer {
 public:
-  explicit adam(float learning_rate = 1e-3f, float beta_1 = 0.9f, float beta_2 = 0.999f, float epsilon = 1e-7f);
+    explicit adam(float learning_rate = 1e-3f, float beta_1 = 0.9f, float beta_2 = 0.999f, float epsilon = 1e-7f);
 
-  void step(std::span<const parameter_ref> params) override;
-  void prepare(std::span<const parameter_ref> params) override;
-  std::vector<optimizer_slot> state() override { return slots_.state(); }
-  std::uint64_t iterations() const override { return iterations_; }
-  void set_iterations(std::uint64_t steps) override { iterations_ = steps; }
+    void step(std::span<const parameter_ref> params) override;
+    void prepare(std::span<const parameter_ref> params) override;
+    std::vector<optimizer_slot> state() override { return slots_.state(); }
+    std::uint64_t iterations() const override { return iterations_; }
+    void set_iterations(std::uint64_t steps) override { iterations_ = steps; }
 
-  float learning_rate() const { return learning_rate_; }
-  void set_learning_rate(float learning_rate);  // for schedules; same check as the constructor
-  float beta_1() const { return beta_1_; }
-  float beta_2() const { return beta_2_; }
-  float epsilon() const { return epsilon_; }
+    float learning_rate() const { return learning_rate_; }
+    void set_learning_rate(float learning_rate);  // for schedules; same check as the constructor
+    float beta_1() const { return beta_1_; }
+    float beta_2() const { return beta_2_; }
+    float epsilon() const { return epsilon_; }
 
 private:
-  float learning_rate_;
-  float beta_1_;
-  float beta_2_;
-  float epsilon_;
-  std::uint64_t iterations_ = 0;
-  slot_table slots_;
+    float learning_rate_;
+    float beta_1_;
+    float beta_2_;
+    float epsilon_;
+    std::uint64_t iterations_ = 0;
+    slot_table slots_;
 };
 
 }  // namespace nnfuse

@@ -11,23 +11,23 @@
 namespace nnfuse {
 
 inline void require_learning_rate(std::string_view optimizer, float learning_rate) {
-  if (!(std::isfinite(learning_rate) && learning_rate > 0.0f)) {
-    throw std::invalid_argument(
-        fmt::format("{}: learning_rate must be finite and > 0, got {}", optimizer, learning_rate));
-  }
+    if (!(std::isfinite(learning_rate) && learning_rate > 0.0f)) {
+        throw std::invalid_argument(
+            fmt::format("{}: learning_rate must be finite and > 0, got {}", optimizer, learning_rate));
+    }
 }
 
 // [0, 1): momentum and Adam's betas; 1 would make the average never forget (and Adam divide by zero).
 inline void require_unit_interval(std::string_view optimizer, std::string_view name, float value) {
-  if (!(value >= 0.0f && value < 1.0f)) {
-    throw std::invalid_argument(fmt::format("{}: {} must be in [0, 1), got {}", optimizer, name, value));
-  }
+    if (!(value >= 0.0f && value < 1.0f)) {
+        throw std::invalid_argument(fmt::format("{}: {} must be in [0, 1), got {}", optimizer, name, value));
+    }
 }
 
 inline void require_positive(std::string_view optimizer, std::string_view name, float value) {
-  if (!(std::isfinite(value) && value > 0.0f)) {
-    throw std::invalid_argument(fmt::format("{}: {} must be finite and > 0, got {}", optimizer, name, value));
-  }
+    if (!(std::isfinite(value) && value > 0.0f)) {
+        throw std::invalid_argument(fmt::format("{}: {} must be finite and > 0, got {}", optimizer, name, value));
+    }
 }
 
 }  // namespace nnfuse

@@ -22,24 +22,24 @@
 namespace nnfuse {
 
 struct parameter_ref {
-  std::string_view name;
-  std::span<float> value;
-  std::span<const float> grad;
+    std::string_view name;
+    std::span<float> value;
+    std::span<const float> grad;
 };
 
 struct optimizer_slot {
-  std::string name;  // "<param name>/<slot>"
-  std::span<float> values;
+    std::string name;  // "<param name>/<slot>"
+    std::span<float> values;
 };
 
 class optimizer {
 public:
-  virtual ~optimizer() = default;
-  virtual void step(std::span<const parameter_ref> params) = 0;
-  virtual void prepare(std::span<const parameter_ref> params) = 0;
-  virtual std::vector<optimizer_slot> state() = 0;
-  virtual std::uint64_t iterations() const = 0;
-  virtual void set_iterations(std::uint64_t steps) = 0;
+    virtual ~optimizer() = default;
+    virtual void step(std::span<const parameter_ref> params) = 0;
+    virtual void prepare(std::span<const parameter_ref> params) = 0;
+    virtual std::vector<optimizer_slot> state() = 0;
+    virtual std::uint64_t iterations() const = 0;
+    virtual void set_iterations(std::uint64_t steps) = 0;
 };
 
 }  // namespace nnfuse

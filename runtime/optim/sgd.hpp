@@ -14,25 +14,25 @@ namespace nnfuse {
 
 class sgd final : public optimizer {
 public:
-  explicit sgd(float learning_rate = 0.01f, float momentum = 0.0f, bool nesterov = false);
+    explicit sgd(float learning_rate = 0.01f, float momentum = 0.0f, bool nesterov = false);
 
-  void step(std::span<const parameter_ref> params) override;
-  void prepare(std::span<const parameter_ref> params) override;
-  std::vector<optimizer_slot> state() override { return slots_.state(); }
-  std::uint64_t iterations() const override { return iterations_; }
-  void set_iterations(std::uint64_t steps) override { iterations_ = steps; }
+    void step(std::span<const parameter_ref> params) override;
+    void prepare(std::span<const parameter_ref> params) override;
+    std::vector<optimizer_slot> state() override { return slots_.state(); }
+    std::uint64_t iterations() const override { return iterations_; }
+    void set_iterations(std::uint64_t steps) override { iterations_ = steps; }
 
-  float learning_rate() const { return learning_rate_; }
-  void set_learning_rate(float learning_rate);  // for schedules; same check as the constructor
-  float momentum() const { return momentum_; }
-  bool nesterov() const { return nesterov_; }
+    float learning_rate() const { return learning_rate_; }
+    void set_learning_rate(float learning_rate);  // for schedules; same check as the constructor
+    float momentum() const { return momentum_; }
+    bool nesterov() const { return nesterov_; }
 
 private:
-  float learning_rate_;
-  float momentum_;
-  bool nesterov_;
-  std::uint64_t iterations_ = 0;
-  slot_table slots_;
+    float learning_rate_;
+    float momentum_;
+    bool nesterov_;
+    std::uint64_t iterations_ = 0;
+    slot_table slots_;
 };
 
 }  // namespace nnfuse

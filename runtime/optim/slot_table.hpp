@@ -20,22 +20,20 @@ namespace nnfuse {
 
 class slot_table {
 public:
-  slot_table(std::string_view owner, std::vector<std::string> slot_names);
+    slot_table(std::string_view owner, std::vector<std::string> slot_names);
 
-  void bind(std::span<const parameter_ref> params);
-  bool bound() const { return bound_; }
-  std::span<float> slot(std::size_t param, std::size_t kind) {
-    return buffers_[param * slot_names_.size() + kind];
-  }
-  std::vector<optimizer_slot> state();
+    void bind(std::span<const parameter_ref> params);
+    bool bound() const { return bound_; }
+    std::span<float> slot(std::size_t param, std::size_t kind) { return buffers_[param * slot_names_.size() + kind]; }
+    std::vector<optimizer_slot> state();
 
 private:
-  std::string owner_;
-  std::vector<std::string> slot_names_;
-  bool bound_ = false;
-  std::vector<std::string> param_names_;
-  std::vector<std::size_t> param_sizes_;
-  std::vector<std::vector<float>> buffers_;  // param-major: [param * kinds + kind]
+    std::string owner_;
+    std::vector<std::string> slot_names_;
+    bool bound_ = false;
+    std::vector<std::string> param_names_;
+    std::vector<std::size_t> param_sizes_;
+    std::vector<std::vector<float>> buffers_;  // param-major: [param * kinds + kind]
 };
 
 }  // namespace nnfuse
