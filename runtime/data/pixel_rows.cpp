@@ -11,6 +11,7 @@ namespace nnfuse::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 inline constexpr std::size_t kCacheLine = 64;
+inline constexpr std::size_t kPrefetchRows = 4;
 
 void GatherPixelRows(const std::uint8_t* HWY_RESTRICT pixels, std::size_t row_size,
                      std::span<const std::uint32_t> rows, float scale, float* HWY_RESTRICT out) {
@@ -22,9 +23,11 @@ void GatherPixelRows(const std::uint8_t* HWY_RESTRICT pixels, std::size_t row_si
     for (std::size_t r = 0; r < rows.size(); ++r) {
         const std::uint8_t* HWY_RESTRICT src = pixels + std::size_t{rows[r]} * row_size;
         float* HWY_RESTRICT dst = out + r * row_size;
-        // The rows are scattered over the whole set (a shuffled epoch): ask for the next one while widening this one.
-        if (r + 1 < rows.size()) {
-            const std::uint8_t* next = pixels + std::size_t{rows[r + 1]} * row_size;
+        // The rows are scattered over the whole set (a shuffled epoch): ask for a row kPrefetchRows ahead while
+        // widening this one, far enough for memory's latency to pass (widening a row takes a few dozen cycles).
+        for (std::size_t ahead = r == 0 ? 0 : kPrefetchRows; ahead <= kPrefetchRows; ++ahead) {
+            if (r + ahead >= rows.size()) break;
+            const std::uint8_t* next = pixels + std::size_t{rows[r + ahead]} * row_size;
             for (std::size_t at = 0; at < row_size; at += kCacheLine) hwy::Prefetch(next + at);
         }
         std::size_t i = 0;

@@ -24,31 +24,6 @@ constexpr auto spin_time = std::chrono::microseconds(200);
 
 }  // namespace
 
-void add_chunk_partials(float* __restrict total, const float* __restrict partials, std::size_t size,
-                        std::size_t chunks) {
-    for (std::size_t k = 0; k + 1 < chunks; ++k) {
-        const float* __restrict partial = partials + k * size;
-        for (std::size_t i = 0; i < size; ++i) total[i] += partial[i];
-    }
-}
-
-void chunk_runner::barrier::arrive_and_wait() {
-    const std::uint32_t phase = phase_.load(std::memory_order_acquire);
-    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == parties_) {
-        arrived_.store(0, std::memory_order_relaxed);
-        phase_.store(phase + 1, std::memory_order_release);
-        phase_.notify_all();
-        return;
-    }
-    const auto spin_until = std::chrono::steady_clock::now() + spin_time;
-    for (unsigned spins = 0;; ++spins) {
-        if (phase_.load(std::memory_order_acquire) != phase) return;
-        cpu_relax();
-        if (spins % 64 == 63 && std::chrono::steady_clock::now() > spin_until) break;
-    }
-    while (phase_.load(std::memory_order_acquire) == phase) phase_.wait(phase, std::memory_order_acquire);
-}
-
 chunk_runner::chunk_runner(std::size_t threads) { set_threads(threads); }
 
 chunk_runner::~chunk_runner() { stop_workers(); }
@@ -57,43 +32,85 @@ void chunk_runner::set_threads(std::size_t threads) {
     if (threads == 0) throw std::invalid_argument("chunk_runner: threads must be at least 1");
     if (threads == this->threads()) return;
     stop_workers();
-    if (threads == 1) return;
-    start_ = std::make_unique<barrier>(threads);
-    finish_ = std::make_unique<barrier>(threads);
-    stopping_ = false;
+    stopping_.store(false);
     workers_.reserve(threads - 1);
-    for (std::size_t t = 1; t < threads; ++t) workers_.emplace_back([this, t] { work(t); });
+    // A worker starts from the generation current now, not when its thread first runs: a stop or a job published
+    // before that must still be seen as new.
+    const std::uint64_t generation = ticket_.load(std::memory_order_acquire) >> 32;
+    for (std::size_t t = 1; t < threads; ++t) workers_.emplace_back([this, generation] { work(generation); });
 }
 
 void chunk_runner::stop_workers() {
     if (workers_.empty()) return;
-    stopping_ = true;
-    start_->arrive_and_wait();
+    stopping_.store(true);
+    ticket_.fetch_add(std::uint64_t{1} << 32, std::memory_order_acq_rel);  // a new generation wakes them
+    wake_workers();
     for (auto& worker : workers_) worker.join();
     workers_.clear();
-    start_.reset();
-    finish_.reset();
 }
 
-void chunk_runner::run_share(std::size_t thread, std::size_t chunks) const {
-    for (std::size_t chunk = thread; chunk < chunks; chunk += threads()) call_(context_, chunk);
+bool chunk_runner::run_claimed_chunks(std::uint64_t generation) {
+    const call_fn call = call_.load(std::memory_order_relaxed);
+    const void* const context = context_.load(std::memory_order_relaxed);
+    const std::size_t chunks = chunks_.load(std::memory_order_relaxed);
+    std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
+    while (true) {
+        // Another generation: the fields read above may be the next job's; nothing was claimed with them.
+        if (ticket >> 32 != generation) return false;
+        const std::uint64_t chunk = ticket & 0xffffffffu;
+        if (chunk >= chunks) return true;
+        if (!ticket_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+            continue;
+        }
+        call(context, static_cast<std::size_t>(chunk));
+        done_.fetch_add(1, std::memory_order_acq_rel);
+        ticket = ticket_.load(std::memory_order_acquire);
+    }
 }
 
 void chunk_runner::run_on_workers(std::size_t chunks, call_fn call, const void* context) {
-    call_ = call;
-    context_ = context;
-    chunks_ = chunks;
-    start_->arrive_and_wait();
-    run_share(0, chunks);
-    finish_->arrive_and_wait();
+    call_.store(call, std::memory_order_relaxed);
+    context_.store(context, std::memory_order_relaxed);
+    chunks_.store(chunks, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    const std::uint64_t generation = (ticket_.load(std::memory_order_relaxed) >> 32) + 1;
+    ticket_.store(generation << 32, std::memory_order_release);  // publishes the fields above
+    wake_workers();
+    run_claimed_chunks(generation);
+    // Left: chunks that workers are running now.
+    for (unsigned spins = 0; done_.load(std::memory_order_acquire) != chunks; ++spins) {
+        if (spins < 4096) {
+            cpu_relax();
+        } else {
+            std::this_thread::yield();
+        }
+    }
 }
 
-void chunk_runner::work(std::size_t thread) {
+void chunk_runner::wake_workers() {
+    // A worker checks for a new generation under the mutex before it sleeps: taking the mutex here means it has
+    // either seen the new ticket or is already waiting when notify_all comes.
+    { const std::lock_guard lock(sleep_mutex_); }
+    wake_.notify_all();
+}
+
+void chunk_runner::work(std::uint64_t seen) {
     while (true) {
-        start_->arrive_and_wait();
-        if (stopping_) return;
-        run_share(thread, chunks_);
-        finish_->arrive_and_wait();
+        // Wait for a new generation: spinning first, then sleeping.
+        const auto published = [&] { return ticket_.load(std::memory_order_acquire) >> 32 != seen; };
+        const auto spin_until = std::chrono::steady_clock::now() + spin_time;
+        for (unsigned spins = 0; !published(); ++spins) {
+            if (spins % 64 != 63 || std::chrono::steady_clock::now() < spin_until) {
+                cpu_relax();
+            } else {
+                std::unique_lock lock(sleep_mutex_);
+                wake_.wait(lock, published);
+            }
+        }
+        const std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
+        if (stopping_.load(std::memory_order_acquire)) return;
+        seen = ticket >> 32;
+        run_claimed_chunks(seen);
     }
 }
 

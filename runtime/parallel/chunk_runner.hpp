@@ -1,18 +1,21 @@
 // chunk_runner: runs the chunks of a batch on the caller's thread and up to threads - 1 workers.
 //
 // run(chunks, body) calls body(chunk) once for every chunk in [0, chunks) and returns when all have returned.
-// Chunk k runs on thread k % threads(), but nothing may depend on that: a body writes only what belongs to its
-// chunk. The generated Nets cut a batch into chunks by its row count alone (chunk_rows below) and merge per-chunk
-// sums in chunk order (add_chunk_partials), so a step's results are bit-identical for any number of threads.
+// Threads take the next unclaimed chunk until none is left, so which thread runs a chunk varies from run to run:
+// a body writes only what belongs to its chunk. The generated Nets cut a batch into chunks by its row count alone
+// (chunk_rows below) and merge per-chunk sums in chunk order (add_chunk_partials), so a step's results are
+// bit-identical for any number of threads. The caller claims chunks too and waits only for chunks a worker has
+// already started: a worker that is slow to wake (a busy machine) costs nothing, the caller does its share.
 // With one thread or one chunk, run() is a plain loop on the caller's thread: no synchronization at all.
-// Workers wait for work spinning for a short while (a training step's next parallel phase comes within
-// microseconds), then sleep. Bodies must not throw. One run() at a time (not reentrant, not thread-safe).
+// Idle workers spin for a short while (a step's next parallel phase comes within microseconds), then sleep.
+// Bodies must not throw. One run() at a time (not reentrant, not thread-safe).
 #pragma once
 
 #include <atomic>
-#include <memory>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -52,31 +55,25 @@ public:
 private:
     using call_fn = void (*)(const void* context, std::size_t chunk);
 
-    // Every thread arrives, the last one to arrive releases the others: spinning first, then sleeping.
-    class barrier {
-    public:
-        explicit barrier(std::size_t parties) : parties_(parties) {}
-        void arrive_and_wait();
-        std::size_t parties() const { return parties_; }
-
-    private:
-        std::size_t parties_;
-        std::atomic<std::size_t> arrived_{0};
-        std::atomic<std::uint32_t> phase_{0};
-    };
-
     void run_on_workers(std::size_t chunks, call_fn call, const void* context);
-    void run_share(std::size_t thread, std::size_t chunks) const;
-    void work(std::size_t thread);
+    // Claims and runs chunks of job `generation` until none is left; false when that job is already over.
+    bool run_claimed_chunks(std::uint64_t generation);
+    void work(std::uint64_t seen_generation);
+    void wake_workers();
     void stop_workers();
 
     std::vector<std::thread> workers_;
-    std::unique_ptr<barrier> start_, finish_;
-    // The job, written before start_ and unchanged until finish_.
-    call_fn call_ = nullptr;
-    const void* context_ = nullptr;
-    std::size_t chunks_ = 0;
-    bool stopping_ = false;
+    // The job: generation in the high 32 bits of ticket_, the next unclaimed chunk in the low 32. A claim is a
+    // compare-and-swap on ticket_, so a worker still looking at the previous job can never take a chunk of this one.
+    std::atomic<std::uint64_t> ticket_{0};
+    std::atomic<call_fn> call_{nullptr};
+    std::atomic<const void*> context_{nullptr};
+    std::atomic<std::size_t> chunks_{0};
+    std::atomic<std::size_t> done_{0};
+    std::atomic<bool> stopping_{false};
+    // Where idle workers sleep. (Not std::atomic::wait: libstdc++ 12's missed notifies here, hanging the join.)
+    std::mutex sleep_mutex_;
+    std::condition_variable wake_;
 };
 
 }  // namespace nnfuse

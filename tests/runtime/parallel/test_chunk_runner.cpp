@@ -1,0 +1,56 @@
+// chunk_runner: every chunk runs exactly once per run, whatever the thread count and however quickly runs follow
+// one another; runners created and destroyed at once do not hang; partials are added in chunk order.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <vector>
+
+#include "runtime/parallel/chunk_runner.hpp"
+
+TEST_CASE("every chunk runs exactly once, on any number of threads", "[parallel]") {
+    for (const std::size_t threads : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{8}}) {
+        INFO(threads << " threads");
+        nnfuse::chunk_runner runner(threads);
+        REQUIRE(runner.threads() == threads);
+        for (std::size_t run = 0; run < 2000; ++run) {
+            const std::size_t chunks = run % 7;  // 0 and 1 included: no job for the workers at all
+            std::vector<std::atomic<int>> calls(chunks);
+            runner.run(chunks, [&](std::size_t chunk) { calls[chunk].fetch_add(1); });
+            for (std::size_t c = 0; c < chunks; ++c) REQUIRE(calls[c].load() == 1);
+        }
+    }
+}
+
+TEST_CASE("runners stopped before their workers ever ran, and thread counts changed, do not hang", "[parallel]") {
+    for (int i = 0; i < 200; ++i) {
+        nnfuse::chunk_runner runner(4);
+        if (i % 2 == 0) runner.set_threads(2);
+    }
+    nnfuse::chunk_runner runner;
+    REQUIRE(runner.threads() == 1);
+    REQUIRE_THROWS_AS(runner.set_threads(0), std::invalid_argument);
+    std::atomic<int> total{0};
+    for (const std::size_t threads : {std::size_t{2}, std::size_t{1}, std::size_t{4}}) {
+        runner.set_threads(threads);
+        runner.run(5, [&](std::size_t chunk) { total.fetch_add(static_cast<int>(chunk) + 1); });
+    }
+    CHECK(total.load() == 3 * 15);
+}
+
+TEST_CASE("chunk_count and add_chunk_partials", "[parallel]") {
+    CHECK(nnfuse::chunk_count(1) == 1);
+    CHECK(nnfuse::chunk_count(nnfuse::chunk_rows) == 1);
+    CHECK(nnfuse::chunk_count(nnfuse::chunk_rows + 1) == 2);
+    // 37 values (every SIMD tail), chunks 1..3 in partials: the sums of exactly representable values are exact.
+    const std::size_t size = 37;
+    std::vector<float> total(size), partials(3 * size);
+    for (std::size_t i = 0; i < size; ++i) {
+        total[i] = static_cast<float>(i);
+        for (std::size_t k = 0; k < 3; ++k) partials[k * size + i] = static_cast<float>((k + 1) * 1000 + i);
+    }
+    nnfuse::add_chunk_partials(total.data(), partials.data(), size, 4);
+    for (std::size_t i = 0; i < size; ++i) CHECK(total[i] == static_cast<float>(6000 + 4 * i));
+    nnfuse::add_chunk_partials(total.data(), partials.data(), size, 1);  // one chunk: nothing to add
+    CHECK(total[1] == 6004.0f);
+}
