@@ -4,6 +4,8 @@
 //   requires: for each parameter value.size() == grad.size(); on every call after the first, the same
 //             list shape: same count, and at each position the same name and size (state is keyed by
 //             position). Violations throw std::invalid_argument naming the parameter.
+//             Also, not checked: no value span overlaps a grad span or another value span (the updates are
+//             vectorized, runtime/optim/update_kernels.hpp).
 //   ensures:  only the given value spans are written (grads are read, nothing else is touched);
 //             iterations() grows by one. Per-parameter state (slots) is created, zeroed, on the first call.
 // prepare(params): creates (or checks) the state like step without updating anything, so a checkpoint
