@@ -71,7 +71,7 @@ private:
     std::atomic<std::size_t> chunks_{0};
     std::atomic<std::size_t> done_{0};
     std::atomic<bool> stopping_{false};
-    // Where idle workers sleep. (Not std::atomic::wait: libstdc++ 12's missed notifies here, hanging the join.)
+    // Where idle workers sleep; a worker checks for a new generation under the mutex before it waits.
     std::mutex sleep_mutex_;
     std::condition_variable wake_;
 };
