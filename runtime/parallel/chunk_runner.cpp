@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <stdexcept>
-#include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -49,16 +48,16 @@ void chunk_runner::stop_workers() {
     workers_.clear();
 }
 
-bool chunk_runner::run_claimed_chunks(std::uint64_t generation) {
+void chunk_runner::run_claimed_chunks(std::uint64_t generation) {
     const call_fn call = call_.load(std::memory_order_relaxed);
     const void* const context = context_.load(std::memory_order_relaxed);
     const std::size_t chunks = chunks_.load(std::memory_order_relaxed);
     std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
     while (true) {
         // Another generation: the fields read above may be the next job's; nothing was claimed with them.
-        if (ticket >> 32 != generation) return false;
+        if (ticket >> 32 != generation) return;
         const std::uint64_t chunk = ticket & 0xffffffffu;
-        if (chunk >= chunks) return true;
+        if (chunk >= chunks) return;
         if (!ticket_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
             continue;
         }

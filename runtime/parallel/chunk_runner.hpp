@@ -56,8 +56,8 @@ private:
     using call_fn = void (*)(const void* context, std::size_t chunk);
 
     void run_on_workers(std::size_t chunks, call_fn call, const void* context);
-    // Claims and runs chunks of job `generation` until none is left; false when that job is already over.
-    bool run_claimed_chunks(std::uint64_t generation);
+    // Claims and runs chunks of job `generation` until none is left or that job is over.
+    void run_claimed_chunks(std::uint64_t generation);
     void work(std::uint64_t seen_generation);
     void wake_workers();
     void stop_workers();
