@@ -188,6 +188,13 @@ private:
         }
         if (max_bn_features_ != 0) add_region("bn_scratch", std::to_string(2 * max_bn_features_), "backward's per-feature sums");
         for (const auto& step : plan_.steps) {
+            if (!step.folded_into_next) continue;
+            const std::size_t c = step.layer->features;
+            add_region(step.layer->name + "_chunk_moments",
+                       fmt::format("nnfuse::chunk_count(max_batch) * nnfuse::kernels::bn_chunk_moments_floats({})", c),
+                       "each chunk's batch statistics, merged in chunk order");
+        }
+        for (const auto& step : plan_.steps) {
             if (!step.applies_previous_bn) continue;
             const layer_description& dense = *step.layer;
             add_region(dense.name + "_folded_kernel", std::to_string(dense.in_size * dense.units),
@@ -422,23 +429,41 @@ private:
     }
 
     // A BN folded into the next dense layer (plan.hpp): in training it only normalizes, xhat; no backward step.
+    // Its statistics come chunk by chunk (any thread), merged once in chunk order (bn_chunked-inl.h); each chunk is
+    // then normalized in the parallel phase of the dense layer that reads it, while its rows are still in cache.
     void plan_folded_bn(const step_plan& step) {
         const layer_description& layer = *step.layer;
         const std::size_t c = layer.features;
-        const std::string rows = fmt::format("rows * {}", layer.rows_per_sample);
-        const std::string fwd = add_kernel({
-            fmt::format("bn_fwd_train_f32_c{}_xhat", c),
-            "const float* x, std::size_t rows, float epsilon, float* batch_mean, float* batch_var, float* inv_std, "
-            "float* xhat",
-            "x, rows, epsilon, batch_mean, batch_var, inv_std, xhat",
-            fmt::format("kernels::BnForwardTrain<{}, activation_kind::linear, false, false>", c),
-            fmt::format("[M, {}] -> xhat", c), layer.name, step.why,
-            "x, rows, epsilon, nullptr, nullptr, batch_mean, batch_var, inv_std, xhat"});
-        forward_ops_.push_back({fmt::format("    // {}: {}\n", layer.name, step.why) + bn_train_prologue(step, rows) +
-                          fmt::format("    {}({}, {}, {}_epsilon, {}_batch_mean_, {}_batch_var_, {}_inv_std_, {});\n", fwd,
-                                      buffer(step.in), rows, layer.name, layer.name, layer.name, layer.name,
-                                      buffer(step.out)) +
-                          bn_moving_update(step, rows)});
+        const std::string moments = add_kernel({
+            fmt::format("bn_chunk_moments_f32_c{}", c), "const float* x, std::size_t rows, float* moments",
+            "x, rows, moments", fmt::format("kernels::BnChunkMoments<{}>", c),
+            fmt::format("chunk [n, {}] -> center, sum(x - center), sum((x - center)^2)", c), layer.name,
+            "a chunk's statistics, on whichever thread runs the chunk"});
+        const std::string merge = add_kernel({
+            fmt::format("bn_merge_chunk_moments_f32_c{}", c),
+            "const float* moments, std::size_t rows, std::size_t chunk_rows, float epsilon, float* batch_mean, "
+            "float* batch_var, float* inv_std",
+            "moments, rows, chunk_rows, epsilon, batch_mean, batch_var, inv_std",
+            fmt::format("kernels::BnMergeChunkMoments<{}>", c), fmt::format("chunks' moments -> mean, var, inv_std [{}]", c),
+            layer.name, "the chunks' statistics merged in chunk order (Chan et al., in double): the same for any thread count"});
+        const std::string normalize = add_kernel({
+            fmt::format("bn_normalize_f32_c{}", c),
+            "const float* x, std::size_t rows, const float* batch_mean, const float* inv_std, float* xhat",
+            "x, rows, batch_mean, inv_std, xhat", fmt::format("kernels::BnNormalizeRows<{}>", c),
+            fmt::format("[n, {}] -> xhat", c), layer.name, step.why});
+        const std::string chunk_moments = fmt::format("{}_chunk_moments_", layer.name);
+        forward_ops_.push_back({fmt::format("    // {}: {}\n", layer.name, step.why) + bn_train_prologue(step, "rows")});
+        forward_ops_.push_back({fmt::format("    {}({}, count, {} + chunk * nnfuse::kernels::bn_chunk_moments_floats({}));\n",
+                                            moments, chunk_rows_of(buffer(step.in), c), chunk_moments, c),
+                                true});
+        forward_ops_.push_back({fmt::format("    {0}({1}, rows, nnfuse::chunk_rows, {2}_epsilon, {2}_batch_mean_, "
+                                            "{2}_batch_var_, {2}_inv_std_);\n",
+                                            merge, chunk_moments, layer.name) +
+                                bn_moving_update(step, "rows")});
+        forward_ops_.push_back({fmt::format("    {0}({1}, count, {2}_batch_mean_, {2}_inv_std_, {3});\n", normalize,
+                                            chunk_rows_of(buffer(step.in), c), layer.name,
+                                            chunk_rows_of(buffer(step.out), c)),
+                                true});
     }
 
     // The dense layer that applies the previous BN's gamma and beta (plan.hpp, bn_dense_fold-inl.h).
@@ -466,9 +491,12 @@ private:
             "BN's gradients from the dense layer's: dgamma = rows of kernel . (xhat^T dz), dbeta = kernel . sum(dz)"});
         const std::string dz_sum = layer.use_bias ? fmt::format("grad_{}_bias", layer.name) : layer.name + "_dz_sum";
         const std::string xhat_dz = layer.name + "_xhat_dz";
-        forward_ops_.push_back({fmt::format("    // {}: {}\n", layer.name, step.why) +
-                                fmt::format("    {}({}_gamma_, {}_beta_, {}_kernel_, {}, {}_folded_kernel_, {}_folded_bias_);\n",
-                                            fold, bn.name, bn.name, layer.name, bias, layer.name, layer.name)});
+        // The fold goes before the BN's last statement, its per-chunk normalization, which then shares this layer's
+        // parallel phase (the fold reads only variables: the order of the two does not matter).
+        forward_ops_.insert(forward_ops_.end() - 1,
+                            {fmt::format("    // {}: {}\n", layer.name, step.why) +
+                             fmt::format("    {}({}_gamma_, {}_beta_, {}_kernel_, {}, {}_folded_kernel_, {}_folded_bias_);\n",
+                                         fold, bn.name, bn.name, layer.name, bias, layer.name, layer.name)});
         forward_ops_.push_back({fmt::format("    {}({}, count, {}_folded_kernel_, {}_folded_bias_, {});\n", fwd,
                                             chunk_rows_of(buffer(step.in), layer.in_size), layer.name, layer.name,
                                             chunk_rows_of(buffer(step.out), layer.units)),

@@ -270,6 +270,13 @@ struct RunningMoments {
 
     // Merges features [0, end) of a block; rows_before: rows already merged.
     HWY_INLINE void MergeBlock(std::size_t end, std::size_t rows_before, std::size_t block_rows) {
+        MergeBlockFrom(center, sum_dev, sum_sq_dev, end, rows_before, block_rows);
+    }
+
+    // The same for a block whose sums are elsewhere (vector-aligned arrays, e.g. a chunk's, bn_chunked-inl.h).
+    HWY_INLINE void MergeBlockFrom(const float* HWY_RESTRICT block_center, const float* HWY_RESTRICT block_sum_dev,
+                                   const float* HWY_RESTRICT block_sum_sq_dev, std::size_t end, std::size_t rows_before,
+                                   std::size_t block_rows) {
         const DD dd;
         using VD = hn::Vec<DD>;
         const double n_a = static_cast<double>(rows_before);
@@ -278,11 +285,12 @@ struct RunningMoments {
         const VD weight_b = hn::Set(dd, n_b / (n_a + n_b));
         const VD cross_weight = hn::Set(dd, n_a * n_b / (n_a + n_b));
         for (std::size_t j = 0; j < end; j += hn::Lanes(dd)) {
-            const VD sum_dev_b = LoadWidened(dd, sum_dev + j);
+            const VD sum_dev_b = LoadWidened(dd, block_sum_dev + j);
             const VD mean_dev_b = hn::Mul(sum_dev_b, inv_n_b);  // block mean - center
-            const VD mean_b = hn::Add(LoadWidened(dd, center + j), mean_dev_b);
+            const VD mean_b = hn::Add(LoadWidened(dd, block_center + j), mean_dev_b);
             // sum((x-center)^2) - n*(mean-center)^2 >= 0 in exact arithmetic; rounding may not know it.
-            const VD m2_b = hn::ZeroIfNegative(hn::NegMulAdd(mean_dev_b, sum_dev_b, LoadWidened(dd, sum_sq_dev + j)));
+            const VD m2_b =
+                hn::ZeroIfNegative(hn::NegMulAdd(mean_dev_b, sum_dev_b, LoadWidened(dd, block_sum_sq_dev + j)));
             const VD mean_a = hn::Load(dd, mean + j);
             const VD delta = hn::Sub(mean_b, mean_a);
             hn::Store(hn::MulAdd(delta, weight_b, mean_a), dd, mean + j);

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string_view>
 
@@ -67,6 +68,10 @@ public:
     // row count alone (runtime/parallel/chunk_runner.hpp).
     virtual void set_threads(std::size_t threads) = 0;
     virtual std::size_t threads() const = 0;
+    // Calls body(begin, count) for each chunk of a batch of `rows` rows (rows [begin, begin + count)) on those
+    // threads: for the work a caller does row by row before a step, such as widening a uint8 batch to floats.
+    // body writes only what belongs to its rows and does not throw.
+    virtual void for_each_chunk(std::size_t rows, const std::function<void(std::size_t begin, std::size_t count)>& body) = 0;
 
     // One training step's forward and backward: batch statistics, moving-statistics update,
     // loss (sparse categorical cross-entropy, mean over the batch) and every trainable gradient.

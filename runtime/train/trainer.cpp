@@ -64,7 +64,11 @@ void trainer::check_set(const labeled_images& data, const char* what) const {
 }
 
 void trainer::load_batch(const labeled_images& data, std::span<const std::uint32_t> samples) {
-    gather_pixel_rows(data.pixels.data(), net_.input_size(), samples, pixel_scale, batch_x_.data());
+    const std::size_t row_size = net_.input_size();
+    net_.for_each_chunk(samples.size(), [&](std::size_t begin, std::size_t count) {
+        gather_pixel_rows(data.pixels.data(), row_size, samples.subspan(begin, count), pixel_scale,
+                          batch_x_.data() + begin * row_size);
+    });
     for (std::size_t r = 0; r < samples.size(); ++r) batch_labels_[r] = data.labels[samples[r]];
 }
 

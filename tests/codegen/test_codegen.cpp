@@ -129,7 +129,8 @@ TEST_CASE("generated files carry the banner; the manifest lists every kernel", "
         CHECK(text->substr(0, text->find('\n')).find("DO NOT EDIT") != std::string::npos);
         CHECK(text->find("Command: nnfuse-gen --name fashion_mnist") != std::string::npos);
     }
-    for (const char* kernel : {"bn_fwd_train_f32_c784_xhat", "bn_fwd_infer_f32_c784", "bn_fold_into_dense_f32_k784_n20",
+    for (const char* kernel : {"bn_chunk_moments_f32_c784", "bn_merge_chunk_moments_f32_c784", "bn_normalize_f32_c784",
+                               "bn_fwd_infer_f32_c784", "bn_fold_into_dense_f32_k784_n20",
                                "bn_dense_grad_epilogue_f32_k784_n20", "dense_fwd_f32_k784_n20_elu",
                                "dense_bwd_f32_k784_n20_elu", "dense_fwd_f32_k20_n10", "dense_bwd_f32_k20_n10",
                                "softmax_xent_f32_c10"}) {
@@ -153,9 +154,31 @@ TEST_CASE("golden: the generated BN training kernel of the reference model", "[c
     const auto layers = cg::describe(fashion_mnist::model);
     const auto files = cg::render(request_for("fashion_mnist"), layers, cg::make_plan(layers));
     const auto golden =
-        read_text(std::filesystem::path(NNFUSE_SOURCE_ROOT) / "tests/codegen/golden/bn_fwd_train_f32_c784_xhat.txt");
+        read_text(std::filesystem::path(NNFUSE_SOURCE_ROOT) / "tests/codegen/golden/bn_merge_chunk_moments_f32_c784.txt");
     // A difference here means the generated code changed: review it, then update the golden file.
-    CHECK(kernel_text(files.source, "bn_fwd_train_f32_c784_xhat") == golden);
+    CHECK(kernel_text(files.source, "bn_merge_chunk_moments_f32_c784") == golden);
+}
+
+TEST_CASE("a folded BN's statistics and normalization run chunk by chunk", "[codegen]") {
+    const auto layers = cg::describe(fashion_mnist::model);
+    const auto source = cg::render(request_for("fashion_mnist"), layers, cg::make_plan(layers)).source;
+    const std::string_view phase_start = "runner_.run(chunks, [&](std::size_t chunk) {";
+    const std::string_view phase_end = "});";
+    // The text of the parallel phase (a runner_.run body) that contains `call`; empty when `call` is outside one.
+    const auto phase_of = [&](std::string_view call) -> std::string {
+        const std::size_t at = source.find(call);
+        REQUIRE(at != std::string::npos);
+        const std::size_t start = source.rfind(phase_start, at);
+        if (start == std::string::npos) return {};
+        const std::size_t end = source.find(phase_end, start);
+        return end < at ? std::string() : source.substr(start, end - start);
+    };
+    CHECK_FALSE(phase_of("bn_chunk_moments_f32_c784(x + begin * 784, count,").empty());
+    CHECK(phase_of("bn_merge_chunk_moments_f32_c784(batch_normalization_chunk_moments_, rows,").empty());
+    const std::string normalize_phase = phase_of("bn_normalize_f32_c784(x + begin * 784, count,");
+    // Each chunk's xhat is made where the dense layer reads it, in one phase.
+    CHECK(normalize_phase.find("dense_fwd_f32_k784_n20_elu(out_batch_normalization_ + begin * 784, count,") !=
+          std::string::npos);
 }
 
 TEST_CASE("an unchanged file is not rewritten", "[codegen]") {

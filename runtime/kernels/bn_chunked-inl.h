@@ -1,0 +1,136 @@
+// Batch normalization's training forward for a batch cut into chunks, per SIMD target (Highway): the statistics of
+// each chunk on its own (any thread), one merge in chunk order, then the normalization of each chunk (any thread).
+// Which thread runs a chunk changes nothing: the statistics are a function of the chunk partition alone.
+//
+// BnChunkMoments<C>(x, rows, moments)
+//   requires: x [rows, C] (one chunk), 1 <= rows <= bn_detail::kBlockRows; moments holds bn_chunk_moments_floats(C)
+//             floats (bn_chunked.hpp), 64-byte aligned.
+//   ensures:  moments = the chunk's corrected two-pass sums per feature, as BnForwardTrain's statistics pass forms
+//             them for a block: center (the chunk's float mean), sum(x - center), sum((x - center)^2).
+// BnMergeChunkMoments<C>(moments, rows, chunk_rows, epsilon, batch_mean, batch_var, inv_std)
+//   requires: moments holds ceil(rows / chunk_rows) chunks' BnChunkMoments, chunk k of rows
+//             [k * chunk_rows, min((k + 1) * chunk_rows, rows)), one after the other; rows >= 2.
+//   ensures:  batch_mean, batch_var (biased), inv_std as BnForwardTrain's. One chunk is finished in float exactly as
+//             BnForwardTrain finishes a batch of one block (the same values); several are merged in double with
+//             Chan et al.'s pairwise update, in chunk order (batch_norm-inl.h, "Precision").
+// BnNormalizeRows<C>(x, rows, batch_mean, inv_std, xhat)
+//   requires: x, xhat [rows, C], not overlapping.
+//   ensures:  xhat = (x - batch_mean) * inv_std, BnForwardTrain's normalization without gamma, beta or activation.
+// No heap allocation. Include inside HWY_NAMESPACE machinery like any Highway -inl.h.
+
+#if defined(NNFUSE_RUNTIME_KERNELS_BN_CHUNKED_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef NNFUSE_RUNTIME_KERNELS_BN_CHUNKED_INL_H_
+#undef NNFUSE_RUNTIME_KERNELS_BN_CHUNKED_INL_H_
+#else
+#define NNFUSE_RUNTIME_KERNELS_BN_CHUNKED_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstddef>
+#include <utility>
+
+#include "hwy/highway.h"
+#include "runtime/kernels/batch_norm-inl.h"
+#include "runtime/kernels/bn_chunked.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace nnfuse::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+namespace bn_chunked_detail {
+
+using bn_detail::DF;
+static_assert(hn::MaxLanes(DF()) <= bn_moments_padding_floats, "a chunk's moment arrays must hold whole vectors");
+
+// The three arrays of chunk `chunk`'s moments.
+template <class Float>
+struct ChunkMoments {
+    Float* center;
+    Float* sum_dev;
+    Float* sum_sq_dev;
+};
+
+template <std::size_t C, class Float>
+HWY_INLINE ChunkMoments<Float> MomentsOf(Float* moments, std::size_t chunk) {
+    constexpr std::size_t kStride = bn_moments_stride(C);
+    Float* first = moments + chunk * bn_chunk_moments_floats(C);
+    return {first, first + kStride, first + 2 * kStride};
+}
+
+// Statistics of features [kFirst, kFirst + kWidth) merged over the chunks in double, then finished.
+template <std::size_t C, std::size_t kFirst>
+HWY_INLINE void MergePanel(const float* moments, std::size_t rows, std::size_t chunk_rows, float epsilon,
+                           float* batch_mean, float* batch_var, float* inv_std) {
+    using Panel = bn_detail::FeaturePanel<C, kFirst>;
+    const DF d;
+    const std::size_t columns_end = (Panel::kWidth + hn::Lanes(d) - 1) / hn::Lanes(d) * hn::Lanes(d);
+    bn_detail::RunningMoments<Panel::kPadded> merged;
+    for (std::size_t r0 = 0, chunk = 0; r0 < rows; r0 += chunk_rows, ++chunk) {
+        const auto [center, sum_dev, sum_sq_dev] = MomentsOf<C>(moments, chunk);
+        merged.MergeBlockFrom(center + kFirst, sum_dev + kFirst, sum_sq_dev + kFirst, columns_end, r0,
+                              std::min(chunk_rows, rows - r0));
+    }
+    const double inv_rows = 1.0 / static_cast<double>(rows);
+    bn_detail::ForEachVector(bn_detail::DD(), Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count)
+                                                                 HWY_ATTR {
+        bn_detail::FinishMoments<decltype(partial)::value>(merged, j, count, inv_rows, epsilon, batch_mean + kFirst + j,
+                                                           batch_var + kFirst + j, inv_std + kFirst + j);
+    });
+}
+
+template <std::size_t C, std::size_t... kPanel>
+HWY_INLINE void MergePanels(std::index_sequence<kPanel...>, const float* moments, std::size_t rows,
+                            std::size_t chunk_rows, float epsilon, float* batch_mean, float* batch_var,
+                            float* inv_std) {
+    (MergePanel<C, kPanel * bn_detail::kPanelFeatures>(moments, rows, chunk_rows, epsilon, batch_mean, batch_var,
+                                                       inv_std),
+     ...);
+}
+
+}  // namespace bn_chunked_detail
+
+template <std::size_t C>
+void BnChunkMoments(const float* HWY_RESTRICT x, std::size_t rows, float* HWY_RESTRICT moments) {
+    static_assert(C > 0, "batch normalization needs at least one feature");
+    const auto [center, sum_dev, sum_sq_dev] = bn_chunked_detail::MomentsOf<C>(moments, 0);
+    bn_detail::ForEachVector(bn_detail::DF(), C, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+        hn::Vec<bn_detail::DF> column_center, column_sum_dev, column_sum_sq_dev;
+        bn_detail::ColumnBlockMoments<decltype(partial)::value>(x + j, C, rows, count, column_center, column_sum_dev,
+                                                                column_sum_sq_dev);
+        bn_detail::StoreColumnMoments(column_center, column_sum_dev, column_sum_sq_dev, center + j, sum_dev + j,
+                                      sum_sq_dev + j);
+    });
+}
+
+template <std::size_t C>
+void BnMergeChunkMoments(const float* HWY_RESTRICT moments, std::size_t rows, std::size_t chunk_rows, float epsilon,
+                         float* HWY_RESTRICT batch_mean, float* HWY_RESTRICT batch_var, float* HWY_RESTRICT inv_std) {
+    static_assert(C > 0, "batch normalization needs at least one feature");
+    if (rows > chunk_rows) {
+        bn_chunked_detail::MergePanels<C>(std::make_index_sequence<bn_detail::PanelCount(C)>(), moments, rows,
+                                          chunk_rows, epsilon, batch_mean, batch_var, inv_std);
+        return;
+    }
+    const auto [center, sum_dev, sum_sq_dev] = bn_chunked_detail::MomentsOf<C>(moments, 0);
+    const bn_detail::DF d;
+    bn_detail::ForEachVector(d, C, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+        bn_detail::FinishColumnMoments<decltype(partial)::value>(hn::Load(d, center + j), hn::Load(d, sum_dev + j),
+                                                                 hn::Load(d, sum_sq_dev + j), rows, epsilon, count,
+                                                                 batch_mean + j, batch_var + j, inv_std + j);
+    });
+}
+
+template <std::size_t C>
+void BnNormalizeRows(const float* HWY_RESTRICT x, std::size_t rows, const float* HWY_RESTRICT batch_mean,
+                     const float* HWY_RESTRICT inv_std, float* HWY_RESTRICT xhat) {
+    static_assert(C > 0, "batch normalization needs at least one feature");
+    bn_detail::ForEachVector(bn_detail::DF(), C, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+        bn_detail::NormalizeColumnBlock<decltype(partial)::value, activation_kind::linear, false, false>(
+            x + j, xhat + j, C, rows, count, batch_mean + j, inv_std + j, nullptr, nullptr);
+    });
+}
+
+}  // namespace nnfuse::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // NNFUSE_RUNTIME_KERNELS_BN_CHUNKED_INL_H_
