@@ -7,6 +7,11 @@
 //             C++ expression gives (an exact conversion, then one rounding), on every SIMD target.
 // The data set stays uint8 in memory (a quarter of a float copy); only the batch being trained is widened, into
 // a buffer small enough to stay in cache for the forward pass that reads it next.
+//
+// prefetch_pixel_rows(pixels, row_size, rows)
+//   requires: as gather_pixel_rows's pixels and rows.   ensures: nothing observable; asks the CPU to bring every
+//   cache line of those rows into cache. A shuffled epoch reads rows scattered over a set larger than the last-level
+//   cache; asking for the next batch's rows before a training step lets memory's latency pass during the step.
 #pragma once
 
 #include <cstddef>
@@ -17,5 +22,7 @@ namespace nnfuse {
 
 void gather_pixel_rows(const std::uint8_t* pixels, std::size_t row_size, std::span<const std::uint32_t> rows,
                        float scale, float* out);
+
+void prefetch_pixel_rows(const std::uint8_t* pixels, std::size_t row_size, std::span<const std::uint32_t> rows);
 
 }  // namespace nnfuse

@@ -101,6 +101,11 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
         for (std::size_t b = 0; b < batches.size(); ++b) {
             const auto [begin, end] = batches[b];
             load_batch(train, std::span(order).subspan(begin, end - begin));
+            if (b + 1 < batches.size()) {
+                const auto [next_begin, next_end] = batches[b + 1];
+                prefetch_pixel_rows(train.pixels.data(), net_.input_size(),
+                                    std::span(order).subspan(next_begin, next_end - next_begin));
+            }
             const batch_result result = net_.train_batch(batch_x_.data(), batch_labels_.data(), end - begin);
             if (!std::isfinite(result.loss_sum)) {
                 throw training_diverged(
