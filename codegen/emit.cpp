@@ -48,10 +48,13 @@ struct kernel {
 // One statement of a training step. Per-chunk statements run once for each chunk of the batch (rows [begin,
 // begin + count), chunk number `chunk`), those between two whole-batch statements in one parallel phase;
 // `merge` is what must run once that phase is over (adding the chunks' partial gradients, in chunk order).
+// A task runs once, in the parallel phase of the per-chunk statements next to it, on whichever thread is free:
+// whole-batch work that none of that phase's chunks reads or writes.
 struct step_op {
     std::string text;
     bool per_chunk = false;
     std::string merge = {};
+    bool task = false;
 };
 
 // `pointer` advanced to the chunk's first row of `per_row` floats ("nullptr" stays nullptr).
@@ -59,21 +62,39 @@ std::string chunk_rows_of(const std::string& pointer, std::size_t per_row) {
     return pointer == "nullptr" ? pointer : fmt::format("{} + begin * {}", pointer, per_row);
 }
 
-// The statements in order, each run of per-chunk ones as one parallel phase followed by its merges.
+// `text` indented by `spaces` more.
+std::string indented(const std::string& text, std::size_t spaces) {
+    std::string out;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) out += std::string(spaces, ' ') + line + "\n";
+    return out;
+}
+
+// The statements in order, each run of per-chunk ones (with the tasks among them) as one parallel phase followed
+// by its merges. A phase's tasks are its work items after the chunks: item chunks + t runs task t.
 std::string chunked(const std::vector<step_op>& ops) {
     std::string text;
     for (std::size_t i = 0; i < ops.size();) {
-        if (!ops[i].per_chunk) {
+        if (!ops[i].per_chunk && !ops[i].task) {
             text += ops[i++].text;
             continue;
         }
-        std::string body, merges;
-        for (; i < ops.size() && ops[i].per_chunk; ++i) {
-            std::istringstream lines(ops[i].text);
-            for (std::string line; std::getline(lines, line);) body += "    " + line + "\n";
+        std::string body, tasks, merges;
+        std::size_t task_count = 0;
+        for (; i < ops.size() && (ops[i].per_chunk || ops[i].task); ++i) {
+            if (ops[i].task) {
+                const std::string item = task_count == 0 ? "chunks" : fmt::format("chunks + {}", task_count);
+                ++task_count;
+                tasks += fmt::format("        if (chunk == {}) {{\n", item) + indented(ops[i].text, 8) +
+                         "            return;\n        }\n";
+            } else {
+                body += indented(ops[i].text, 4);
+            }
             merges += ops[i].merge;
         }
-        text += "    runner_.run(chunks, [&](std::size_t chunk) {\n"
+        text += fmt::format("    runner_.run(chunks, {}[&](std::size_t chunk) {{\n",
+                            task_count == 0 ? "" : fmt::format("{}, ", task_count)) +
+                tasks +
                 "        const std::size_t begin = chunk * nnfuse::chunk_rows;\n"
                 "        const std::size_t count = std::min(nnfuse::chunk_rows, rows - begin);\n" +
                 body + "    });\n" + merges;
@@ -453,6 +474,7 @@ private:
             fmt::format("[n, {}] -> xhat", c), layer.name, step.why});
         const std::string chunk_moments = fmt::format("{}_chunk_moments_", layer.name);
         forward_ops_.push_back({fmt::format("    // {}: {}\n", layer.name, step.why) + bn_train_prologue(step, "rows")});
+        bn_moments_op_ = forward_ops_.size();
         forward_ops_.push_back({fmt::format("    {}({}, count, {} + chunk * nnfuse::kernels::bn_chunk_moments_floats({}));\n",
                                             moments, chunk_rows_of(buffer(step.in), c), chunk_moments, c),
                                 true});
@@ -491,12 +513,14 @@ private:
             "BN's gradients from the dense layer's: dgamma = rows of kernel . (xhat^T dz), dbeta = kernel . sum(dz)"});
         const std::string dz_sum = layer.use_bias ? fmt::format("grad_{}_bias", layer.name) : layer.name + "_dz_sum";
         const std::string xhat_dz = layer.name + "_xhat_dz";
-        // The fold goes before the BN's last statement, its per-chunk normalization, which then shares this layer's
-        // parallel phase (the fold reads only variables: the order of the two does not matter).
-        forward_ops_.insert(forward_ops_.end() - 1,
+        // The fold reads only variables and writes what no chunk of the BN's statistics phase touches: a task of that
+        // phase, running beside the chunks instead of after them.
+        forward_ops_.insert(forward_ops_.begin() + static_cast<std::ptrdiff_t>(bn_moments_op_ + 1),
                             {fmt::format("    // {}: {}\n", layer.name, step.why) +
-                             fmt::format("    {}({}_gamma_, {}_beta_, {}_kernel_, {}, {}_folded_kernel_, {}_folded_bias_);\n",
-                                         fold, bn.name, bn.name, layer.name, bias, layer.name, layer.name)});
+                                 fmt::format("    {}({}_gamma_, {}_beta_, {}_kernel_, {}, {}_folded_kernel_, "
+                                             "{}_folded_bias_);\n",
+                                             fold, bn.name, bn.name, layer.name, bias, layer.name, layer.name),
+                             false, {}, true});
         forward_ops_.push_back({fmt::format("    {}({}, count, {}_folded_kernel_, {}_folded_bias_, {});\n", fwd,
                                             chunk_rows_of(buffer(step.in), layer.in_size), layer.name, layer.name,
                                             chunk_rows_of(buffer(step.out), layer.units)),
@@ -602,6 +626,7 @@ private:
     std::vector<kernel> kernels_;
     std::string members_, arena_offsets_, arena_pointers_, variable_table_, bn_table_, constants_;
     std::vector<step_op> forward_ops_, backward_ops_;
+    std::size_t bn_moments_op_ = 0;  // where the last folded BN's per-chunk statistics are in forward_ops_
     std::string forward_infer_;
     std::size_t variable_count_ = 0, bn_count_ = 0, max_bn_features_ = 0;
 };

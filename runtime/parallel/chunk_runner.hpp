@@ -44,11 +44,20 @@ public:
 
     template <class Body>
     void run(std::size_t chunks, const Body& body) {
+        run(chunks, 0, body);
+    }
+
+    // The same with `tasks` more work items after the chunks: body(chunks + t) runs task t, beside the chunks, on
+    // whichever thread is free. A batch of one chunk runs on the caller's thread alone, its tasks too: a task's
+    // output made on another core would cost the chunk more to fetch than the task saved.
+    template <class Body>
+    void run(std::size_t chunks, std::size_t tasks, const Body& body) {
+        const std::size_t items = chunks + tasks;
         if (chunks <= 1 || workers_.empty()) {
-            for (std::size_t chunk = 0; chunk < chunks; ++chunk) body(chunk);
+            for (std::size_t item = 0; item < items; ++item) body(item);
             return;
         }
-        run_on_workers(chunks, [](const void* context, std::size_t chunk) { (*static_cast<const Body*>(context))(chunk); },
+        run_on_workers(items, [](const void* context, std::size_t item) { (*static_cast<const Body*>(context))(item); },
                        &body);
     }
 

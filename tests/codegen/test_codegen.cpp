@@ -162,8 +162,8 @@ TEST_CASE("golden: the generated BN training kernel of the reference model", "[c
 TEST_CASE("a folded BN's statistics and normalization run chunk by chunk", "[codegen]") {
     const auto layers = cg::describe(fashion_mnist::model);
     const auto source = cg::render(request_for("fashion_mnist"), layers, cg::make_plan(layers)).source;
-    const std::string_view phase_start = "runner_.run(chunks, [&](std::size_t chunk) {";
-    const std::string_view phase_end = "});";
+    const std::string_view phase_start = "runner_.run(chunks, ";
+    const std::string_view phase_end = "\n    });";
     // The text of the parallel phase (a runner_.run body) that contains `call`; empty when `call` is outside one.
     const auto phase_of = [&](std::string_view call) -> std::string {
         const std::size_t at = source.find(call);
@@ -179,6 +179,14 @@ TEST_CASE("a folded BN's statistics and normalization run chunk by chunk", "[cod
     // Each chunk's xhat is made where the dense layer reads it, in one phase.
     CHECK(normalize_phase.find("dense_fwd_f32_k784_n20_elu(out_batch_normalization_ + begin * 784, count,") !=
           std::string::npos);
+    // The fold, whole-batch work that no chunk of the statistics phase touches, is a task of that phase.
+    const std::string moments_phase = phase_of("bn_chunk_moments_f32_c784(x + begin * 784, count,");
+    CHECK(moments_phase.rfind("runner_.run(chunks, 1, ", 0) == 0);
+    const std::size_t task_at = moments_phase.find("if (chunk == chunks) {");
+    const std::size_t fold_at = moments_phase.find("bn_fold_into_dense_f32_k784_n20(");
+    CHECK(task_at != std::string::npos);
+    CHECK(fold_at != std::string::npos);
+    CHECK(task_at < fold_at);
 }
 
 TEST_CASE("an unchanged file is not rewritten", "[codegen]") {

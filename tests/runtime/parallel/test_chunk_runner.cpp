@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <thread>
 #include <vector>
 
 #include "runtime/parallel/chunk_runner.hpp"
@@ -18,6 +19,25 @@ TEST_CASE("every chunk runs exactly once, on any number of threads", "[parallel]
             std::vector<std::atomic<int>> calls(chunks);
             runner.run(chunks, [&](std::size_t chunk) { calls[chunk].fetch_add(1); });
             for (std::size_t c = 0; c < chunks; ++c) REQUIRE(calls[c].load() == 1);
+        }
+    }
+}
+
+TEST_CASE("tasks beside the chunks run exactly once; one chunk runs everything on the caller's thread", "[parallel]") {
+    for (const std::size_t threads : {std::size_t{1}, std::size_t{2}, std::size_t{3}}) {
+        INFO(threads << " threads");
+        nnfuse::chunk_runner runner(threads);
+        const std::thread::id caller = std::this_thread::get_id();
+        for (std::size_t run = 0; run < 1000; ++run) {
+            const std::size_t chunks = run % 5, tasks = run % 3;
+            std::vector<std::atomic<int>> calls(chunks + tasks);
+            std::atomic<bool> all_on_caller{true};
+            runner.run(chunks, tasks, [&](std::size_t item) {
+                calls[item].fetch_add(1);
+                if (std::this_thread::get_id() != caller) all_on_caller.store(false);
+            });
+            for (std::size_t item = 0; item < chunks + tasks; ++item) REQUIRE(calls[item].load() == 1);
+            if (chunks <= 1) REQUIRE(all_on_caller.load());
         }
     }
 }
