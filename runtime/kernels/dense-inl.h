@@ -29,6 +29,8 @@
 //   dx        = dz . kernel^T   A = dz (depth: units)         vectors along In; B = slices of the kernel (whose
 //                                                             columns are strided) transposed into a stack tile
 // The forward activation and the backward Act' are element-wise passes over the contiguous [rows, Units] arrays.
+// On AVX-512 a last forward block whose last vector is narrow (Units = 20: 16 + 4 lanes) computes those few units as
+// dot products along In instead: dense_forward_narrow_tail-inl.h.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_DENSE_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -417,20 +419,35 @@ HWY_INLINE void InputGradient(const float* HWY_RESTRICT dz, std::size_t rows, co
 
 }  // namespace dense_detail
 
+}  // namespace nnfuse::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+// Between the helpers it uses and DenseForward, which calls it.
+#include "runtime/kernels/dense_forward_narrow_tail-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace nnfuse::kernels::HWY_NAMESPACE {
+
 template <std::size_t In, std::size_t Units, activation_kind Act, bool UseBias>
 void DenseForward(const float* HWY_RESTRICT x, std::size_t rows, const float* HWY_RESTRICT kernel,
                   [[maybe_unused]] const float* HWY_RESTRICT bias, float* HWY_RESTRICT y) {
     static_assert(In >= 1 && Units >= 1, "DenseForward: In and Units must be positive");
     using namespace dense_detail;
     ForEachColumnBlock<Units, kMaxBlockVectors>([&]<class Block>(std::size_t first_unit) {
-        const Block initial = UseBias ? LoadBlock<Block>(bias + first_unit) : ZeroBlock<Block>();
-        ForEachRowBlock<RowsPerBlock(Block::kCount)>(rows, [&]<std::size_t kRows>(std::size_t first_row) {
-            Block acc[kRows];
-            vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = initial; });
-            MultiplyAccumulate</*kARowStride=*/In, /*kADepthStride=*/1, /*kBRowStride=*/Units, /*kBPadded=*/false>(
-                x + first_row * In, kernel + first_unit, In, acc);
-            StoreRows<Units>(acc, y + first_row * Units + first_unit);
-        });
+        constexpr std::size_t kHeadVectors = Block::kCount - 1;
+        constexpr std::size_t kLastLanes = Block::kColumns - kHeadVectors * kLanes;
+        if constexpr (kNarrowTailPays<In, kHeadVectors, kLastLanes>) {  // then the block ends the row
+            NarrowTailForward<In, Units, kHeadVectors, kLastLanes, UseBias>(x, rows, kernel, bias, y);
+        } else {
+            const Block initial = UseBias ? LoadBlock<Block>(bias + first_unit) : ZeroBlock<Block>();
+            ForEachRowBlock<RowsPerBlock(Block::kCount)>(rows, [&]<std::size_t kRows>(std::size_t first_row) {
+                Block acc[kRows];
+                vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = initial; });
+                MultiplyAccumulate</*kARowStride=*/In, /*kADepthStride=*/1, /*kBRowStride=*/Units,
+                                   /*kBPadded=*/false>(x + first_row * In, kernel + first_unit, In, acc);
+                StoreRows<Units>(acc, y + first_row * Units + first_unit);
+            });
+        }
     });
     if constexpr (Act == activation_kind::softmax) {
         SoftmaxRows<Units>(y, rows);  // needs whole rows: normalizes the stored logits in place

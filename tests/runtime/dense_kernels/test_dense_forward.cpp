@@ -1,5 +1,6 @@
 // DenseForward on every compiled SIMD target against a double-precision reference: every activation (softmax
-// included), shapes below, at and above the vector width and odd ones, batch sizes 1, 2, 3, 32, 257.
+// included), shapes below, at and above the vector width and odd ones, batch sizes 1, 2, 3, 32, 257 (257 and 3 are
+// not multiples of any row block).
 //
 // Tolerance of y (element-wise activations): L (n + 2) u M + 16 u |y|, where M = sum |x_k w_k| + |b| and
 // n = In: the first-order bound of a chain of n fused multiply-adds (Higham, gamma_n), grown by the activation's
@@ -35,6 +36,9 @@ KernelTable<DenseForwardFn> DenseForwardKernels() {
         Forward<16, 16, linear, false>(),  Forward<16, 16, elu, true>(),  Forward<16, 16, softmax, true>(),
         Forward<3, 33, linear, false>(),   Forward<3, 33, elu, true>(),   Forward<3, 33, softmax, true>(),
         Forward<5, 300, linear, false>(),  Forward<5, 300, elu, true>(),  Forward<5, 300, softmax, false>(),
+        // AVX-512's narrow-tail path (dense_forward_narrow_tail-inl.h) with In not a multiple of 16: 16 + 4 units,
+        // and 3 units alone (no head vector, a tail of fewer than 4).
+        Forward<100, 20, linear, false>(), Forward<100, 20, elu, true>(), Forward<70, 3, linear, true>(),
         // The other activations at an odd shape and at the reference model's output layer.
         Forward<37, 17, relu, true>(), Forward<37, 17, selu, true>(), Forward<37, 17, sigmoid, true>(),
         Forward<37, 17, tanh, true>(),
