@@ -480,8 +480,9 @@ private:
                                 true});
         forward_ops_.push_back({fmt::format("    {0}({1}, rows, nnfuse::chunk_rows, {2}_epsilon, {2}_batch_mean_, "
                                             "{2}_batch_var_, {2}_inv_std_);\n",
-                                            merge, chunk_moments, layer.name) +
-                                bn_moving_update(step, "rows")});
+                                            merge, chunk_moments, layer.name)});
+        // Nothing in the step reads the moving statistics: their update is a task beside the normalizing chunks.
+        forward_ops_.push_back({bn_moving_update(step, "rows"), false, {}, true});
         forward_ops_.push_back({fmt::format("    {0}({1}, count, {2}_batch_mean_, {2}_inv_std_, {3});\n", normalize,
                                             chunk_rows_of(buffer(step.in), c), layer.name,
                                             chunk_rows_of(buffer(step.out), c)),

@@ -179,6 +179,8 @@ TEST_CASE("a folded BN's statistics and normalization run chunk by chunk", "[cod
     // Each chunk's xhat is made where the dense layer reads it, in one phase.
     CHECK(normalize_phase.find("dense_fwd_f32_k784_n20_elu(out_batch_normalization_ + begin * 784, count,") !=
           std::string::npos);
+    // The moving statistics' update, which nothing in the step reads, is a task of the normalizing phase.
+    CHECK(normalize_phase.find("nnfuse::kernels::BnUpdateMoving(784, ") != std::string::npos);
     // The fold, whole-batch work that no chunk of the statistics phase touches, is a task of that phase.
     const std::string moments_phase = phase_of("bn_chunk_moments_f32_c784(x + begin * 784, count,");
     CHECK(moments_phase.rfind("runner_.run(chunks, 1, ", 0) == 0);
