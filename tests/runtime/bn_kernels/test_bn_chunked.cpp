@@ -96,6 +96,7 @@ HWY_AFTER_NAMESPACE();
 #include "hwy/aligned_allocator.h"
 #include "runtime/kernels/bn_chunked.hpp"
 #include "tests/runtime/bn_kernels/bn_reference.hpp"
+#include "tests/support/simd_targets.hpp"
 
 namespace nnfuse::test::chunked {
 
@@ -112,20 +113,10 @@ constexpr double mean_tolerance = 1e-6;
 constexpr double statistic_tolerance = 1e-5;
 constexpr double output_tolerance = 2e-5;
 
+// Runs body() once per SIMD target compiled here and supported by this CPU, with dispatch pinned to it.
 template <class Body>
 void for_each_target(Body&& body) {
-    hwy::SetSupportedTargetsForTest(0);
-    const std::vector<std::int64_t> targets = hwy::SupportedAndGeneratedTargets();
-    REQUIRE(!targets.empty());
-    struct restore_targets {
-        ~restore_targets() { hwy::SetSupportedTargetsForTest(0); }
-    } restore;
-    for (const std::int64_t target : targets) {
-        hwy::SetSupportedTargetsForTest(target);
-        INFO("SIMD target " << hwy::TargetName(target));
-        REQUIRE(HWY_DYNAMIC_DISPATCH(CompiledTarget)() == target);
-        body();
-    }
+    for_each_simd_target([] { return HWY_DYNAMIC_DISPATCH(CompiledTarget)(); }, body);
 }
 
 // Each feature with its own offset and spread; `offset` moves them all (a large one tests the merge's precision).

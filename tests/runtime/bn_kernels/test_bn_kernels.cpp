@@ -105,6 +105,7 @@ HWY_AFTER_NAMESPACE();
 #include <catch2/catch.hpp>
 
 #include "tests/runtime/bn_kernels/bn_reference.hpp"
+#include "tests/support/simd_targets.hpp"
 
 namespace nnfuse::test {
 
@@ -129,18 +130,7 @@ constexpr double finite_difference_step = 1e-5;
 // Runs body() once per SIMD target compiled here and supported by this CPU, with dispatch pinned to it.
 template <class Body>
 void for_each_target(Body&& body) {
-    hwy::SetSupportedTargetsForTest(0);
-    const std::vector<std::int64_t> targets = hwy::SupportedAndGeneratedTargets();
-    REQUIRE(!targets.empty());
-    struct restore_targets {
-        ~restore_targets() { hwy::SetSupportedTargetsForTest(0); }
-    } restore;
-    for (const std::int64_t target : targets) {
-        hwy::SetSupportedTargetsForTest(target);
-        INFO("SIMD target " << hwy::TargetName(target));
-        REQUIRE(HWY_DYNAMIC_DISPATCH(CompiledTarget)() == target);
-        body();
-    }
+    for_each_simd_target([] { return HWY_DYNAMIC_DISPATCH(CompiledTarget)(); }, body);
 }
 
 std::size_t config_index(std::size_t features, activation_kind act = activation_kind::linear, bool scale = true,
