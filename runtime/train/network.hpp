@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <string_view>
 
@@ -43,6 +42,22 @@ struct bn_layer_ref {
     std::uint64_t* batches_seen = nullptr;  // counter for torch's cumulative average
 };
 
+// A callable body(begin, count), by reference: unlike std::function it never allocates, so it can be passed once
+// per training step. The callable must outlive the call it is passed to (a lambda argument does).
+class chunk_body_ref {
+public:
+    template <class Body>
+    chunk_body_ref(const Body& body)  // NOLINT(google-explicit-constructor): a lambda converts, as to std::function
+        : body_(&body), call_([](const void* b, std::size_t begin, std::size_t count) {
+              (*static_cast<const Body*>(b))(begin, count);
+          }) {}
+    void operator()(std::size_t begin, std::size_t count) const { call_(body_, begin, count); }
+
+private:
+    const void* body_;
+    void (*call_)(const void*, std::size_t, std::size_t);
+};
+
 // Sum of the per-sample losses and number of correct predictions over a batch.
 struct batch_result {
     double loss_sum = 0.0;
@@ -71,7 +86,7 @@ public:
     // Calls body(begin, count) for each chunk of a batch of `rows` rows (rows [begin, begin + count)) on those
     // threads: for the work a caller does row by row before a step, such as widening a uint8 batch to floats.
     // body writes only what belongs to its rows and does not throw.
-    virtual void for_each_chunk(std::size_t rows, const std::function<void(std::size_t begin, std::size_t count)>& body) = 0;
+    virtual void for_each_chunk(std::size_t rows, chunk_body_ref body) = 0;
 
     // One training step's forward and backward: batch statistics, moving-statistics update,
     // loss (sparse categorical cross-entropy, mean over the batch) and every trainable gradient.
