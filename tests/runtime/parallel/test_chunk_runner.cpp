@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -15,7 +16,9 @@ TEST_CASE("every chunk runs exactly once, on any number of threads", "[parallel]
         nnfuse::chunk_runner runner(threads);
         REQUIRE(runner.threads() == threads);
         for (std::size_t run = 0; run < 2000; ++run) {
-            const std::size_t chunks = run % 7;  // 0 and 1 included: no job for the workers at all
+            // 0 and 1: no job for the workers at all; up to 32 items are claimed by bitmask, more by counter.
+            constexpr std::size_t chunk_counts[] = {0, 1, 2, 3, 4, 5, 6, 31, 32, 33, 70};
+            const std::size_t chunks = chunk_counts[run % std::size(chunk_counts)];
             std::vector<std::atomic<int>> calls(chunks);
             runner.run(chunks, [&](std::size_t chunk) { calls[chunk].fetch_add(1); });
             for (std::size_t c = 0; c < chunks; ++c) REQUIRE(calls[c].load() == 1);
@@ -29,7 +32,7 @@ TEST_CASE("tasks beside the chunks run exactly once; one chunk runs everything o
         nnfuse::chunk_runner runner(threads);
         const std::thread::id caller = std::this_thread::get_id();
         for (std::size_t run = 0; run < 1000; ++run) {
-            const std::size_t chunks = run % 5, tasks = run % 3;
+            const std::size_t chunks = run % 2 == 0 ? run % 5 : 29 + run % 5, tasks = run % 3;  // 29 + 4 + 2 > 32
             std::vector<std::atomic<int>> calls(chunks + tasks);
             std::atomic<bool> all_on_caller{true};
             runner.run(chunks, tasks, [&](std::size_t item) {
