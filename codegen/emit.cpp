@@ -50,11 +50,14 @@ struct kernel {
 // `merge` is what must run once that phase is over (adding the chunks' partial gradients, in chunk order).
 // A task runs once, in the parallel phase of the per-chunk statements next to it, on whichever thread is free:
 // whole-batch work that none of that phase's chunks reads or writes.
+// `pixel_text`, when there is one, is what the statement becomes in forward_train_pixels, which reads the batch as
+// rows of a uint8 image set instead of the float input x.
 struct step_op {
     std::string text;
     bool per_chunk = false;
     std::string merge = {};
     bool task = false;
+    std::string pixel_text = {};
 };
 
 // `pointer` advanced to the chunk's first row of `per_row` floats ("nullptr" stays nullptr).
@@ -105,7 +108,7 @@ std::string chunked(const std::vector<step_op>& ops) {
 class emitter {
 public:
     emitter(const emit_request& request, const std::vector<layer_description>& layers, const model_plan& plan)
-        : request_(request), layers_(layers), plan_(plan) {}
+        : request_(request), layers_(layers), plan_(plan), from_pixels_(first_bn_reads_pixels(plan)) {}
 
     generated_files run() {
         declare_storage();
@@ -136,6 +139,9 @@ public:
             {"variable_table", variable_table_},
             {"bn_table", bn_table_},
             {"forward_train", chunked(forward_ops_) + fmt::format("    return {};", buffer(plan_.logits))},
+            {"forward_train_pixels", forward_train_pixels()},
+            // From pixels there is no float input: nothing in the backward pass reads it (forward_train_pixels).
+            {"pixel_batch_input", from_pixels_ ? "nullptr" : "widened_input_"},
             {"forward_infer", forward_infer_ + fmt::format("    return {};", buffer(plan_.logits))},
             {"loss_and_backward", loss_and_backward(logits_kernel)},
             {"loss_kernel", logits_kernel},
@@ -208,6 +214,10 @@ private:
             }
         }
         if (max_bn_features_ != 0) add_region("bn_scratch", std::to_string(2 * max_bn_features_), "backward's per-feature sums");
+        if (!from_pixels_) {
+            add_region("widened_input", fmt::format("max_batch * {}", plan_.input_size),
+                       "train_pixel_batch's pixels as floats, the input of forward_train");
+        }
         for (const auto& step : plan_.steps) {
             if (!step.folded_into_next) continue;
             const std::size_t c = step.layer->features;
@@ -251,6 +261,46 @@ private:
     }
     std::string gradient(const layer_description& layer, const std::string& leaf, bool present) const {
         return present ? fmt::format("grad_{}_{}_", layer.name, leaf) : "nullptr";
+    }
+
+    // A model whose first step is a BN folded into the next dense layer reads nothing of its input in training but
+    // the BN's statistics and xhat: both can come straight from uint8 pixels, with no float copy of the batch.
+    static bool first_bn_reads_pixels(const model_plan& plan) {
+        return !plan.steps.empty() && plan.steps.front().kind == step_kind::batch_norm && plan.steps.front().in == 0 &&
+               plan.steps.front().folded_into_next;
+    }
+
+    // forward_train_pixels: the forward pass from a pixel_batch. From pixels, forward_train's statements with the
+    // first BN's reads of x replaced; otherwise the batch widened to floats, chunk by chunk, then forward_train.
+    std::string forward_train_pixels() const {
+        if (!from_pixels_) {
+            return "    // Nothing here reads uint8 pixels: the batch is widened to floats on the training threads.\n"
+                   "    runner_.run(nnfuse::chunk_count(rows), [&](std::size_t chunk) {\n"
+                   "        const std::size_t begin = chunk * nnfuse::chunk_rows;\n"
+                   "        const std::size_t count = std::min(nnfuse::chunk_rows, rows - begin);\n"
+                   "        nnfuse::gather_pixel_rows(batch.pixels, batch.row_size, batch.samples.subspan(begin, count), "
+                   "batch.scale, widened_input_ + begin * batch.row_size);\n"
+                   "        nnfuse::prefetch_next_chunk(batch, begin, count);\n"
+                   "    });\n"
+                   "    return forward_train(widened_input_, rows);";
+        }
+        const auto reads_x = [](const step_op& op) {
+            return op.text.find("(x") != std::string::npos || op.text.find(" x,") != std::string::npos;
+        };
+        std::vector<step_op> ops = forward_ops_;
+        ops.insert(ops.end(), backward_ops_.begin(), backward_ops_.end());
+        for (const auto& op : ops) {
+            if (op.pixel_text.empty() && reads_x(op)) {
+                throw std::logic_error("nnfuse-gen: a training statement reads the float input x, which "
+                                       "train_pixel_batch does not have:\n" + op.text);
+            }
+        }
+        ops.resize(forward_ops_.size());
+        for (auto& op : ops) {
+            if (!op.pixel_text.empty()) op.text = op.pixel_text;
+        }
+        return "    const std::size_t chunks = nnfuse::chunk_count(rows);\n" + chunked(ops) +
+               fmt::format("    return {};", buffer(plan_.logits));
     }
 
     // --- kernels -------------------------------------------------------------------------------
@@ -473,11 +523,27 @@ private:
             "x, rows, batch_mean, inv_std, xhat", fmt::format("kernels::BnNormalizeRows<{}>", c),
             fmt::format("[n, {}] -> xhat", c), layer.name, step.why});
         const std::string chunk_moments = fmt::format("{}_chunk_moments_", layer.name);
+        const std::string chunk_moments_slot =
+            fmt::format("{} + chunk * nnfuse::kernels::bn_chunk_moments_floats({})", chunk_moments, c);
         forward_ops_.push_back({fmt::format("    // {}: {}\n", layer.name, step.why) + bn_train_prologue(step, "rows")});
         bn_moments_op_ = forward_ops_.size();
-        forward_ops_.push_back({fmt::format("    {}({}, count, {} + chunk * nnfuse::kernels::bn_chunk_moments_floats({}));\n",
-                                            moments, chunk_rows_of(buffer(step.in), c), chunk_moments, c),
+        forward_ops_.push_back({fmt::format("    {}({}, count, {});\n", moments, chunk_rows_of(buffer(step.in), c),
+                                            chunk_moments_slot),
                                 true});
+        if (&step == &plan_.steps.front() && from_pixels_) {
+            const std::string pixel_moments = add_kernel({
+                fmt::format("bn_chunk_moments_u8_c{}", c),
+                "const std::uint8_t* pixels, const std::uint32_t* rows, std::size_t count, float scale, float* moments",
+                "pixels, rows, count, scale, moments", fmt::format("kernels::BnChunkMomentsFromPixels<{}>", c),
+                fmt::format("chunk of uint8 rows [n, {}] -> the chunk's moments", c), layer.name,
+                "a chunk's statistics straight from the pixels (train_pixel_batch): exact integer sums, one pass "
+                "over uint8, no float copy of the batch"});
+            forward_ops_.back().pixel_text = fmt::format(
+                "    {}(batch.pixels, batch.samples.data() + begin, count, batch.scale, {});\n"
+                "    // The next batch's rows of this chunk: their memory latency passes during the step.\n"
+                "    nnfuse::prefetch_next_chunk(batch, begin, count);\n",
+                pixel_moments, chunk_moments_slot);
+        }
         forward_ops_.push_back({fmt::format("    {0}({1}, rows, nnfuse::chunk_rows, {2}_epsilon, {2}_batch_mean_, "
                                             "{2}_batch_var_, {2}_inv_std_);\n",
                                             merge, chunk_moments, layer.name)});
@@ -487,6 +553,19 @@ private:
                                             chunk_rows_of(buffer(step.in), c), layer.name,
                                             chunk_rows_of(buffer(step.out), c)),
                                 true});
+        if (&step == &plan_.steps.front() && from_pixels_) {
+            const std::string pixel_normalize = add_kernel({
+                fmt::format("bn_normalize_u8_c{}", c),
+                "const std::uint8_t* pixels, const std::uint32_t* rows, std::size_t count, float scale, "
+                "const float* batch_mean, const float* inv_std, float* xhat",
+                "pixels, rows, count, scale, batch_mean, inv_std, xhat",
+                fmt::format("kernels::BnNormalizePixelRows<{}>", c), fmt::format("uint8 rows [n, {}] -> xhat", c),
+                layer.name, "xhat straight from the pixels (train_pixel_batch), in dense's parallel phase"});
+            forward_ops_.back().pixel_text =
+                fmt::format("    {0}(batch.pixels, batch.samples.data() + begin, count, batch.scale, {1}_batch_mean_, "
+                            "{1}_inv_std_, {2});\n",
+                            pixel_normalize, layer.name, chunk_rows_of(buffer(step.out), c));
+        }
     }
 
     // The dense layer that applies the previous BN's gamma and beta (plan.hpp, bn_dense_fold-inl.h).
@@ -627,6 +706,7 @@ private:
     std::vector<kernel> kernels_;
     std::string members_, arena_offsets_, arena_pointers_, variable_table_, bn_table_, constants_;
     std::vector<step_op> forward_ops_, backward_ops_;
+    const bool from_pixels_;  // forward_train_pixels reads uint8 pixels itself (first_bn_reads_pixels)
     std::size_t bn_moments_op_ = 0;  // where the last folded BN's per-chunk statistics are in forward_ops_
     std::string forward_infer_;
     std::size_t variable_count_ = 0, bn_count_ = 0, max_bn_features_ = 0;

@@ -6,6 +6,8 @@
 #include "hwy/highway.h"
 #include "runtime/data/pixel_rows.hpp"
 
+#include <algorithm>
+
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
@@ -65,6 +67,12 @@ void gather_pixel_rows(const std::uint8_t* pixels, std::size_t row_size, std::sp
 
 void prefetch_pixel_rows(const std::uint8_t* pixels, std::size_t row_size, std::span<const std::uint32_t> rows) {
     HWY_DYNAMIC_DISPATCH(PrefetchPixelRows)(pixels, row_size, rows);
+}
+
+void prefetch_next_chunk(const pixel_batch& batch, std::size_t begin, std::size_t count) {
+    if (begin >= batch.next_samples.size()) return;
+    prefetch_pixel_rows(batch.pixels, batch.row_size,
+                        batch.next_samples.subspan(begin, std::min(count, batch.next_samples.size() - begin)));
 }
 
 }  // namespace nnfuse

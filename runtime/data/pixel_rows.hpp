@@ -20,6 +20,20 @@
 
 namespace nnfuse {
 
+// A training batch as rows of a uint8 image set: rows `samples` of `pixels` (row_size bytes each), every pixel
+// times `scale`. `next_samples` are the next batch's rows (may be empty), to prefetch while this one trains.
+struct pixel_batch {
+    const std::uint8_t* pixels = nullptr;
+    std::size_t row_size = 0;
+    std::span<const std::uint32_t> samples;
+    std::span<const std::uint32_t> next_samples;
+    float scale = 1.0f;
+};
+
+// The next batch's rows [begin, begin + count) of `batch`, as far as there are any, asked for with
+// prefetch_pixel_rows: each chunk's thread asks for its share.
+void prefetch_next_chunk(const pixel_batch& batch, std::size_t begin, std::size_t count);
+
 void gather_pixel_rows(const std::uint8_t* pixels, std::size_t row_size, std::span<const std::uint32_t> rows,
                        float scale, float* out);
 

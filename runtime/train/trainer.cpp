@@ -63,18 +63,16 @@ void trainer::check_set(const labeled_images& data, const char* what) const {
     }
 }
 
-void trainer::load_batch(const labeled_images& data, std::span<const std::uint32_t> samples,
-                         std::span<const std::uint32_t> next_samples) {
+void trainer::load_batch(const labeled_images& data, std::span<const std::uint32_t> samples) {
     const std::size_t row_size = net_.input_size();
     net_.for_each_chunk(samples.size(), [&](std::size_t begin, std::size_t count) {
         gather_pixel_rows(data.pixels.data(), row_size, samples.subspan(begin, count), pixel_scale,
                           batch_x_.data() + begin * row_size);
-        // The next batch's rows of this chunk, asked for on this thread: their memory latency passes during the step.
-        if (begin < next_samples.size()) {
-            prefetch_pixel_rows(data.pixels.data(), row_size,
-                                next_samples.subspan(begin, std::min(count, next_samples.size() - begin)));
-        }
     });
+    load_labels(data, samples);
+}
+
+void trainer::load_labels(const labeled_images& data, std::span<const std::uint32_t> samples) {
     for (std::size_t r = 0; r < samples.size(); ++r) batch_labels_[r] = data.labels[samples[r]];
 }
 
@@ -107,9 +105,10 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
         for (std::size_t b = 0; b < batches.size(); ++b) {
             const auto [begin, end] = batches[b];
             const auto [next_begin, next_end] = b + 1 < batches.size() ? batches[b + 1] : std::pair{end, end};
-            load_batch(train, std::span(order).subspan(begin, end - begin),
-                       std::span(order).subspan(next_begin, next_end - next_begin));
-            const batch_result result = net_.train_batch(batch_x_.data(), batch_labels_.data(), end - begin);
+            const pixel_batch batch{train.pixels.data(), net_.input_size(), std::span(order).subspan(begin, end - begin),
+                                    std::span(order).subspan(next_begin, next_end - next_begin), pixel_scale};
+            load_labels(train, batch.samples);
+            const batch_result result = net_.train_pixel_batch(batch, batch_labels_.data());
             if (!std::isfinite(result.loss_sum)) {
                 throw training_diverged(
                     fmt::format("the loss is not finite ({}) in epoch {}, batch {} of {}: training stopped",

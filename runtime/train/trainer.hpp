@@ -66,9 +66,9 @@ public:
 
 private:
     void check_set(const labeled_images& data, const char* what) const;
-    // Widens the samples' pixels into batch_x_ and asks for next_samples' rows to be brought into cache.
-    void load_batch(const labeled_images& data, std::span<const std::uint32_t> samples,
-                    std::span<const std::uint32_t> next_samples = {});
+    // Widens the samples' pixels into batch_x_ (evaluation, prediction, population statistics), labels as below.
+    void load_batch(const labeled_images& data, std::span<const std::uint32_t> samples);
+    void load_labels(const labeled_images& data, std::span<const std::uint32_t> samples);
     std::size_t max_rows() const { return net_.max_batch(); }
 
     network& net_;

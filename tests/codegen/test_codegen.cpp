@@ -191,6 +191,30 @@ TEST_CASE("a folded BN's statistics and normalization run chunk by chunk", "[cod
     CHECK(task_at < fold_at);
 }
 
+TEST_CASE("a model whose first layer is a folded BN trains from uint8 pixels; others widen them", "[codegen][pixels]") {
+    const auto layers = cg::describe(fashion_mnist::model);
+    const auto pixels_of = [&](const cg::model_plan& plan) {
+        const std::string source = cg::render(request_for("fashion_mnist"), layers, plan).source;
+        const std::size_t begin = source.find("const float* Net::forward_train_pixels(");
+        REQUIRE(begin != std::string::npos);
+        return source.substr(begin, source.find("\n}\n", begin) - begin);
+    };
+    const std::string folded = pixels_of(cg::make_plan(layers));
+    CHECK(folded.find("bn_chunk_moments_u8_c784(batch.pixels, batch.samples.data() + begin, count, batch.scale,") !=
+          std::string::npos);
+    CHECK(folded.find("bn_normalize_u8_c784(batch.pixels, batch.samples.data() + begin, count, batch.scale,") !=
+          std::string::npos);
+    CHECK(folded.find("nnfuse::prefetch_next_chunk(batch, begin, count);") != std::string::npos);
+    CHECK(folded.find("gather_pixel_rows") == std::string::npos);  // no float copy of the batch
+    CHECK(folded.find("(x") == std::string::npos);
+
+    cg::plan_options apart;
+    apart.fold_bn_into_dense = false;
+    const std::string widened = pixels_of(cg::make_plan(layers, apart));
+    CHECK(widened.find("nnfuse::gather_pixel_rows(") != std::string::npos);
+    CHECK(widened.find("return forward_train(widened_input_, rows);") != std::string::npos);
+}
+
 TEST_CASE("an unchanged file is not rewritten", "[codegen]") {
     const auto dir = std::filesystem::temp_directory_path() / "nnfuse_codegen_test";
     std::filesystem::create_directories(dir);

@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
+#include <span>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -14,6 +17,7 @@
 #include "fashion_mnist_torch.gen.hpp"
 #include "frozen_bn_test.gen.hpp"
 #include "one_feature_test.gen.hpp"
+#include "runtime/data/pixel_rows.hpp"
 #include "runtime/optim/sgd.hpp"
 #include "runtime/parallel/chunk_runner.hpp"
 #include "runtime/train/initialize.hpp"
@@ -203,6 +207,74 @@ TEST_CASE("BN folded into dense computes what BN followed by dense computes", "[
             }
         }
     }
+}
+
+namespace {
+
+// One step from pixels (train_pixel_batch) and one from the same rows widened to floats (train_batch), from the
+// same weights: the loss, then every variable's value (moving statistics included) and gradient, side by side.
+template <class Net>
+std::pair<std::vector<double>, std::vector<double>> pixel_and_float_step(std::size_t rows, std::uint32_t seed) {
+    const auto set = test_support::random_images(300, 28, 28, 10, seed);
+    std::mt19937 rng(seed);
+    std::vector<std::uint32_t> samples(rows + 40);
+    for (auto& sample : samples) sample = static_cast<std::uint32_t>(rng() % set.count);
+    const nnfuse::pixel_batch batch{set.pixels.data(), 784, std::span(samples).first(rows),
+                                    std::span(samples).subspan(rows), 1.0f / 255.0f};
+    std::vector<std::int32_t> labels(rows);
+    for (std::size_t r = 0; r < rows; ++r) labels[r] = set.labels[samples[r]];
+    std::vector<float> widened(rows * 784);
+    nnfuse::gather_pixel_rows(set.pixels.data(), 784, batch.samples, batch.scale, widened.data());
+
+    const auto step = [&](bool from_pixels) {
+        Net net(rows);
+        nnfuse::initialize_variables(net, seed);
+        perturb_trainables(net, seed + 1);
+        net.set_threads(2);
+        const auto result = from_pixels ? net.train_pixel_batch(batch, labels.data())
+                                        : net.train_batch(widened.data(), labels.data(), rows);
+        std::vector<double> all{result.loss_sum, static_cast<double>(result.correct)};
+        for (const auto& v : net.variables()) {
+            all.insert(all.end(), v.value.begin(), v.value.end());
+            all.insert(all.end(), v.grad.begin(), v.grad.end());
+        }
+        return all;
+    };
+    return {step(true), step(false)};
+}
+
+}  // namespace
+
+// The reference model's first layer is a BN folded into the dense layer: from pixels its statistics are exact
+// integer sums and xhat is made from the pixels, so the step agrees with the float one up to float rounding. A model
+// whose first layer is not folded widens the pixels and runs train_batch's step: the same bits.
+TEST_CASE("a batch of uint8 pixels trains as the same rows widened to floats", "[network][pixels]") {
+    for (const std::size_t rows : {std::size_t{40}, std::size_t{200}}) {  // one chunk; four, the last one short
+        INFO(rows << " rows");
+        const auto [pixels, floats] = pixel_and_float_step<gen::fashion_mnist::Net>(rows, 21);
+        REQUIRE(pixels.size() == floats.size());
+        CHECK(pixels[0] == Approx(floats[0]).epsilon(1e-5));
+        for (std::size_t i = 1; i < pixels.size(); ++i) {
+            INFO("value " << i);
+            CHECK(std::abs(pixels[i] - floats[i]) <= 1e-4 * std::max(1.0, std::abs(floats[i])));
+        }
+        const auto [widened, plain] = pixel_and_float_step<gen::fashion_mnist_no_fold::Net>(rows, 22);
+        CHECK(widened == plain);
+    }
+}
+
+TEST_CASE("train_pixel_batch refuses rows of another size, a batch of one and one too large", "[network][pixels]") {
+    gen::fashion_mnist::Net net(4);
+    nnfuse::initialize_variables(net, 1);
+    const std::vector<std::uint8_t> pixels(5 * 784, 128);
+    const std::vector<std::uint32_t> samples = {0, 1, 2, 3, 4};
+    const std::vector<std::int32_t> labels(5, 1);
+    REQUIRE_THROWS_WITH(net.train_pixel_batch({pixels.data(), 783, std::span(samples).first(2), {}, 1.0f}, labels.data()),
+                        Catch::Contains("pixel rows of 783 bytes; this Net takes 784"));
+    REQUIRE_THROWS_WITH(net.train_pixel_batch({pixels.data(), 784, std::span(samples).first(1), {}, 1.0f}, labels.data()),
+                        "Expected more than 1 value per channel when training, got input size [1, 784]");
+    REQUIRE_THROWS_WITH(net.train_pixel_batch({pixels.data(), 784, std::span(samples), {}, 1.0f}, labels.data()),
+                        Catch::Contains("a batch of 5 rows"));
 }
 
 TEST_CASE("training refuses a batch of one, inference takes it", "[network][bn]") {
