@@ -1,4 +1,4 @@
-// gather_pixel_rows: a training batch as floats, from the rows of a uint8 image set.
+// A training batch as rows of a uint8 image set: pixel_batch names them; gather_pixel_rows widens them to floats.
 //
 // gather_pixel_rows(pixels, row_size, rows, scale, out)
 //   requires: pixels holds at least (max(rows) + 1) * row_size bytes; out holds rows.size() * row_size floats
@@ -12,6 +12,11 @@
 //   requires: as gather_pixel_rows's pixels and rows.   ensures: nothing observable; asks the CPU to bring every
 //   cache line of those rows into cache. A shuffled epoch reads rows scattered over a set larger than the last-level
 //   cache; asking for the next batch's rows before a training step lets memory's latency pass during the step.
+// prefetch_next_chunk(batch, begin, count) does it for the rows [begin, begin + count) of batch.next_samples (as
+// far as there are any): each chunk's thread asks for its share.
+//
+// A model whose first layer is a BN folded into a dense layer reads a pixel_batch without widening it
+// (network::train_pixel_batch, runtime/kernels/bn_pixels-inl.h).
 #pragma once
 
 #include <cstddef>
@@ -30,8 +35,6 @@ struct pixel_batch {
     float scale = 1.0f;
 };
 
-// The next batch's rows [begin, begin + count) of `batch`, as far as there are any, asked for with
-// prefetch_pixel_rows: each chunk's thread asks for its share.
 void prefetch_next_chunk(const pixel_batch& batch, std::size_t begin, std::size_t count);
 
 void gather_pixel_rows(const std::uint8_t* pixels, std::size_t row_size, std::span<const std::uint32_t> rows,
