@@ -179,4 +179,16 @@ inline double column_objective_ref(const std::vector<double>& x, const std::vect
     return f;
 }
 
+// The worst |actual - expected| / (tolerance * scale) over a vector; <= 1 passes.
+template <class Scale>
+double worst_ratio(const std::vector<float>& actual, const std::vector<double>& expected, double tolerance,
+                   const Scale& scale) {
+    double worst = 0;
+    for (std::size_t i = 0; i < actual.size(); ++i) {
+        const double ratio = std::abs(actual[i] - expected[i]) / (tolerance * scale(i));
+        if (!(ratio <= worst)) worst = ratio;  // NaN stays the worst
+    }
+    return worst;
+}
+
 }  // namespace nnfuse::test

@@ -153,18 +153,6 @@ forward_out chunked_forward(std::size_t config, const std::vector<float>& x, std
     return out;
 }
 
-// The worst |actual - expected| / (tolerance * scale) over a vector; <= 1 passes.
-template <class Scale>
-double worst_ratio(const std::vector<float>& actual, const std::vector<double>& expected, double tolerance,
-                   const Scale& scale) {
-    double worst = 0;
-    for (std::size_t i = 0; i < actual.size(); ++i) {
-        const double ratio = std::abs(actual[i] - expected[i]) / (tolerance * scale(i));
-        if (!(ratio <= worst)) worst = ratio;  // NaN stays the worst
-    }
-    return worst;
-}
-
 }  // namespace
 
 TEST_CASE("chunked BN statistics and xhat match the double reference on every target", "[bn][chunked]") {

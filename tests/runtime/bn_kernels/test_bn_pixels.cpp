@@ -75,6 +75,7 @@ HWY_AFTER_NAMESPACE();
 
 #include "hwy/aligned_allocator.h"
 #include "runtime/kernels/bn_chunked.hpp"
+#include "tests/runtime/bn_kernels/bn_reference.hpp"
 #include "tests/support/simd_targets.hpp"
 
 namespace nnfuse::test::pixels {
@@ -130,16 +131,6 @@ pixel_ref reference(const std::vector<std::uint8_t>& set, const std::vector<std:
         for (std::size_t r = 0; r < rows; ++r) ref.xhat[r * features + c] = (x(r, c) - ref.mean[c]) * ref.inv_std[c];
     }
     return ref;
-}
-
-double worst_ratio(const std::vector<float>& actual, const std::vector<double>& expected, double tolerance,
-                   const auto& scale) {
-    double worst = 0;
-    for (std::size_t i = 0; i < actual.size(); ++i) {
-        const double ratio = std::abs(actual[i] - expected[i]) / (tolerance * scale(i));
-        if (!(ratio <= worst)) worst = ratio;  // NaN stays the worst
-    }
-    return worst;
 }
 
 }  // namespace
