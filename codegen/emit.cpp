@@ -278,7 +278,7 @@ private:
                    "    runner_.run(nnfuse::chunk_count(rows), [&](std::size_t chunk) {\n"
                    "        const std::size_t begin = chunk * nnfuse::chunk_rows;\n"
                    "        const std::size_t count = std::min(nnfuse::chunk_rows, rows - begin);\n"
-                   "        nnfuse::gather_pixel_rows(batch.pixels, batch.row_size, batch.samples.subspan(begin, count), "
+                   "        nnfuse::gather_pixel_rows(batch.pixels.data(), batch.row_size, batch.samples.subspan(begin, count), "
                    "batch.scale, widened_input_ + begin * batch.row_size);\n"
                    "        nnfuse::prefetch_next_chunk(batch, begin, count);\n"
                    "    });\n"
@@ -539,7 +539,7 @@ private:
                 "a chunk's statistics straight from the pixels (train_pixel_batch): exact integer sums, one pass "
                 "over uint8, no float copy of the batch"});
             forward_ops_.back().pixel_text = fmt::format(
-                "    {}(batch.pixels, batch.samples.data() + begin, count, batch.scale, {});\n"
+                "    {}(batch.pixels.data(), batch.samples.data() + begin, count, batch.scale, {});\n"
                 "    // The next batch's rows of this chunk: their memory latency passes during the step.\n"
                 "    nnfuse::prefetch_next_chunk(batch, begin, count);\n",
                 pixel_moments, chunk_moments_slot);
@@ -562,7 +562,7 @@ private:
                 fmt::format("kernels::BnNormalizePixelRows<{}>", c), fmt::format("uint8 rows [n, {}] -> xhat", c),
                 layer.name, "xhat straight from the pixels (train_pixel_batch), in dense's parallel phase"});
             forward_ops_.back().pixel_text =
-                fmt::format("    {0}(batch.pixels, batch.samples.data() + begin, count, batch.scale, {1}_batch_mean_, "
+                fmt::format("    {0}(batch.pixels.data(), batch.samples.data() + begin, count, batch.scale, {1}_batch_mean_, "
                             "{1}_inv_std_, {2});\n",
                             pixel_normalize, layer.name, chunk_rows_of(buffer(step.out), c));
         }

@@ -7,6 +7,9 @@
 #include "runtime/data/pixel_rows.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+
+#include <fmt/core.h>
 
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::HWY_NAMESPACE {
@@ -71,8 +74,30 @@ void prefetch_pixel_rows(const std::uint8_t* pixels, std::size_t row_size, std::
 
 void prefetch_next_chunk(const pixel_batch& batch, std::size_t begin, std::size_t count) {
     if (begin >= batch.next_samples.size()) return;
-    prefetch_pixel_rows(batch.pixels, batch.row_size,
+    prefetch_pixel_rows(batch.pixels.data(), batch.row_size,
                         batch.next_samples.subspan(begin, std::min(count, batch.next_samples.size() - begin)));
+}
+
+void check_pixel_batch(const pixel_batch& batch, std::size_t row_size, std::string_view model) {
+    if (batch.row_size != row_size) {
+        throw std::invalid_argument(
+            fmt::format("{}: pixel rows of {} bytes; this Net takes {}", model, batch.row_size, row_size));
+    }
+    if (batch.pixels.size() % row_size != 0) {
+        throw std::invalid_argument(fmt::format("{}: an image set of {} bytes is not whole rows of {}", model,
+                                                batch.pixels.size(), row_size));
+    }
+    const std::size_t set_rows = batch.pixels.size() / row_size;
+    const auto check = [&](std::span<const std::uint32_t> rows, std::string_view what) {
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            if (rows[i] >= set_rows) {
+                throw std::invalid_argument(fmt::format("{}: {}[{}] is row {} of an image set of {} rows", model, what,
+                                                        i, rows[i], set_rows));
+            }
+        }
+    };
+    check(batch.samples, "samples");
+    check(batch.next_samples, "next_samples");
 }
 
 }  // namespace nnfuse

@@ -15,6 +15,8 @@
 // prefetch_next_chunk(batch, begin, count) does it for the rows [begin, begin + count) of batch.next_samples (as
 // far as there are any): each chunk's thread asks for its share.
 //
+// check_pixel_batch(batch, row_size, model) throws std::invalid_argument, naming `model` and the value, unless
+// batch.row_size == row_size, the set is whole rows and every index of samples and next_samples is a row of it.
 // A model whose first layer is a BN folded into a dense layer reads a pixel_batch without widening it
 // (network::train_pixel_batch, runtime/kernels/bn_pixels-inl.h).
 #pragma once
@@ -22,13 +24,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 namespace nnfuse {
 
-// A training batch as rows of a uint8 image set: rows `samples` of `pixels` (row_size bytes each), every pixel
-// times `scale`. `next_samples` are the next batch's rows (may be empty), to prefetch while this one trains.
+// A training batch as rows of a uint8 image set: rows `samples` of the set `pixels` (row_size bytes each), every
+// pixel times `scale`. `next_samples` are the next batch's rows (may be empty), to prefetch while this one trains.
 struct pixel_batch {
-    const std::uint8_t* pixels = nullptr;
+    std::span<const std::uint8_t> pixels;
     std::size_t row_size = 0;
     std::span<const std::uint32_t> samples;
     std::span<const std::uint32_t> next_samples;
@@ -36,6 +39,8 @@ struct pixel_batch {
 };
 
 void prefetch_next_chunk(const pixel_batch& batch, std::size_t begin, std::size_t count);
+
+void check_pixel_batch(const pixel_batch& batch, std::size_t row_size, std::string_view model);
 
 void gather_pixel_rows(const std::uint8_t* pixels, std::size_t row_size, std::span<const std::uint32_t> rows,
                        float scale, float* out);

@@ -94,8 +94,8 @@ public:
     // Throws std::invalid_argument when a BN layer would see fewer than 2 values per feature.
     virtual batch_result train_batch(const float* x, const std::int32_t* labels, std::size_t rows) = 0;
 
-    // The same step on the rows of a uint8 image set (runtime/data/pixel_rows.hpp): batch.samples.size() rows,
-    // batch.row_size == input_size() (else std::invalid_argument), every sample index inside the set. A model
+    // The same step on the rows of a uint8 image set (runtime/data/pixel_rows.hpp): batch.samples.size() rows;
+    // std::invalid_argument unless batch.row_size == input_size() and every index is a row of the set. A model
     // whose first layer is a batch normalization folded into a dense layer reads the pixels itself (its
     // statistics from exact integer sums, xhat from the pixels: no float copy of the batch, see the manifest);
     // any other widens them to floats on the training threads and runs train_batch's step. Both ask for

@@ -105,7 +105,7 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
         for (std::size_t b = 0; b < batches.size(); ++b) {
             const auto [begin, end] = batches[b];
             const auto [next_begin, next_end] = b + 1 < batches.size() ? batches[b + 1] : std::pair{end, end};
-            const pixel_batch batch{train.pixels.data(), net_.input_size(), std::span(order).subspan(begin, end - begin),
+            const pixel_batch batch{train.pixels, net_.input_size(), std::span(order).subspan(begin, end - begin),
                                     std::span(order).subspan(next_begin, next_end - next_begin), pixel_scale};
             load_labels(train, batch.samples);
             const batch_result result = net_.train_pixel_batch(batch, batch_labels_.data());

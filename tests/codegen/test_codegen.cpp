@@ -200,9 +200,9 @@ TEST_CASE("a model whose first layer is a folded BN trains from uint8 pixels; ot
         return source.substr(begin, source.find("\n}\n", begin) - begin);
     };
     const std::string folded = pixels_of(cg::make_plan(layers));
-    CHECK(folded.find("bn_chunk_moments_u8_c784(batch.pixels, batch.samples.data() + begin, count, batch.scale,") !=
+    CHECK(folded.find("bn_chunk_moments_u8_c784(batch.pixels.data(), batch.samples.data() + begin, count, batch.scale,") !=
           std::string::npos);
-    CHECK(folded.find("bn_normalize_u8_c784(batch.pixels, batch.samples.data() + begin, count, batch.scale,") !=
+    CHECK(folded.find("bn_normalize_u8_c784(batch.pixels.data(), batch.samples.data() + begin, count, batch.scale,") !=
           std::string::npos);
     CHECK(folded.find("nnfuse::prefetch_next_chunk(batch, begin, count);") != std::string::npos);
     CHECK(folded.find("gather_pixel_rows") == std::string::npos);  // no float copy of the batch

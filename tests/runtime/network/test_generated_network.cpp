@@ -219,7 +219,7 @@ std::pair<std::vector<double>, std::vector<double>> pixel_and_float_step(std::si
     std::mt19937 rng(seed);
     std::vector<std::uint32_t> samples(rows + 40);
     for (auto& sample : samples) sample = static_cast<std::uint32_t>(rng() % set.count);
-    const nnfuse::pixel_batch batch{set.pixels.data(), 784, std::span(samples).first(rows),
+    const nnfuse::pixel_batch batch{set.pixels, 784, std::span(samples).first(rows),
                                     std::span(samples).subspan(rows), 1.0f / 255.0f};
     std::vector<std::int32_t> labels(rows);
     for (std::size_t r = 0; r < rows; ++r) labels[r] = set.labels[samples[r]];
@@ -263,18 +263,33 @@ TEST_CASE("a batch of uint8 pixels trains as the same rows widened to floats", "
     }
 }
 
-TEST_CASE("train_pixel_batch refuses rows of another size, a batch of one and one too large", "[network][pixels]") {
+TEST_CASE("train_pixel_batch refuses rows of another size, rows outside the set, a batch of one and one too large",
+          "[network][pixels]") {
     gen::fashion_mnist::Net net(4);
     nnfuse::initialize_variables(net, 1);
-    const std::vector<std::uint8_t> pixels(5 * 784, 128);
-    const std::vector<std::uint32_t> samples = {0, 1, 2, 3, 4};
+    std::vector<std::uint8_t> pixels(5 * 784);
+    for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<std::uint8_t>(i * 37 % 251);
+    const std::vector<std::uint32_t> samples = {0, 1, 2, 3, 4}, outside = {0, 5};
     const std::vector<std::int32_t> labels(5, 1);
-    REQUIRE_THROWS_WITH(net.train_pixel_batch({pixels.data(), 783, std::span(samples).first(2), {}, 1.0f}, labels.data()),
-                        Catch::Contains("pixel rows of 783 bytes; this Net takes 784"));
-    REQUIRE_THROWS_WITH(net.train_pixel_batch({pixels.data(), 784, std::span(samples).first(1), {}, 1.0f}, labels.data()),
+    const auto first = [&](std::size_t n) { return std::span(samples).first(n); };
+    REQUIRE_THROWS_WITH(net.train_pixel_batch({pixels, 783, first(2), {}, 1.0f}, labels.data()),
+                        "fashion_mnist: pixel rows of 783 bytes; this Net takes 784");
+    REQUIRE_THROWS_WITH(net.train_pixel_batch({std::span(pixels).first(4 * 784 + 1), 784, first(2), {}, 1.0f},
+                                              labels.data()),
+                        "fashion_mnist: an image set of 3137 bytes is not whole rows of 784");
+    REQUIRE_THROWS_WITH(net.train_pixel_batch({pixels, 784, outside, {}, 1.0f}, labels.data()),
+                        "fashion_mnist: samples[1] is row 5 of an image set of 5 rows");
+    REQUIRE_THROWS_WITH(net.train_pixel_batch({pixels, 784, first(2), outside, 1.0f}, labels.data()),
+                        "fashion_mnist: next_samples[1] is row 5 of an image set of 5 rows");
+    REQUIRE_THROWS_WITH(net.train_pixel_batch({pixels, 784, first(1), {}, 1.0f}, labels.data()),
                         "Expected more than 1 value per channel when training, got input size [1, 784]");
-    REQUIRE_THROWS_WITH(net.train_pixel_batch({pixels.data(), 784, std::span(samples), {}, 1.0f}, labels.data()),
+    REQUIRE_THROWS_WITH(net.train_pixel_batch({pixels, 784, std::span(samples), {}, 1.0f}, labels.data()),
                         Catch::Contains("a batch of 5 rows"));
+    // The refused calls changed nothing: the first real step is the one a fresh Net takes.
+    gen::fashion_mnist::Net fresh(4);
+    nnfuse::initialize_variables(fresh, 1);
+    CHECK(net.train_pixel_batch({pixels, 784, first(2), {}, 1.0f}, labels.data()).loss_sum ==
+          fresh.train_pixel_batch({pixels, 784, first(2), {}, 1.0f}, labels.data()).loss_sum);
 }
 
 TEST_CASE("training refuses a batch of one, inference takes it", "[network][bn]") {
