@@ -50,7 +50,7 @@ struct kernel {
 // `merge` is what must run once that phase is over (adding the chunks' partial gradients, in chunk order).
 // A task runs once, in the parallel phase of the per-chunk statements next to it, on whichever thread is free:
 // whole-batch work that none of that phase's chunks reads or writes.
-// `pixel_text`, when there is one, is what the statement becomes in forward_train_pixels, which reads the batch as
+// `pixel_text`, when there is one, is what the statement becomes in train_pixel_batch, which reads the batch as
 // rows of a uint8 image set instead of the float input x.
 struct step_op {
     std::string text;
@@ -139,11 +139,9 @@ public:
             {"variable_table", variable_table_},
             {"bn_table", bn_table_},
             {"forward_train", chunked(forward_ops_) + fmt::format("    return {};", buffer(plan_.logits))},
-            {"forward_train_pixels", forward_train_pixels()},
-            // From pixels there is no float input: nothing in the backward pass reads it (forward_train_pixels).
-            {"pixel_batch_input", from_pixels_ ? "nullptr" : "widened_input_"},
+            {"train_step", train_step(forward_ops_, logits_kernel)},
+            {"train_step_pixels", train_step_pixels(logits_kernel)},
             {"forward_infer", forward_infer_ + fmt::format("    return {};", buffer(plan_.logits))},
-            {"loss_and_backward", loss_and_backward(logits_kernel)},
             {"loss_kernel", logits_kernel},
         };
         generated_files files;
@@ -270,19 +268,20 @@ private:
                plan.steps.front().folded_into_next;
     }
 
-    // forward_train_pixels: the forward pass from a pixel_batch. From pixels, forward_train's statements with the
-    // first BN's reads of x replaced; otherwise the batch widened to floats, chunk by chunk, then forward_train.
-    std::string forward_train_pixels() const {
+    // train_pixel_batch's step. From pixels, train_batch's statements with the first BN's reads of x replaced;
+    // otherwise the batch widened to floats, chunk by chunk, then train_batch's step on them.
+    std::string train_step_pixels(const std::string& loss_kernel) const {
         if (!from_pixels_) {
             return "    // Nothing here reads uint8 pixels: the batch is widened to floats on the training threads.\n"
-                   "    runner_.run(nnfuse::chunk_count(rows), [&](std::size_t chunk) {\n"
+                   "    runner_.run(chunks, [&](std::size_t chunk) {\n"
                    "        const std::size_t begin = chunk * nnfuse::chunk_rows;\n"
                    "        const std::size_t count = std::min(nnfuse::chunk_rows, rows - begin);\n"
                    "        nnfuse::gather_pixel_rows(batch.pixels.data(), batch.row_size, batch.samples.subspan(begin, count), "
                    "batch.scale, widened_input_ + begin * batch.row_size);\n"
                    "        nnfuse::prefetch_next_chunk(batch, begin, count);\n"
                    "    });\n"
-                   "    return forward_train(widened_input_, rows);";
+                   "    const float* const x = widened_input_;\n" +
+                   train_step(forward_ops_, loss_kernel);
         }
         const auto reads_x = [](const step_op& op) {
             return op.text.find("(x") != std::string::npos || op.text.find(" x,") != std::string::npos;
@@ -299,8 +298,7 @@ private:
         for (auto& op : ops) {
             if (!op.pixel_text.empty()) op.text = op.pixel_text;
         }
-        return "    const std::size_t chunks = nnfuse::chunk_count(rows);\n" + chunked(ops) +
-               fmt::format("    return {};", buffer(plan_.logits));
+        return train_step(ops, loss_kernel);
     }
 
     // --- kernels -------------------------------------------------------------------------------
@@ -628,14 +626,20 @@ private:
     // A step's backward statements go before those of the steps after it (backward runs the steps in reverse).
     void prepend_backward(std::vector<step_op> ops) { backward_ops_.insert(backward_ops_.begin(), ops.begin(), ops.end()); }
 
-    // train_batch's loss (per chunk, each chunk's sums in chunk_results_) and the backward pass.
-    std::string loss_and_backward(const std::string& loss_kernel) const {
-        std::vector<step_op> ops = {{fmt::format("    chunk_results_[chunk] = {{}};\n"
-                                                 "    {}({}, labels + begin, count, 1.0f / static_cast<float>(rows), {}, "
-                                                 "&chunk_results_[chunk].loss_sum, &chunk_results_[chunk].correct);\n",
-                                                 loss_kernel, chunk_rows_of("logits", plan_.classes),
-                                                 chunk_rows_of(grad_buffer(plan_.logits), plan_.classes)),
-                                     true}};
+    // A training step: the forward statements `ops`, the loss (per chunk, each chunk's sums in chunk_results_; the
+    // mean over the batch, as Keras: each row's gradient is scaled by 1/rows) and the backward pass. Everything from
+    // the last batch statistics of the forward pass to the first sums over the batch of the backward pass is per
+    // row, so chunked() makes it one parallel phase: a chunk's activations feed its backward statements while they
+    // are still in that core's cache, and the step waits for the other threads once less.
+    std::string train_step(std::vector<step_op> ops, const std::string& loss_kernel) const {
+        const std::string logits = buffer(plan_.logits);
+        ops.push_back({fmt::format("    // loss\n"
+                                   "    chunk_results_[chunk] = {{}};\n"
+                                   "    {}({}, labels + begin, count, 1.0f / static_cast<float>(rows), {}, "
+                                   "&chunk_results_[chunk].loss_sum, &chunk_results_[chunk].correct);\n",
+                                   loss_kernel, chunk_rows_of(logits, plan_.classes),
+                                   chunk_rows_of(grad_buffer(plan_.logits), plan_.classes)),
+                       true});
         ops.insert(ops.end(), backward_ops_.begin(), backward_ops_.end());
         return chunked(ops);
     }
@@ -706,7 +710,7 @@ private:
     std::vector<kernel> kernels_;
     std::string members_, arena_offsets_, arena_pointers_, variable_table_, bn_table_, constants_;
     std::vector<step_op> forward_ops_, backward_ops_;
-    const bool from_pixels_;  // forward_train_pixels reads uint8 pixels itself (first_bn_reads_pixels)
+    const bool from_pixels_;  // train_pixel_batch reads uint8 pixels itself (first_bn_reads_pixels)
     std::size_t bn_moments_op_ = 0;  // where the last folded BN's per-chunk statistics are in forward_ops_
     std::string forward_infer_;
     std::size_t variable_count_ = 0, bn_count_ = 0, max_bn_features_ = 0;

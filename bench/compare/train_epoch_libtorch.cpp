@@ -117,7 +117,7 @@ void BM_libtorch_epoch(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_libtorch_epoch)
-    ->ArgsProduct({{32, 256}, {0, 1}, {1, 2}})
+    ->ArgsProduct({{32, 256, 1024}, {0, 1}, {1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MinTime(2.0);

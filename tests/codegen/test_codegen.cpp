@@ -44,6 +44,30 @@ std::string kernel_text(const std::string& source, const std::string& kernel) {
     return source.substr(begin, end - begin);
 }
 
+// The text of a generated function, from its signature (which `signature` starts) to its closing brace.
+std::string function_text(const std::string& source, const std::string& signature) {
+    const std::size_t begin = source.find(signature);
+    REQUIRE(begin != std::string::npos);
+    return source.substr(begin, source.find("\n}\n", begin) - begin);
+}
+
+// The text of the parallel phase (a runner_.run body) of `text` that contains `call`; empty when `call` is outside
+// one.
+std::string phase_of(const std::string& text, std::string_view call) {
+    const std::size_t at = text.find(call);
+    REQUIRE(at != std::string::npos);
+    const std::size_t start = text.rfind("runner_.run(chunks, ", at);
+    if (start == std::string::npos) return {};
+    const std::size_t end = text.find("\n    });", start);
+    return end < at ? std::string() : text.substr(start, end - start);
+}
+
+std::size_t count_of(const std::string& text, std::string_view what) {
+    std::size_t count = 0;
+    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++count;
+    return count;
+}
+
 }  // namespace
 
 TEST_CASE("plan of the reference model", "[codegen]") {
@@ -162,17 +186,7 @@ TEST_CASE("golden: the generated BN training kernel of the reference model", "[c
 TEST_CASE("a folded BN's statistics and normalization run chunk by chunk", "[codegen]") {
     const auto layers = cg::describe(fashion_mnist::model);
     const auto source = cg::render(request_for("fashion_mnist"), layers, cg::make_plan(layers)).source;
-    const std::string_view phase_start = "runner_.run(chunks, ";
-    const std::string_view phase_end = "\n    });";
-    // The text of the parallel phase (a runner_.run body) that contains `call`; empty when `call` is outside one.
-    const auto phase_of = [&](std::string_view call) -> std::string {
-        const std::size_t at = source.find(call);
-        REQUIRE(at != std::string::npos);
-        const std::size_t start = source.rfind(phase_start, at);
-        if (start == std::string::npos) return {};
-        const std::size_t end = source.find(phase_end, start);
-        return end < at ? std::string() : source.substr(start, end - start);
-    };
+    const auto phase_of = [&](std::string_view call) { return ::phase_of(source, call); };
     CHECK_FALSE(phase_of("bn_chunk_moments_f32_c784(x + begin * 784, count,").empty());
     CHECK(phase_of("bn_merge_chunk_moments_f32_c784(batch_normalization_chunk_moments_, rows,").empty());
     const std::string normalize_phase = phase_of("bn_normalize_f32_c784(x + begin * 784, count,");
@@ -194,10 +208,8 @@ TEST_CASE("a folded BN's statistics and normalization run chunk by chunk", "[cod
 TEST_CASE("a model whose first layer is a folded BN trains from uint8 pixels; others widen them", "[codegen][pixels]") {
     const auto layers = cg::describe(fashion_mnist::model);
     const auto pixels_of = [&](const cg::model_plan& plan) {
-        const std::string source = cg::render(request_for("fashion_mnist"), layers, plan).source;
-        const std::size_t begin = source.find("const float* Net::forward_train_pixels(");
-        REQUIRE(begin != std::string::npos);
-        return source.substr(begin, source.find("\n}\n", begin) - begin);
+        return function_text(cg::render(request_for("fashion_mnist"), layers, plan).source,
+                             "nnfuse::batch_result Net::train_pixel_batch(");
     };
     const std::string folded = pixels_of(cg::make_plan(layers));
     CHECK(folded.find("bn_chunk_moments_u8_c784(batch.pixels.data(), batch.samples.data() + begin, count, batch.scale,") !=
@@ -212,7 +224,39 @@ TEST_CASE("a model whose first layer is a folded BN trains from uint8 pixels; ot
     apart.fold_bn_into_dense = false;
     const std::string widened = pixels_of(cg::make_plan(layers, apart));
     CHECK(widened.find("nnfuse::gather_pixel_rows(") != std::string::npos);
-    CHECK(widened.find("return forward_train(widened_input_, rows);") != std::string::npos);
+    CHECK(widened.find("const float* const x = widened_input_;") != std::string::npos);
+}
+
+TEST_CASE("a training step runs from the last batch statistics through the loss to the first batch sums in one phase",
+          "[codegen][pixels]") {
+    const auto layers = cg::describe(fashion_mnist::model);
+    const std::string source = cg::render(request_for("fashion_mnist"), layers, cg::make_plan(layers)).source;
+    for (const std::string signature : {"nnfuse::batch_result Net::train_batch(", "nnfuse::batch_result Net::train_pixel_batch("}) {
+        CAPTURE(signature);
+        const std::string step = function_text(source, signature);
+        // The statistics phase, then one phase from xhat to the folded dense layer's gradient sums.
+        CHECK(count_of(step, "runner_.run(") == 2);
+        const std::string fused = phase_of(step, "softmax_xent_f32_c10(out_dense_1_ + begin * 10, labels + begin, count,");
+        CHECK(fused.find("dense_fwd_f32_k784_n20_elu(out_batch_normalization_ + begin * 784, count,") != std::string::npos);
+        CHECK(fused.find("dense_bwd_f32_k20_n10(out_dense_ + begin * 20, ") != std::string::npos);
+        CHECK(fused.find("dense_bwd_f32_k784_n20_elu(out_batch_normalization_ + begin * 784, ") != std::string::npos);
+        // The chunks' gradient sums are added, in chunk order, after that phase; then the BN's gradients.
+        const std::size_t merge_at = step.find("nnfuse::add_chunk_partials(dense_xhat_dz_, partial_dense_xhat_dz_,");
+        CHECK(merge_at > step.find(fused) + fused.size());
+        CHECK(merge_at < step.find("bn_dense_grad_epilogue_f32_k784_n20("));
+    }
+
+    // Without the fold the BN's backward needs the batch's sums of the dense layer's dx: the step's last phase ends
+    // there, and the BN's backward runs after it over the whole batch.
+    cg::plan_options apart;
+    apart.fold_bn_into_dense = false;
+    const std::string step = function_text(cg::render(request_for("fashion_mnist"), layers, cg::make_plan(layers, apart)).source,
+                                           "nnfuse::batch_result Net::train_batch(");
+    const std::string fused = phase_of(step, "softmax_xent_f32_c10(");
+    CHECK(fused.find("dense_fwd_f32_k784_n20_elu(") != std::string::npos);
+    CHECK(fused.find("dense_bwd_f32_k784_n20_elu(") != std::string::npos);
+    CHECK(phase_of(step, "bn_bwd_f32_c784(").empty());
+    CHECK(step.find("bn_bwd_f32_c784(") > step.find(fused) + fused.size());
 }
 
 TEST_CASE("an unchanged file is not rewritten", "[codegen]") {
