@@ -34,7 +34,8 @@
 // accumulators stay in registers. The statistics pass steps by whole blocks, so that a block's column
 // (kBlockRows x one vector) is still in L1 for its second look; the other passes of a batch larger
 // than a block step by kStreamRows rows, which streams better from memory; the second pass of each
-// kernel runs last rows first, to start on what the first pass left in cache.
+// kernel runs last rows first, to start on what the first pass left in cache. A batch of one block does both
+// passes column by column instead: a column's second pass reads it from L1, where its first pass left it.
 // When C is not a multiple of the lane count, the last column is partial: masked loads and stores
 // where memory operations cannot fault, a copy through a stack buffer elsewhere.
 // No heap allocation: per-feature double accumulators live on the stack for a panel of up to
@@ -73,6 +74,15 @@ inline constexpr std::size_t kBlockRows = 128;
 // time, which the prefetchers stream well; measured 1.3-1.7x faster than 128-row columns once the
 // batch is out of L2 (C = 784, N >= 4096). A batch of one block is done in one step.
 inline constexpr std::size_t kStreamRows = 8;
+// Rows up to which the training forward goes column by column through a batch of several blocks (statistics,
+// then y): one column of x is then at most 16 KiB with AVX-512, and its last look finds it in L1 (32 KiB)...
+inline constexpr std::size_t kColumnRows = 256;
+// ...if its lines spread over all of L1's sets: a row stride of an odd number of cache lines does that; an even one
+// folds the column into a fraction of the sets (C = 256: a 1 KiB stride uses 4 of 64), where it does not stay.
+inline constexpr std::size_t kCacheLineBytes = 64;
+template <std::size_t C>
+inline constexpr bool kColumnsSpreadOverL1 =
+    C * sizeof(float) % kCacheLineBytes == 0 && C * sizeof(float) / kCacheLineBytes % 2 == 1;
 // Features whose double accumulators are on the stack at once (28 bytes each in the forward pass).
 inline constexpr std::size_t kPanelFeatures = 1024;
 
@@ -273,10 +283,16 @@ struct RunningMoments {
         MergeBlockFrom(center, sum_dev, sum_sq_dev, end, rows_before, block_rows);
     }
 
-    // The same for a block whose sums are elsewhere (vector-aligned arrays, e.g. a chunk's, bn_chunked-inl.h).
+    // The same for the features [begin, begin + one float vector) only.
+    HWY_INLINE void MergeColumn(std::size_t begin, std::size_t rows_before, std::size_t block_rows) {
+        MergeBlockFrom(center, sum_dev, sum_sq_dev, begin + hn::Lanes(DF()), rows_before, block_rows, begin);
+    }
+
+    // The same for a block whose sums are elsewhere (vector-aligned arrays, e.g. a chunk's, bn_chunked-inl.h), and
+    // the features [begin, end).
     HWY_INLINE void MergeBlockFrom(const float* HWY_RESTRICT block_center, const float* HWY_RESTRICT block_sum_dev,
                                    const float* HWY_RESTRICT block_sum_sq_dev, std::size_t end, std::size_t rows_before,
-                                   std::size_t block_rows) {
+                                   std::size_t block_rows, std::size_t begin = 0) {
         const DD dd;
         using VD = hn::Vec<DD>;
         const double n_a = static_cast<double>(rows_before);
@@ -284,7 +300,7 @@ struct RunningMoments {
         const VD inv_n_b = hn::Set(dd, 1.0 / n_b);
         const VD weight_b = hn::Set(dd, n_b / (n_a + n_b));
         const VD cross_weight = hn::Set(dd, n_a * n_b / (n_a + n_b));
-        for (std::size_t j = 0; j < end; j += hn::Lanes(dd)) {
+        for (std::size_t j = begin; j < end; j += hn::Lanes(dd)) {
             const VD sum_dev_b = LoadWidened(dd, block_sum_dev + j);
             const VD mean_dev_b = hn::Mul(sum_dev_b, inv_n_b);  // block mean - center
             const VD mean_b = hn::Add(LoadWidened(dd, block_center + j), mean_dev_b);
@@ -557,18 +573,47 @@ HWY_INLINE void ForwardTrainPanel(const float* x, std::size_t rows, float epsilo
     constexpr std::size_t kWidth = FeaturePanel<C, kFirst>::kWidth;
     const DF d;
 
-    // Statistics pass.
-    if (rows <= kBlockRows) {  // one block: float all the way
+    // One block: float all the way, and each column normalized right after its statistics, while it is in L1.
+    if (rows <= kBlockRows) {
         ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            constexpr bool kPartial = decltype(partial)::value;
             const std::size_t f = kFirst + j;
             hn::Vec<DF> center, sum_dev, sum_sq_dev;
-            ColumnBlockMoments<decltype(partial)::value>(x + f, C, rows, count, center, sum_dev, sum_sq_dev);
-            FinishColumnMoments<decltype(partial)::value>(center, sum_dev, sum_sq_dev, rows, epsilon, count,
-                                                          batch_mean + f, batch_var + f, inv_std + f);
+            ColumnBlockMoments<kPartial>(x + f, C, rows, count, center, sum_dev, sum_sq_dev);
+            FinishColumnMoments<kPartial>(center, sum_dev, sum_sq_dev, rows, epsilon, count, batch_mean + f,
+                                          batch_var + f, inv_std + f);
+            NormalizeColumnBlock<kPartial, Act, Scale, Center>(x + f, y + f, C, rows, count, batch_mean + f,
+                                                               inv_std + f, At(gamma, f), At(beta, f));
         });
-    } else {
-        PanelMomentsOverBlocks<C, kFirst>(x, rows, epsilon, batch_mean, batch_var, inv_std);
+        return;
     }
+    // A few blocks whose columns stay in L1: the same, each column's blocks merged in double as the panel's are.
+    if (rows <= kColumnRows && kColumnsSpreadOverL1<C>) {
+        RunningMoments<FeaturePanel<C, kFirst>::kPadded> moments;
+        const double inv_rows = 1.0 / static_cast<double>(rows);
+        ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            constexpr bool kPartial = decltype(partial)::value;
+            const std::size_t f = kFirst + j;
+            for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+                const std::size_t block_rows = std::min(kBlockRows, rows - r0);
+                hn::Vec<DF> center, sum_dev, sum_sq_dev;
+                ColumnBlockMoments<kPartial>(x + r0 * C + f, C, block_rows, count, center, sum_dev, sum_sq_dev);
+                StoreColumnMoments(center, sum_dev, sum_sq_dev, moments.center + j, moments.sum_dev + j,
+                                   moments.sum_sq_dev + j);
+                moments.MergeColumn(j, r0, block_rows);
+            }
+            ForEachVector(DD(), count, [&](auto partial_doubles, std::size_t k, std::size_t doubles) HWY_ATTR {
+                FinishMoments<decltype(partial_doubles)::value>(moments, j + k, doubles, inv_rows, epsilon,
+                                                                batch_mean + f + k, batch_var + f + k, inv_std + f + k);
+            });
+            NormalizeColumnBlock<kPartial, Act, Scale, Center>(x + f, y + f, C, rows, count, batch_mean + f,
+                                                               inv_std + f, At(gamma, f), At(beta, f));
+        });
+        return;
+    }
+
+    // Statistics pass.
+    PanelMomentsOverBlocks<C, kFirst>(x, rows, epsilon, batch_mean, batch_var, inv_std);
 
     // Normalize pass, last block first: the rows the statistics pass read last are still in cache.
     const std::size_t step_rows = StepRows(rows);
@@ -632,21 +677,28 @@ HWY_INLINE void BackwardPanel(const float* x, const float* y, const float* dy, s
     float* dev_coef = dx == nullptr ? nullptr : scratch + kFirst;
     float* const_coef = dx == nullptr ? nullptr : scratch + C + kFirst;
 
-    // Reductions pass.
-    if (rows <= kBlockRows) {  // one block: float all the way
+    // One block: float all the way, and each column's dx right after its sums, while x and dy are in L1.
+    if (rows <= kBlockRows) {
         ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            constexpr bool kPartial = decltype(partial)::value;
             const std::size_t f = kFirst + j;
             hn::Vec<DF> sum_dz, sum_dz_dev;
-            ColumnBlockGradientSums<decltype(partial)::value, Act>(x + f, At(y, f), dy + f, C, rows, count,
-                                                                   batch_mean + f, sum_dz, sum_dz_dev);
-            FinishColumnGradients<decltype(partial)::value, Scale, Center>(
-                sum_dz, sum_dz_dev, rows, count, At(gamma, f), inv_std + f, At(dgamma, f), At(dbeta, f),
-                At(dev_coef, j), At(const_coef, j));
+            ColumnBlockGradientSums<kPartial, Act>(x + f, At(y, f), dy + f, C, rows, count, batch_mean + f, sum_dz,
+                                                   sum_dz_dev);
+            FinishColumnGradients<kPartial, Scale, Center>(sum_dz, sum_dz_dev, rows, count, At(gamma, f),
+                                                           inv_std + f, At(dgamma, f), At(dbeta, f), At(dev_coef, j),
+                                                           At(const_coef, j));
+            if (dx == nullptr) return;
+            InputGradientColumnBlock<kPartial, Act, Scale>(x + f, At(y, f), dy + f, dx + f, C, rows, count,
+                                                           batch_mean + f, inv_std + f, At(gamma, f), dev_coef + j,
+                                                           const_coef + j);
         });
-    } else {
-        PanelGradientsOverBlocks<C, kFirst, Act, Scale, Center>(x, y, dy, rows, gamma, batch_mean, inv_std, dgamma,
-                                                                dbeta, dev_coef, const_coef);
+        return;
     }
+
+    // Reductions pass.
+    PanelGradientsOverBlocks<C, kFirst, Act, Scale, Center>(x, y, dy, rows, gamma, batch_mean, inv_std, dgamma, dbeta,
+                                                            dev_coef, const_coef);
     if (dx == nullptr) return;
 
     // dx pass, last block first: the rows the reductions pass read last are still in cache.

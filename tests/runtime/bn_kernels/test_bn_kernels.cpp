@@ -118,7 +118,9 @@ namespace {
 
 constexpr double keras_epsilon = 1e-3;
 constexpr double torch_epsilon = 1e-5;
-constexpr std::size_t batch_sizes[] = {2, 3, 32, 257};
+// One block (up to 128 rows), a few blocks gone through column by column (200: 128 + 72, where the row stride is an
+// odd number of cache lines: 16 and 784 features), and more blocks than that (257).
+constexpr std::size_t batch_sizes[] = {2, 3, 32, 200, 257};
 constexpr std::size_t feature_counts[] = {1, 7, 16, 37, 784, 1500};  // below/at/above 4, 8, 16 lanes; 2 panels
 
 constexpr double mean_tolerance = 1e-6;
