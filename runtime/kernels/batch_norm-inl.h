@@ -34,8 +34,9 @@
 // accumulators stay in registers. The statistics pass steps by whole blocks, so that a block's column
 // (kBlockRows x one vector) is still in L1 for its second look; the other passes of a batch larger
 // than a block step by kStreamRows rows, which streams better from memory; the second pass of each
-// kernel runs last rows first, to start on what the first pass left in cache. A batch of one block does both
-// passes column by column instead: a column's second pass reads it from L1, where its first pass left it.
+// kernel runs last rows first, to start on what the first pass left in cache. A batch of one block, and a
+// training forward of up to kColumnRows rows whose columns stay in L1 (kColumnsSpreadOverL1), do both passes
+// column by column instead: a column's second pass reads it from L1, where its first pass left it.
 // When C is not a multiple of the lane count, the last column is partial: masked loads and stores
 // where memory operations cannot fault, a copy through a stack buffer elsewhere.
 // No heap allocation: per-feature double accumulators live on the stack for a panel of up to
