@@ -35,8 +35,8 @@
 // (kBlockRows x one vector) is still in L1 for its second look; the other passes of a batch larger
 // than a block step by kStreamRows rows, which streams better from memory; the second pass of each
 // kernel runs last rows first, to start on what the first pass left in cache. A batch of one block, and a
-// training forward of up to kColumnRows rows whose columns stay in L1 (kColumnsSpreadOverL1), do both passes
-// column by column instead: a column's second pass reads it from L1, where its first pass left it.
+// batch of up to kColumnRows rows whose columns stay in L1 (kColumnsSpreadOverL1), do both passes column by
+// column instead: a column's second pass reads it from L1, where its first pass left it.
 // When C is not a multiple of the lane count, the last column is partial: masked loads and stores
 // where memory operations cannot fault, a copy through a stack buffer elsewhere.
 // No heap allocation: per-feature double accumulators live on the stack for a panel of up to
@@ -75,8 +75,10 @@ inline constexpr std::size_t kBlockRows = 128;
 // time, which the prefetchers stream well; measured 1.3-1.7x faster than 128-row columns once the
 // batch is out of L2 (C = 784, N >= 4096). A batch of one block is done in one step.
 inline constexpr std::size_t kStreamRows = 8;
-// Rows up to which the training forward goes column by column through a batch of several blocks (statistics,
-// then y): one column of x is then at most 16 KiB with AVX-512, and its last look finds it in L1 (32 KiB)...
+// Rows up to which the training forward and the backward go column by column through a batch of several blocks
+// (statistics, then y; sums, then dx): one column of x is then at most 16 KiB with AVX-512, and its last look
+// finds it in L1 (32 KiB)... The backward's x and dy columns together fill L1, yet most of them stay: C = 784,
+// N = 256 measured 48-50 -> 40 us.
 inline constexpr std::size_t kColumnRows = 256;
 // ...if its lines spread over all of L1's sets: a row stride of an odd number of cache lines does that; an even one
 // folds the column into a fraction of the sets (C = 256: a 1 KiB stride uses 4 of 64), where it does not stay.
@@ -421,10 +423,10 @@ struct GradientSums {
     HWY_ALIGN double dz[kPadded] = {};      // sum(dz)
     HWY_ALIGN double dz_dev[kPadded] = {};  // sum(dz * (x - mean))
 
-    // Adds features [0, end) of a block's partial sums.
-    HWY_INLINE void MergeBlock(std::size_t end) {
+    // Adds features [begin, end) of a block's partial sums.
+    HWY_INLINE void MergeBlock(std::size_t end, std::size_t begin = 0) {
         const DD dd;
-        for (std::size_t j = 0; j < end; j += hn::Lanes(dd)) {
+        for (std::size_t j = begin; j < end; j += hn::Lanes(dd)) {
             hn::Store(hn::Add(hn::Load(dd, dz + j), LoadWidened(dd, block_dz + j)), dd, dz + j);
             hn::Store(hn::Add(hn::Load(dd, dz_dev + j), LoadWidened(dd, block_dz_dev + j)), dd, dz_dev + j);
         }
@@ -693,6 +695,41 @@ HWY_INLINE void BackwardPanel(const float* x, const float* y, const float* dy, s
             InputGradientColumnBlock<kPartial, Act, Scale>(x + f, At(y, f), dy + f, dx + f, C, rows, count,
                                                            batch_mean + f, inv_std + f, At(gamma, f), dev_coef + j,
                                                            const_coef + j);
+        });
+        return;
+    }
+
+    // A few blocks whose columns stay in L1: the same, each column's block sums added in double as the panel's
+    // are, and its dx made last block first (the rows its sums read last).
+    if (rows <= kColumnRows && kColumnsSpreadOverL1<C>) {
+        GradientSums<FeaturePanel<C, kFirst>::kPadded> sums;
+        ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            constexpr bool kPartial = decltype(partial)::value;
+            const std::size_t f = kFirst + j;
+            for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+                const std::size_t block_rows = std::min(kBlockRows, rows - r0);
+                const std::size_t at = r0 * C + f;
+                hn::Vec<DF> sum_dz, sum_dz_dev;
+                ColumnBlockGradientSums<kPartial, Act>(x + at, At(y, at), dy + at, C, block_rows, count,
+                                                       batch_mean + f, sum_dz, sum_dz_dev);
+                hn::Store(sum_dz, d, sums.block_dz + j);
+                hn::Store(sum_dz_dev, d, sums.block_dz_dev + j);
+                sums.MergeBlock(j + hn::Lanes(d), j);
+            }
+            ForEachVector(DD(), count, [&](auto partial_doubles, std::size_t k, std::size_t doubles) HWY_ATTR {
+                FinishGradients<decltype(partial_doubles)::value, Scale, Center>(
+                    sums, j + k, doubles, static_cast<double>(rows), At(gamma, f + k), inv_std + f + k,
+                    At(dgamma, f + k), At(dbeta, f + k), At(dev_coef, j + k), At(const_coef, j + k));
+            });
+            if (dx == nullptr) return;
+            for (std::size_t block = (rows + kBlockRows - 1) / kBlockRows; block-- > 0;) {
+                const std::size_t r0 = block * kBlockRows;
+                const std::size_t at = r0 * C + f;
+                InputGradientColumnBlock<kPartial, Act, Scale>(x + at, At(y, at), dy + at, dx + at, C,
+                                                               std::min(kBlockRows, rows - r0), count, batch_mean + f,
+                                                               inv_std + f, At(gamma, f), dev_coef + j,
+                                                               const_coef + j);
+            }
         });
         return;
     }
