@@ -161,6 +161,11 @@ private:
 
     // --- storage -------------------------------------------------------------------------------
 
+    // A folded dense layer's kernel, then its bias from the next whole cache line.
+    static std::string folded_floats(const layer_description& dense) {
+        return fmt::format("nnfuse::cache_line_floats({}) + {}", dense.in_size * dense.units, dense.units);
+    }
+
     void add_region(const std::string& member, const std::string& count, const std::string& what) {
         members_ += fmt::format("    float* {}_ = nullptr;  // {}\n", member, what);
         arena_offsets_ += fmt::format("    const std::size_t at_{} = take({});\n", member, count);
@@ -226,10 +231,11 @@ private:
         for (const auto& step : plan_.steps) {
             if (!step.applies_previous_bn) continue;
             const layer_description& dense = *step.layer;
-            add_region(dense.name + "_folded_kernel", std::to_string(dense.in_size * dense.units),
-                       "the kernel with the previous BN's gamma folded in (training)");
-            add_region(dense.name + "_folded_bias", std::to_string(dense.units),
-                       "the bias with the previous BN's beta folded in (training)");
+            members_ += fmt::format(
+                "    // The kernel with the previous BN's gamma folded in, then the bias with its beta (training); one copy\n"
+                "    // per thread, made by the thread that reads it.\n"
+                "    nnfuse::per_thread_copies {}_folded_{{{}}};\n",
+                dense.name, folded_floats(dense));
             if (!dense.use_bias) {
                 add_region(dense.name + "_dz_sum", std::to_string(dense.units), "column sums of dz");
                 add_partials(dense.name + "_dz_sum", dense.units);
@@ -591,18 +597,23 @@ private:
             "BN's gradients from the dense layer's: dgamma = rows of kernel . (xhat^T dz), dbeta = kernel . sum(dz)"});
         const std::string dz_sum = layer.use_bias ? fmt::format("grad_{}_bias", layer.name) : layer.name + "_dz_sum";
         const std::string xhat_dz = layer.name + "_xhat_dz";
-        // The fold reads only variables and writes what no chunk of the BN's statistics phase touches: a task of that
-        // phase, running beside the chunks instead of after them.
+        // Each thread folds into its own copy where its chunks first read it: a copy that one thread rewrites and
+        // the others read costs an invalidation per cache line (per_thread_copies.hpp). The step's copies count as
+        // stale from the end of the statistics phase on, before any chunk reads one.
         forward_ops_.insert(forward_ops_.begin() + static_cast<std::ptrdiff_t>(bn_moments_op_ + 1),
-                            {fmt::format("    // {}: {}\n", layer.name, step.why) +
-                                 fmt::format("    {}({}_gamma_, {}_beta_, {}_kernel_, {}, {}_folded_kernel_, "
-                                             "{}_folded_bias_);\n",
-                                             fold, bn.name, bn.name, layer.name, bias, layer.name, layer.name),
-                             false, {}, true});
-        forward_ops_.push_back({fmt::format("    {}({}, count, {}_folded_kernel_, {}_folded_bias_, {});\n", fwd,
-                                            chunk_rows_of(buffer(step.in), layer.in_size), layer.name, layer.name,
-                                            chunk_rows_of(buffer(step.out), layer.units)),
-                                true});
+                            {fmt::format("    {}_folded_.begin_step(runner_.threads());\n", layer.name)});
+        const std::string folded_bias = fmt::format("{}_folded + nnfuse::cache_line_floats({})", layer.name,
+                                                    layer.in_size * layer.units);
+        forward_ops_.push_back(
+            {fmt::format("    // {}: {}\n", layer.name, step.why) +
+                 fmt::format("    float* const {0}_folded = {0}_folded_.this_threads_copy([&](float* copy) {{\n"
+                             "        {1}({2}_gamma_, {2}_beta_, {0}_kernel_, {3}, copy, copy + "
+                             "nnfuse::cache_line_floats({4}));\n"
+                             "    }});\n",
+                             layer.name, fold, bn.name, bias, layer.in_size * layer.units) +
+                 fmt::format("    {}({}, count, {}_folded, {}, {});\n", fwd, chunk_rows_of(buffer(step.in), layer.in_size),
+                             layer.name, folded_bias, chunk_rows_of(buffer(step.out), layer.units)),
+             true});
         prepend_backward(
             {{fmt::format("    // {0} (on {1}'s xhat), then {1}'s gradients from {0}'s\n", layer.name, bn.name) +
                   fmt::format("    {}({}, {}, {}, count, {}_kernel_, {}, {}, nullptr);\n", bwd,

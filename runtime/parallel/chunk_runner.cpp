@@ -21,7 +21,12 @@ void cpu_relax() {
 // optimizer update and the next batch's gather take tens of microseconds), far shorter than a person notices.
 constexpr auto spin_time = std::chrono::microseconds(200);
 
+// Set once by each worker thread; every other thread is a caller.
+thread_local std::size_t this_thread_index = 0;
+
 }  // namespace
+
+std::size_t chunk_runner::calling_thread() { return this_thread_index; }
 
 chunk_runner::chunk_runner(std::size_t threads) { set_threads(threads); }
 
@@ -129,6 +134,7 @@ void chunk_runner::wake_workers() {
 }
 
 void chunk_runner::work(std::size_t thread, std::size_t threads, std::uint64_t seen) {
+    this_thread_index = thread;
     while (true) {
         // Wait for a new generation: spinning first, then sleeping.
         const auto published = [&] { return ticket_.load(std::memory_order_acquire) >> 32 != seen; };

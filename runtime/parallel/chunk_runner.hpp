@@ -43,6 +43,10 @@ public:
     void set_threads(std::size_t threads);
     std::size_t threads() const { return workers_.size() + 1; }
 
+    // The thread running the calling body: 0 for the caller's thread (and outside any run), t in [1, threads) for
+    // worker t. What per-thread storage (per_thread_copies) is indexed by.
+    static std::size_t calling_thread();
+
     template <class Body>
     void run(std::size_t chunks, const Body& body) {
         run(chunks, 0, body);

@@ -195,14 +195,22 @@ TEST_CASE("a folded BN's statistics and normalization run chunk by chunk", "[cod
           std::string::npos);
     // The moving statistics' update, which nothing in the step reads, is a task of the normalizing phase.
     CHECK(normalize_phase.find("nnfuse::kernels::BnUpdateMoving(784, ") != std::string::npos);
-    // The fold, whole-batch work that no chunk of the statistics phase touches, is a task of that phase.
+    // The fold: each thread makes its own copy in the phase that reads it, before its first dense product; the
+    // copies turn stale between the two phases, and the statistics phase has nothing but chunks.
     const std::string moments_phase = phase_of("bn_chunk_moments_f32_c784(x + begin * 784, count,");
-    CHECK(moments_phase.rfind("runner_.run(chunks, 1, ", 0) == 0);
-    const std::size_t task_at = moments_phase.find("if (chunk == chunks) {");
-    const std::size_t fold_at = moments_phase.find("bn_fold_into_dense_f32_k784_n20(");
-    CHECK(task_at != std::string::npos);
-    CHECK(fold_at != std::string::npos);
-    CHECK(task_at < fold_at);
+    CHECK(moments_phase.rfind("runner_.run(chunks, [&]", 0) == 0);
+    CHECK(moments_phase.find("bn_fold_into_dense_f32_k784_n20(") == std::string::npos);
+    const std::size_t copy_at = normalize_phase.find("float* const dense_folded = dense_folded_.this_threads_copy(");
+    const std::size_t fold_at = normalize_phase.find("bn_fold_into_dense_f32_k784_n20(", copy_at);
+    const std::size_t product_at =
+        normalize_phase.find("dense_fwd_f32_k784_n20_elu(out_batch_normalization_ + begin * 784, count, dense_folded, "
+                             "dense_folded + nnfuse::cache_line_floats(15680), ");
+    CHECK(copy_at < fold_at);
+    CHECK(fold_at < product_at);
+    CHECK(product_at != std::string::npos);
+    const std::size_t stale_at = source.find("dense_folded_.begin_step(runner_.threads());");
+    CHECK(stale_at > source.find(moments_phase) + moments_phase.size());
+    CHECK(stale_at < source.find(normalize_phase));
 }
 
 TEST_CASE("a model whose first layer is a folded BN trains from uint8 pixels; others widen them", "[codegen][pixels]") {
