@@ -585,7 +585,7 @@ private:
             "gamma, beta, kernel, bias, folded_kernel, folded_bias",
             fmt::format("kernels::BnFoldIntoDense<{}, {}>", layer.in_size, layer.units),
             fmt::format("gamma, beta [{0}], kernel [{0}, {1}] -> folded kernel, bias", layer.in_size, layer.units),
-            bn.name + " + " + layer.name, "gamma scales the kernel's rows, beta . kernel joins the bias (once a step)"});
+            bn.name + " + " + layer.name, "gamma scales the kernel's rows, beta . kernel joins the bias (once a step, by each thread into its own copy)"});
         const std::string epilogue = add_kernel({
             fmt::format("bn_dense_grad_epilogue_f32_{}", shape),
             "const float* gamma, const float* beta, const float* kernel, const float* dz_sum, const float* xhat_dz, "
