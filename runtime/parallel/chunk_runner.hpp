@@ -2,11 +2,11 @@
 //
 // run(chunks, body) calls body(chunk) once for every chunk in [0, chunks) and returns when all have returned.
 // Each thread takes its own chunks first (thread t: chunks t, t + threads, ...), then whatever is left, so which
-// thread runs a chunk can vary from run to run: a body writes only what belongs to its chunk. The generated Nets
-// cut a batch into chunks by its row count alone (chunk_rows below) and merge per-chunk sums in chunk order
-// (add_chunk_partials), so a step's results are bit-identical for any number of threads. The caller claims chunks
-// too and waits only for chunks a worker has already started: a worker that is slow to wake (a busy machine)
-// costs nothing, the caller does its share.
+// thread runs a chunk can vary from run to run: a body writes only what belongs to its chunk (or to its thread:
+// per_thread_copies). The generated Nets cut a batch into chunks by its row count alone (chunk_rows below) and merge
+// per-chunk sums in chunk order (add_chunk_partials), so a step's results are bit-identical for any number of
+// threads. The caller claims chunks too and waits only for chunks a worker has already started: a worker that is
+// slow to wake (a busy machine) costs nothing, the caller does its share.
 // With one thread or one chunk, run() is a plain loop on the caller's thread: no synchronization at all.
 // Idle workers spin for a short while (a step's next parallel phase comes within microseconds), then sleep.
 // Bodies must not throw. One run() at a time (not reentrant, not thread-safe).

@@ -9,8 +9,9 @@
 //
 // begin_step(threads)  (serial, before the step's phases that read the copies) requires threads >= 1 and no run in
 //                      progress; ensures every copy counts as stale and there is a copy for each of threads threads.
-// this_threads_copy(make)  (inside a chunk_runner body) returns the calling thread's copy, after calling
-//                      make(float* copy) first if that copy was not made since begin_step. make must fill all of it.
+// this_threads_copy(make)  (inside a body of a chunk_runner of at most the threads given to begin_step, which must
+//                      have come first) returns the calling thread's copy, after calling make(float* copy) first if
+//                      that copy was not made since begin_step. make must fill all of what it later reads.
 // Copies are cache-line aligned and floats() long; parts of one start at whole cache lines (cache_line_floats).
 #pragma once
 
