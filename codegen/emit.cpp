@@ -161,9 +161,9 @@ private:
 
     // --- storage -------------------------------------------------------------------------------
 
-    // A folded dense layer's kernel, then its bias from the next whole cache line.
-    static std::string folded_floats(const layer_description& dense) {
-        return fmt::format("nnfuse::cache_line_floats({}) + {}", dense.in_size * dense.units, dense.units);
+    // A folded dense layer's copy holds its kernel, then its bias from the next whole cache line: where that is.
+    static std::string folded_bias_at(const layer_description& dense) {
+        return fmt::format("nnfuse::cache_line_floats({})", dense.in_size * dense.units);
     }
 
     void add_region(const std::string& member, const std::string& count, const std::string& what) {
@@ -234,8 +234,8 @@ private:
             members_ += fmt::format(
                 "    // The kernel with the previous BN's gamma folded in, then the bias with its beta (training); one copy\n"
                 "    // per thread, made by the thread that reads it.\n"
-                "    nnfuse::per_thread_copies {}_folded_{{{}}};\n",
-                dense.name, folded_floats(dense));
+                "    nnfuse::per_thread_copies {}_folded_{{{} + {}}};\n",
+                dense.name, folded_bias_at(dense), dense.units);
             if (!dense.use_bias) {
                 add_region(dense.name + "_dz_sum", std::to_string(dense.units), "column sums of dz");
                 add_partials(dense.name + "_dz_sum", dense.units);
@@ -602,17 +602,16 @@ private:
         // stale from the end of the statistics phase on, before any chunk reads one.
         forward_ops_.insert(forward_ops_.begin() + static_cast<std::ptrdiff_t>(bn_moments_op_ + 1),
                             {fmt::format("    {}_folded_.begin_step(runner_.threads());\n", layer.name)});
-        const std::string folded_bias = fmt::format("{}_folded + nnfuse::cache_line_floats({})", layer.name,
-                                                    layer.in_size * layer.units);
+        const std::string bias_at = folded_bias_at(layer);
         forward_ops_.push_back(
             {fmt::format("    // {}: {}\n", layer.name, step.why) +
                  fmt::format("    float* const {0}_folded = {0}_folded_.this_threads_copy([&](float* copy) {{\n"
-                             "        {1}({2}_gamma_, {2}_beta_, {0}_kernel_, {3}, copy, copy + "
-                             "nnfuse::cache_line_floats({4}));\n"
+                             "        {1}({2}_gamma_, {2}_beta_, {0}_kernel_, {3}, copy, copy + {4});\n"
                              "    }});\n",
-                             layer.name, fold, bn.name, bias, layer.in_size * layer.units) +
-                 fmt::format("    {}({}, count, {}_folded, {}, {});\n", fwd, chunk_rows_of(buffer(step.in), layer.in_size),
-                             layer.name, folded_bias, chunk_rows_of(buffer(step.out), layer.units)),
+                             layer.name, fold, bn.name, bias, bias_at) +
+                 fmt::format("    {0}({1}, count, {2}_folded, {2}_folded + {3}, {4});\n", fwd,
+                             chunk_rows_of(buffer(step.in), layer.in_size), layer.name, bias_at,
+                             chunk_rows_of(buffer(step.out), layer.units)),
              true});
         prepend_backward(
             {{fmt::format("    // {0} (on {1}'s xhat), then {1}'s gradients from {0}'s\n", layer.name, bn.name) +

@@ -4,6 +4,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
+#include "runtime/cache_line.hpp"
 #include "runtime/data/pixel_rows.hpp"
 
 #include <algorithm>
@@ -15,7 +16,6 @@ HWY_BEFORE_NAMESPACE();
 namespace nnfuse::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::size_t kPrefetchRows = 4;
 
 void GatherPixelRows(const std::uint8_t* HWY_RESTRICT pixels, std::size_t row_size,
@@ -33,7 +33,7 @@ void GatherPixelRows(const std::uint8_t* HWY_RESTRICT pixels, std::size_t row_si
         for (std::size_t ahead = r == 0 ? 0 : kPrefetchRows; ahead <= kPrefetchRows; ++ahead) {
             if (r + ahead >= rows.size()) break;
             const std::uint8_t* next = pixels + std::size_t{rows[r + ahead]} * row_size;
-            for (std::size_t at = 0; at < row_size; at += kCacheLine) hwy::Prefetch(next + at);
+            for (std::size_t at = 0; at < row_size; at += cache_line_bytes) hwy::Prefetch(next + at);
         }
         std::size_t i = 0;
         for (; i + lanes <= row_size; i += lanes) {
@@ -49,7 +49,7 @@ void PrefetchPixelRows(const std::uint8_t* pixels, std::size_t row_size, std::sp
     for (const std::uint32_t row : rows) {
         const std::uint8_t* first = pixels + std::size_t{row} * row_size;
         // Not into L1 (locality 1 of 3; x86: prefetcht2): the step that runs meanwhile needs L1 for itself.
-        for (std::size_t at = 0; at < row_size; at += kCacheLine) __builtin_prefetch(first + at, 0, 1);
+        for (std::size_t at = 0; at < row_size; at += cache_line_bytes) __builtin_prefetch(first + at, 0, 1);
         __builtin_prefetch(first + row_size - 1, 0, 1);  // a row that starts mid-line ends in one more line
     }
 }

@@ -58,6 +58,7 @@
 
 #include "dsl/activation.hpp"
 #include "hwy/highway.h"
+#include "runtime/cache_line.hpp"
 #include "runtime/kernels/activation-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -82,10 +83,9 @@ inline constexpr std::size_t kStreamRows = 8;
 inline constexpr std::size_t kColumnRows = 256;
 // ...if its lines spread over all of L1's sets: a row stride of an odd number of cache lines does that; an even one
 // folds the column into a fraction of the sets (C = 256: a 1 KiB stride uses 4 of 64), where it does not stay.
-inline constexpr std::size_t kCacheLineBytes = 64;
 template <std::size_t C>
 inline constexpr bool kColumnsSpreadOverL1 =
-    C * sizeof(float) % kCacheLineBytes == 0 && C * sizeof(float) / kCacheLineBytes % 2 == 1;
+    C * sizeof(float) % cache_line_bytes == 0 && C * sizeof(float) / cache_line_bytes % 2 == 1;
 // Features whose double accumulators are on the stack at once (28 bytes each in the forward pass).
 inline constexpr std::size_t kPanelFeatures = 1024;
 

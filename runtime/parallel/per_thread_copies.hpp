@@ -20,17 +20,10 @@
 #include <vector>
 
 #include "hwy/aligned_allocator.h"
+#include "runtime/cache_line.hpp"
 #include "runtime/parallel/chunk_runner.hpp"
 
 namespace nnfuse {
-
-inline constexpr std::size_t cache_line_bytes = 64;
-
-// `floats` rounded up to whole cache lines: where the next part of a copy starts.
-constexpr std::size_t cache_line_floats(std::size_t floats) {
-    constexpr std::size_t per_line = cache_line_bytes / sizeof(float);
-    return (floats + per_line - 1) / per_line * per_line;
-}
 
 class per_thread_copies {
 public:
@@ -58,7 +51,6 @@ private:
     };
 
     std::size_t floats_, stride_;
-    std::size_t threads_ = 0;
     std::uint64_t step_ = 0;  // steps begun; copies made in step 0 do not exist
     hwy::AlignedFreeUniquePtr<float[]> copies_;
     std::vector<made_in> made_in_step_;

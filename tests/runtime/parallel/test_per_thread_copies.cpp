@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/cache_line.hpp"
 #include "runtime/parallel/chunk_runner.hpp"
 #include "runtime/parallel/per_thread_copies.hpp"
 
