@@ -1,5 +1,5 @@
 // The batch-normalization kernel instantiations under test: feature counts below, at and above the
-// vector widths (4, 8, 16 floats), odd sizes, two panels (C > 1024), each fused activation and each
+// vector widths (4, 8, 16 floats), odd sizes, rows of a whole KiB (256), two panels (C > 1024), each fused activation and each
 // affine variant. test_bn_kernels.cpp instantiates every entry on every compiled SIMD target and
 // reaches it by index through one exported dispatcher per kernel.
 #pragma once
@@ -25,6 +25,7 @@ inline constexpr bn_config bn_configs[] = {
     {7, activation_kind::linear, true, true},
     {16, activation_kind::linear, true, true},
     {37, activation_kind::linear, true, true},
+    {256, activation_kind::linear, true, true},  // rows of 1 KiB: inference goes row by row
     {784, activation_kind::linear, true, true},
     {1500, activation_kind::linear, true, true},  // a full panel of 1024 features, then 476
     {1, activation_kind::tanh, true, true},
