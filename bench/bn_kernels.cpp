@@ -4,8 +4,14 @@
 // compiled with the project's flags), for a linear BN with gamma and beta.
 //
 // Names: BM_bn_fwd_train/C/N, BM_bn_bwd/C/N, BM_bn_fwd_infer/C/N (and _naive), C features, N rows.
+// Threads: BM_bn_fwd_train_chunks/C/N/T is the training forward as the generated Nets run it on T threads (1, 2): the
+// batch cut into chunks of chunk_rows rows, each chunk's moments on any thread, one merge in chunk order, then
+// each chunk's x-hat (runtime/kernels/bn_chunked-inl.h; gamma and beta are left to the next dense layer, which
+// folds them into its kernel). The backward has no such row: the Nets take BN's gradients from the dense layer's
+// epilogue, not from a BN pass. Its bytes are the forward's (x in, x-hat out); T > 1 rows time the wall clock.
 // With meson -Dcompare=true also BM_bn_fwd_train_libtorch/C/N, BM_bn_fwd_train_onednn/C/N and the same for
-// BM_bn_bwd, at C = 784 (bench/compare/bn_compare.hpp), registered right after the nnfuse rows they compare with.
+// BM_bn_bwd, at C = 784 (bench/compare/bn_compare.hpp), registered right after the nnfuse rows they compare with,
+// and the libraries' forward on 2 threads (.../C/N/2t) after the chunked rows.
 //
 // Bytes: each row counts the tensors a pass must touch at least once: x and y for the forwards, x, dy and
 // dx for the backward (4 bytes each per element); per-feature arrays are not counted, nor any second pass
@@ -32,6 +38,7 @@
 
 #include "hwy/highway.h"
 #include "runtime/kernels/batch_norm-inl.h"
+#include "runtime/kernels/bn_chunked-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::bench::HWY_NAMESPACE {
@@ -54,6 +61,17 @@ struct Layer {
                          const float* inv_std, float* dgamma, float* dbeta, float* dx, float* scratch) {
         kernels::BnBackward<C, kLinear, true, true>(x, nullptr, dy, rows, gamma, mean, inv_std, dgamma, dbeta, dx,
                                                     scratch);
+    }
+    static void ChunkMoments(const float* x, std::size_t rows, float* moments) {
+        kernels::BnChunkMoments<C>(x, rows, moments);
+    }
+    static void MergeChunkMoments(const float* moments, std::size_t rows, std::size_t chunk_rows, float epsilon,
+                                  float* mean, float* var, float* inv_std) {
+        kernels::BnMergeChunkMoments<C>(moments, rows, chunk_rows, epsilon, mean, var, inv_std);
+    }
+    static void NormalizeRows(const float* x, std::size_t rows, const float* mean, const float* inv_std,
+                              float* xhat) {
+        kernels::BnNormalizeRows<C>(x, rows, mean, inv_std, xhat);
     }
 };
 
@@ -92,6 +110,22 @@ void Backward(std::size_t features, const float* x, const float* dy, std::size_t
     });
 }
 
+void ChunkMoments(std::size_t features, const float* x, std::size_t rows, float* moments) {
+    WithLayer(features, [&](auto layer) HWY_ATTR { layer.ChunkMoments(x, rows, moments); });
+}
+
+void MergeChunkMoments(std::size_t features, const float* moments, std::size_t rows, std::size_t chunk_rows,
+                       float epsilon, float* mean, float* var, float* inv_std) {
+    WithLayer(features, [&](auto layer) HWY_ATTR {
+        layer.MergeChunkMoments(moments, rows, chunk_rows, epsilon, mean, var, inv_std);
+    });
+}
+
+void NormalizeRows(std::size_t features, const float* x, std::size_t rows, const float* mean, const float* inv_std,
+                   float* xhat) {
+    WithLayer(features, [&](auto layer) HWY_ATTR { layer.NormalizeRows(x, rows, mean, inv_std, xhat); });
+}
+
 std::int64_t CompiledTarget() { return HWY_TARGET; }
 
 }  // namespace nnfuse::bench::HWY_NAMESPACE
@@ -109,6 +143,8 @@ HWY_AFTER_NAMESPACE();
 
 #include "bench/roofline.hpp"
 #include "hwy/aligned_allocator.h"
+#include "runtime/kernels/bn_chunked.hpp"
+#include "runtime/parallel/chunk_runner.hpp"
 
 #if NNFUSE_BENCH_COMPARE
 #include "bench/compare/bn_compare.hpp"
@@ -118,6 +154,9 @@ namespace nnfuse::bench {
 
 HWY_EXPORT(ForwardTrain);
 HWY_EXPORT(ForwardInfer);
+HWY_EXPORT(ChunkMoments);
+HWY_EXPORT(MergeChunkMoments);
+HWY_EXPORT(NormalizeRows);
 HWY_EXPORT(Backward);
 HWY_EXPORT(CompiledTarget);
 
@@ -268,6 +307,34 @@ void bm_forward_train_naive(benchmark::State& state, std::size_t features, std::
     row.finish(state);
 }
 
+void bm_forward_train_chunks(benchmark::State& state, std::size_t features, std::size_t rows, std::size_t threads) {
+    bn_buffers b(rows, features);
+    const std::size_t chunks = chunk_count(rows);
+    const std::size_t moments_floats = kernels::bn_chunk_moments_floats(features);
+    const auto moments = hwy::AllocateAligned<float>(chunks * moments_floats);
+    chunk_runner runner(threads);
+    const roofline_row row = roofline(b, bytes_per_element_forward);
+    for (auto _ : state) {
+        runner.run(chunks, [&](std::size_t chunk) {
+            const std::size_t begin = chunk * chunk_rows;
+            HWY_DYNAMIC_DISPATCH(ChunkMoments)
+            (features, b.x.get() + begin * features, std::min(chunk_rows, rows - begin),
+             moments.get() + chunk * moments_floats);
+        });
+        HWY_DYNAMIC_DISPATCH(MergeChunkMoments)
+        (features, moments.get(), rows, chunk_rows, keras_epsilon, b.mean.data(), b.var.data(), b.inv_std.data());
+        runner.run(chunks, [&](std::size_t chunk) {
+            const std::size_t begin = chunk * chunk_rows;
+            HWY_DYNAMIC_DISPATCH(NormalizeRows)
+            (features, b.x.get() + begin * features, std::min(chunk_rows, rows - begin), b.mean.data(),
+             b.inv_std.data(), b.y.get() + begin * features);
+        });
+        benchmark::DoNotOptimize(b.y.get());
+        benchmark::ClobberMemory();
+    }
+    row.finish(state);
+}
+
 void bm_forward_infer(benchmark::State& state, std::size_t features, std::size_t rows) {
     bn_buffers b(rows, features);
     const roofline_row row = roofline(b, bytes_per_element_forward);
@@ -365,6 +432,32 @@ void register_all() {
                 }
 #endif
             }
+        }
+    }
+    for (const std::size_t features : feature_counts) {
+        for (const std::size_t rows : batch_sizes) {
+            for (const std::size_t threads : {1, 2}) {
+                std::string name = "BM_bn_fwd_train_chunks/";
+                name += std::to_string(features);
+                name += '/';
+                name += std::to_string(rows);
+                name += '/';
+                name += std::to_string(threads);
+                auto* bench = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
+                    state.SetLabel(target);
+                    bm_forward_train_chunks(state, features, rows, threads);
+                });
+                bench->Unit(benchmark::kMicrosecond)->ComputeStatistics("min", fastest);
+                if (threads > 1) bench->UseRealTime();
+            }
+#if NNFUSE_BENCH_COMPARE
+            if (features == compare_features) {
+                register_libtorch_bn("BM_bn_fwd_train", bn_pass::forward_train, features, rows,
+                                     bytes_per_element_forward, 2);
+                register_onednn_bn("BM_bn_fwd_train", bn_pass::forward_train, features, rows,
+                                   bytes_per_element_forward, 2);
+            }
+#endif
         }
     }
 }
