@@ -8,7 +8,8 @@
 // batch cut into chunks of chunk_rows rows, each chunk's moments on any thread, one merge in chunk order, then
 // each chunk's x-hat (runtime/kernels/bn_chunked-inl.h; gamma and beta are left to the next dense layer, which
 // folds them into its kernel). The backward has no such row: the Nets take BN's gradients from the dense layer's
-// epilogue, not from a BN pass. Its bytes are the forward's (x in, x-hat out); T > 1 rows time the wall clock.
+// epilogue, not from a BN pass. The chunked rows count the forward's bytes (x in, x-hat out); T > 1 rows time the wall
+// clock.
 // With meson -Dcompare=true also BM_bn_fwd_train_libtorch/C/N, BM_bn_fwd_train_onednn/C/N and the same for
 // BM_bn_bwd, at C = 784 (bench/compare/bn_compare.hpp), registered right after the nnfuse rows they compare with,
 // and the libraries' forward on 2 threads (.../C/N/2t) after the chunked rows.
