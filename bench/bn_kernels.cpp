@@ -396,6 +396,15 @@ using bench_fn = void (*)(benchmark::State&, std::size_t, std::size_t);
 // On a shared machine the fastest of --benchmark_repetitions runs is the least disturbed one.
 double fastest(const std::vector<double>& times) { return *std::min_element(times.begin(), times.end()); }
 
+// "/C/N", appended piecewise: g++ 12 warns falsely (-Wrestrict) on "/" + std::to_string(...).
+std::string shape_suffix(std::size_t features, std::size_t rows) {
+    std::string suffix = "/";
+    suffix += std::to_string(features);
+    suffix += '/';
+    suffix += std::to_string(rows);
+    return suffix;
+}
+
 void register_all() {
     const std::string target = hwy::TargetName(HWY_DYNAMIC_DISPATCH(CompiledTarget)());
     const struct {
@@ -409,11 +418,7 @@ void register_all() {
     for (const auto& kind : kinds) {
         for (const std::size_t features : feature_counts) {
             for (const std::size_t rows : batch_sizes) {
-                // Appended piecewise: g++ 12 warns falsely (-Wrestrict) on "/" + std::to_string(...).
-                std::string suffix = "/";
-                suffix += std::to_string(features);
-                suffix += '/';
-                suffix += std::to_string(rows);
+                const std::string suffix = shape_suffix(features, rows);
                 benchmark::RegisterBenchmark((kind.name + suffix).c_str(),
                                              [=](benchmark::State& state) {
                                                  state.SetLabel(target);
@@ -438,10 +443,7 @@ void register_all() {
     for (const std::size_t features : feature_counts) {
         for (const std::size_t rows : batch_sizes) {
             for (const std::size_t threads : {1, 2}) {
-                std::string name = "BM_bn_fwd_train_chunks/";
-                name += std::to_string(features);
-                name += '/';
-                name += std::to_string(rows);
+                std::string name = "BM_bn_fwd_train_chunks" + shape_suffix(features, rows);
                 name += '/';
                 name += std::to_string(threads);
                 auto* bench = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {

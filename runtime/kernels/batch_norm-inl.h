@@ -34,8 +34,8 @@
 // accumulators stay in registers. The statistics pass steps by whole blocks, so that a block's column
 // (kBlockRows x one vector) is still in L1 for its second look; the other passes of a batch larger
 // than a block step by kStreamRows rows, which streams better from memory (inference over rows of a whole KiB goes
-// row by row: kInferRowByRow); the second pass of each
-// kernel runs last rows first, to start on what the first pass left in cache. A batch of one block, and a
+// row by row: kInferRowByRow); the second pass of each kernel runs last rows first, to start on what the first pass
+// left in cache. A batch of one block, and a
 // batch of up to kColumnRows rows whose columns stay in L1 (kColumnsSpreadOverL1), do both passes column by
 // column instead: a column's second pass reads it from L1, where its first pass left it.
 // When C is not a multiple of the lane count, the last column is partial: masked loads and stores
@@ -87,10 +87,10 @@ inline constexpr std::size_t kColumnRows = 256;
 template <std::size_t C>
 inline constexpr bool kColumnsSpreadOverL1 =
     C * sizeof(float) % cache_line_bytes == 0 && C * sizeof(float) / cache_line_bytes % 2 == 1;
-// The inference pass steps by kStreamRows rows except where a row is a whole number of KiB (C = 256, 512, ...): there
-// it goes row by row, measured 1.6-1.8x faster at C = 256, N = 65536 (11.1-13.1 -> 6.5-7.6 ms, where 8-row and 4-row
-// steps ran at 0.46 of memcpy's rate) and slower at C = 784 (20-21 -> 26-29 ms), whose 8 streams of rows 3136 bytes
-// apart the prefetchers serve better than one.
+// The inference pass steps as the others do (StepRows) except where a row is a whole number of KiB (C = 256, 512,
+// ...): there it goes row by row, batches of one block too. Measured 1.6-1.8x faster at C = 256, N = 65536
+// (11.1-13.1 -> 6.5-7.6 ms, where 8-row and 4-row steps ran at 0.46 of memcpy's rate) and slower at C = 784
+// (20-21 -> 26-29 ms), whose 8 streams of rows 3136 bytes apart the prefetchers serve better than one.
 template <std::size_t C>
 inline constexpr bool kInferRowByRow = C * sizeof(float) % 1024 == 0;
 // Features whose double accumulators are on the stack at once (28 bytes each in the forward pass).
