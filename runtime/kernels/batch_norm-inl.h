@@ -38,6 +38,9 @@
 // left in cache. A batch of one block, and a
 // batch of up to kColumnRows rows whose columns stay in L1 (kColumnsSpreadOverL1), do both passes column by
 // column instead: a column's second pass reads it from L1, where its first pass left it.
+// The output pass of a batch of several blocks (y, dx) writes with non-temporal stores when that output is at least
+// bn_streaming_output_bytes (streaming_output.hpp) and its row vectors are aligned (StreamsOutput): it would not stay
+// in cache, and ordinary stores would first read every line they overwrite.
 // When C is not a multiple of the lane count, the last column is partial: masked loads and stores
 // where memory operations cannot fault, a copy through a stack buffer elsewhere.
 // No heap allocation: per-feature double accumulators live on the stack for a panel of up to
@@ -54,13 +57,17 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "dsl/activation.hpp"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "runtime/cache_line.hpp"
 #include "runtime/kernels/activation-inl.h"
+#include "runtime/kernels/streaming_output.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::kernels::HWY_NAMESPACE {
@@ -153,6 +160,17 @@ HWY_INLINE void StoreColumn(D d, hn::Vec<D> v, float* HWY_RESTRICT p, std::size_
     } else {
         (void)count;
         hn::StoreU(v, d, p);
+    }
+}
+
+// An output column (y, dx): with kStream a non-temporal store to an aligned whole vector (StreamsOutput, which
+// never streams a layer with a partial column; such a column is instantiated in a streaming pass all the same).
+template <bool kPartial, bool kStream, class D>
+HWY_INLINE void StoreOutputColumn(D d, hn::Vec<D> v, float* HWY_RESTRICT p, std::size_t count) {
+    if constexpr (kStream && !kPartial) {
+        hn::Stream(v, d, p);
+    } else {
+        StoreColumn<kPartial>(d, v, p, count);
     }
 }
 
@@ -342,7 +360,7 @@ HWY_INLINE void FinishMoments(const RunningMoments<kPadded>& moments, std::size_
 
 // ---------------------------------------------------------------- training forward: normalize
 
-template <bool kPartial, activation_kind Act, bool Scale, bool Center>
+template <bool kPartial, activation_kind Act, bool Scale, bool Center, bool kStream = false>
 HWY_INLINE void NormalizeColumnBlock(const float* x, float* y, std::size_t stride, std::size_t block_rows,
                                      std::size_t count, const float* HWY_RESTRICT mean,
                                      const float* HWY_RESTRICT inv_std, const float* HWY_RESTRICT gamma,
@@ -363,7 +381,7 @@ HWY_INLINE void NormalizeColumnBlock(const float* x, float* y, std::size_t strid
             (void)shift;
             z = hn::Mul(centered, scale);
         }
-        StoreColumn<kPartial>(d, Activate<Act>(d, z), y + r * stride, count);
+        StoreOutputColumn<kPartial, kStream>(d, Activate<Act>(d, z), y + r * stride, count);
     }
 }
 
@@ -464,7 +482,7 @@ HWY_INLINE void FinishGradients(const GradientSums<kPadded>& sums, std::size_t j
     StoreNarrowed<kPartial>(dd, hn::Mul(minus_dz_coef_per_row, sum_dz), const_coef, count);
 }
 
-template <bool kPartial, activation_kind Act, bool Scale>
+template <bool kPartial, activation_kind Act, bool Scale, bool kStream = false>
 HWY_INLINE void InputGradientColumnBlock(const float* x, const float* y, const float* dy, float* dx, std::size_t stride,
                                          std::size_t block_rows, std::size_t count, const float* HWY_RESTRICT mean,
                                          const float* HWY_RESTRICT inv_std, const float* HWY_RESTRICT gamma,
@@ -480,7 +498,8 @@ HWY_INLINE void InputGradientColumnBlock(const float* x, const float* y, const f
         const std::size_t at = r * stride;
         const V dz = LoadPreActivationGradient<kPartial, Act>(d, dy + at, y + at, count);
         const V dev = hn::Sub(LoadColumn<kPartial>(d, x + at, count), mean_v);
-        StoreColumn<kPartial>(d, hn::MulAdd(dz_coef, dz, hn::MulAdd(dev_coef_v, dev, const_coef_v)), dx + at, count);
+        StoreOutputColumn<kPartial, kStream>(d, hn::MulAdd(dz_coef, dz, hn::MulAdd(dev_coef_v, dev, const_coef_v)),
+                                             dx + at, count);
     }
 }
 
@@ -508,7 +527,7 @@ HWY_INLINE void InferenceAffine(std::size_t count, float epsilon, const float* H
     hn::Store(t, d, t_out);
 }
 
-template <bool kPartial, activation_kind Act>
+template <bool kPartial, activation_kind Act, bool kStream = false>
 HWY_INLINE void InferColumnBlock(const float* x, float* y, std::size_t stride, std::size_t block_rows,
                                  std::size_t count, const float* HWY_RESTRICT s, const float* HWY_RESTRICT t) {
     const DF d;
@@ -517,14 +536,36 @@ HWY_INLINE void InferColumnBlock(const float* x, float* y, std::size_t stride, s
     const V t_v = hn::Load(d, t);
     for (std::size_t r = 0; r < block_rows; ++r) {
         const std::size_t at = r * stride;
-        StoreColumn<kPartial>(d, Activate<Act>(d, hn::MulAdd(LoadColumn<kPartial>(d, x + at, count), s_v, t_v)), y + at,
-                              count);
+        StoreOutputColumn<kPartial, kStream>(
+            d, Activate<Act>(d, hn::MulAdd(LoadColumn<kPartial>(d, x + at, count), s_v, t_v)), y + at, count);
     }
 }
 
 // ---------------------------------------------------------------- one panel of features
 
 inline std::size_t StepRows(std::size_t rows) { return rows <= kBlockRows ? rows : kStreamRows; }
+
+// Whether a pass over several blocks writes its rows x C output floats at `out` with non-temporal stores: an output
+// of bn_streaming_output_bytes or more (streaming_output.hpp), and only where every vector of every row is aligned
+// (C a whole number of vectors, `out` vector-aligned), which also means no partial column.
+template <std::size_t C>
+HWY_INLINE bool StreamsOutput(const float* out, std::size_t rows) {
+    const std::size_t vector_bytes = hn::Lanes(DF()) * sizeof(float);
+    return rows * C * sizeof(float) >= bn_streaming_output_bytes && C * sizeof(float) % vector_bytes == 0 &&
+           reinterpret_cast<std::uintptr_t>(out) % vector_bytes == 0;
+}
+
+// pass(std::true_type()) when `stream`, then a store fence: non-temporal stores are not ordered with later ones, so
+// without it a thread told "done" afterwards could read old values. Otherwise pass(std::false_type()).
+template <class Pass>
+HWY_INLINE void WithStreaming(bool stream, const Pass& pass) {
+    if (stream) {
+        pass(std::true_type());
+        hwy::FlushStream();
+    } else {
+        pass(std::false_type());
+    }
+}
 
 // p + offset, or nullptr for an absent array (gamma without Scale, dx when not wanted, ...).
 template <class T>
@@ -627,16 +668,18 @@ HWY_INLINE void ForwardTrainPanel(const float* x, std::size_t rows, float epsilo
 
     // Normalize pass, last block first: the rows the statistics pass read last are still in cache.
     const std::size_t step_rows = StepRows(rows);
-    for (std::size_t step = (rows + step_rows - 1) / step_rows; step-- > 0;) {
-        const std::size_t r0 = step * step_rows;
-        const std::size_t block_rows = std::min(step_rows, rows - r0);
-        ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
-            const std::size_t f = kFirst + j;
-            const std::size_t at = r0 * C + f;
-            NormalizeColumnBlock<decltype(partial)::value, Act, Scale, Center>(
-                x + at, y + at, C, block_rows, count, batch_mean + f, inv_std + f, At(gamma, f), At(beta, f));
-        });
-    }
+    WithStreaming(StreamsOutput<C>(y, rows), [&](auto stream) HWY_ATTR {
+        for (std::size_t step = (rows + step_rows - 1) / step_rows; step-- > 0;) {
+            const std::size_t r0 = step * step_rows;
+            const std::size_t block_rows = std::min(step_rows, rows - r0);
+            ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+                const std::size_t f = kFirst + j;
+                const std::size_t at = r0 * C + f;
+                NormalizeColumnBlock<decltype(partial)::value, Act, Scale, Center, decltype(stream)::value>(
+                    x + at, y + at, C, block_rows, count, batch_mean + f, inv_std + f, At(gamma, f), At(beta, f));
+            });
+        }
+    });
 }
 
 // Parameter gradients and dx coefficients of a panel over several blocks: float block sums merged in
@@ -748,17 +791,19 @@ HWY_INLINE void BackwardPanel(const float* x, const float* y, const float* dy, s
 
     // dx pass, last block first: the rows the reductions pass read last are still in cache.
     const std::size_t step_rows = StepRows(rows);
-    for (std::size_t step = (rows + step_rows - 1) / step_rows; step-- > 0;) {
-        const std::size_t r0 = step * step_rows;
-        const std::size_t block_rows = std::min(step_rows, rows - r0);
-        ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
-            const std::size_t f = kFirst + j;
-            const std::size_t at = r0 * C + f;
-            InputGradientColumnBlock<decltype(partial)::value, Act, Scale>(
-                x + at, At(y, at), dy + at, dx + at, C, block_rows, count, batch_mean + f, inv_std + f, At(gamma, f),
-                dev_coef + j, const_coef + j);
-        });
-    }
+    WithStreaming(StreamsOutput<C>(dx, rows), [&](auto stream) HWY_ATTR {
+        for (std::size_t step = (rows + step_rows - 1) / step_rows; step-- > 0;) {
+            const std::size_t r0 = step * step_rows;
+            const std::size_t block_rows = std::min(step_rows, rows - r0);
+            ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+                const std::size_t f = kFirst + j;
+                const std::size_t at = r0 * C + f;
+                InputGradientColumnBlock<decltype(partial)::value, Act, Scale, decltype(stream)::value>(
+                    x + at, At(y, at), dy + at, dx + at, C, block_rows, count, batch_mean + f, inv_std + f,
+                    At(gamma, f), dev_coef + j, const_coef + j);
+            });
+        }
+    });
 }
 
 inline constexpr std::size_t PanelCount(std::size_t features) {
@@ -797,13 +842,16 @@ HWY_INLINE void InferPanel(const float* x, std::size_t rows, float epsilon, cons
                                                                  moving_mean + f, moving_var + f, s + j, t + j);
     });
     const std::size_t step_rows = kInferRowByRow<C> ? 1 : StepRows(rows);
-    for (std::size_t r0 = 0; r0 < rows; r0 += step_rows) {
-        const std::size_t block_rows = std::min(step_rows, rows - r0);
-        ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
-            const std::size_t at = r0 * C + kFirst + j;
-            InferColumnBlock<decltype(partial)::value, Act>(x + at, y + at, C, block_rows, count, s + j, t + j);
-        });
-    }
+    WithStreaming(rows > kBlockRows && StreamsOutput<C>(y, rows), [&](auto stream) HWY_ATTR {
+        for (std::size_t r0 = 0; r0 < rows; r0 += step_rows) {
+            const std::size_t block_rows = std::min(step_rows, rows - r0);
+            ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+                const std::size_t at = r0 * C + kFirst + j;
+                InferColumnBlock<decltype(partial)::value, Act, decltype(stream)::value>(x + at, y + at, C, block_rows,
+                                                                                         count, s + j, t + j);
+            });
+        }
+    });
 }
 
 template <std::size_t C, activation_kind Act, bool Scale, bool Center, std::size_t... kPanel>
