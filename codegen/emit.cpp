@@ -141,7 +141,7 @@ public:
             {"forward_train", chunked(forward_ops_) + fmt::format("    return {};", buffer(plan_.logits))},
             {"train_step", train_step(forward_ops_, logits_kernel)},
             {"train_step_pixels", train_step_pixels(logits_kernel)},
-            {"forward_infer", forward_infer_ + fmt::format("    return {};", buffer(plan_.logits))},
+            {"forward_infer", forward_infer()},
             {"loss_kernel", logits_kernel},
         };
         generated_files files;
@@ -274,6 +274,15 @@ private:
                plan.steps.front().folded_into_next;
     }
 
+    // Inference, chunk by chunk on the runner: every row's values are computed on their own, so the chunks give
+    // what one pass over the batch gives, on any thread. A stop before a BN layer (bn_input) ends each chunk there.
+    std::string forward_infer() const {
+        return "    runner_.run(nnfuse::chunk_count(rows), [&](std::size_t chunk) {\n"
+               "        const std::size_t begin = chunk * nnfuse::chunk_rows;\n"
+               "        const std::size_t count = std::min(nnfuse::chunk_rows, rows - begin);\n" +
+               indented(forward_infer_, 4) + "    });\n" + bn_inputs_ + fmt::format("    return {};", buffer(plan_.logits));
+    }
+
     // train_pixel_batch's step. From pixels, train_batch's statements with the first BN's reads of x replaced;
     // otherwise the batch widened to floats, chunk by chunk, then train_batch's step on them.
     std::string train_step_pixels(const std::string& loss_kernel) const {
@@ -354,8 +363,9 @@ private:
                                 layer.in_size),
                     covers, "backward of the above; the activation's derivative from its output"});
                 const std::string bias = variable(layer, "bias", layer.use_bias);
-                const std::string call = fmt::format("    {}({}, rows, {}_kernel_, {}, {});\n", fwd, in, layer.name, bias, out);
-                forward_infer_ += fmt::format("    // {}\n", covers) + call;
+                forward_infer_ += fmt::format("    // {}\n    {}({}, count, {}_kernel_, {}, {});\n", covers, fwd,
+                                              chunk_rows_of(in, layer.in_size), layer.name, bias,
+                                              chunk_rows_of(out, layer.units));
                 if (step.applies_previous_bn) {
                     plan_folded_dense(step, fwd, bwd, bias, y_for_derivative);
                     break;
@@ -393,12 +403,13 @@ private:
                     "x, rows, epsilon, gamma, beta, moving_mean, moving_var, y",
                     fmt::format("kernels::BnForwardInfer<{}>", targs), fmt::format("[M, {}], y = x * s + t", c), covers,
                     "inference: one pass with s, t from the moving statistics"});
-                const std::string infer_call =
-                    fmt::format("    {}({}, {}, {}_epsilon, {}, {}, {}_moving_mean_, {}_moving_variance_, {});\n", infer, in,
-                                rows, layer.name, gamma, beta, layer.name, layer.name, out);
-                forward_infer_ += fmt::format("    // {}\n    if (stop_before_bn == {}) return {};\n", covers, step.bn_index, in) +
-                                  infer_call;
                 const std::size_t per_row = layer.rows_per_sample * c;
+                forward_infer_ += fmt::format(
+                    "    // {0}\n    if (stop_before_bn == {1}) return;\n"
+                    "    {2}({3}, count * {4}, {5}_epsilon, {6}, {7}, {5}_moving_mean_, {5}_moving_variance_, {8});\n",
+                    covers, step.bn_index, infer, chunk_rows_of(in, per_row), layer.rows_per_sample, layer.name, gamma,
+                    beta, chunk_rows_of(out, per_row));
+                bn_inputs_ += fmt::format("    if (stop_before_bn == {}) return {};\n", step.bn_index, in);
                 if (!layer.trainable) {
                     forward_ops_.push_back(
                         {fmt::format("    // {}: {}\n    {}({}, count * {}, {}_epsilon, {}, {}, {}_moving_mean_, "
@@ -464,7 +475,8 @@ private:
                 forward_ops_.push_back({fmt::format("    // {}: {}\n    {}({}, count, {});\n", covers, step.why, fwd,
                                                     chunk_rows_of(in, n), chunk_rows_of(out, n)),
                                         true});
-                forward_infer_ += fmt::format("    // {}\n    {}({}, rows, {});\n", covers, fwd, in, out);
+                forward_infer_ += fmt::format("    // {}\n    {}({}, count, {});\n", covers, fwd, chunk_rows_of(in, n),
+                                              chunk_rows_of(out, n));
                 if (step.needs_input_grad) {
                     const std::string bwd = add_kernel({
                         fmt::format("act_bwd_f32_n{}{}", n, act),
@@ -722,7 +734,8 @@ private:
     std::vector<step_op> forward_ops_, backward_ops_;
     const bool from_pixels_;  // train_pixel_batch reads uint8 pixels itself (first_bn_reads_pixels)
     std::size_t bn_moments_op_ = 0;  // where the last folded BN's per-chunk statistics are in forward_ops_
-    std::string forward_infer_;
+    std::string forward_infer_;  // one chunk's inference statements
+    std::string bn_inputs_;      // forward_infer's return for a stop before each BN layer
     std::size_t variable_count_ = 0, bn_count_ = 0, max_bn_features_ = 0;
 };
 

@@ -152,6 +152,48 @@ TEST_CASE("training is bit-identical for any number of threads", "[network][dete
     CHECK(std::memcmp(serial.data(), parallel.data(), serial.size() * sizeof(float)) == 0);
 }
 
+// Inference computes every row on its own, chunk by chunk on the runner: how the rows are batched and how many
+// threads run the chunks cannot change a value.
+TEST_CASE("inference is bit-identical for any batching and any number of threads", "[network][determinism][threads]") {
+    constexpr std::size_t rows = 2 * nnfuse::chunk_rows + 22;  // three chunks, the last one short
+    const auto x = test_support::random_values(rows * 12, 21);
+    const auto labels = test_support::random_labels(rows, 4, 22);
+    gen::two_bn_test::Net net(rows);
+    nnfuse::initialize_variables(net, 23);
+    perturb_trainables(net, 24);
+    net.train_batch(x.data(), labels.data(), rows);  // moving statistics off their initial values
+    const auto predict = [&](std::size_t threads, std::size_t batch) {
+        net.set_threads(threads);
+        std::vector<float> p(rows * gen::two_bn_test::Net::classes);
+        for (std::size_t begin = 0; begin < rows; begin += batch) {
+            net.predict_batch(x.data() + begin * 12, std::min(batch, rows - begin), p.data() + begin * 4);
+        }
+        return p;
+    };
+    const auto whole = predict(1, rows);
+    for (const auto& [threads, batch] : {std::pair{std::size_t{2}, rows}, std::pair{std::size_t{1}, std::size_t{1}},
+                                         std::pair{std::size_t{2}, std::size_t{100}}}) {
+        INFO(threads << " threads, batches of " << batch);
+        const auto other = predict(threads, batch);
+        CHECK(std::memcmp(whole.data(), other.data(), whole.size() * sizeof(float)) == 0);
+    }
+    const auto evaluate = [&](std::size_t threads) {
+        net.set_threads(threads);
+        return net.evaluate_batch(x.data(), labels.data(), rows);
+    };
+    const auto serial = evaluate(1), parallel = evaluate(2);
+    CHECK(serial.loss_sum == parallel.loss_sum);
+    CHECK(serial.correct == parallel.correct);
+    // The input of the second BN layer, as the population statistics read it.
+    const auto bn_input = [&](std::size_t threads) {
+        net.set_threads(threads);
+        const float* in = net.bn_input(1, x.data(), rows);
+        return std::vector<float>(in, in + rows * net.bn_layers()[1].features * net.bn_layers()[1].rows_per_sample);
+    };
+    const auto bn_serial = bn_input(1), bn_parallel = bn_input(2);
+    CHECK(std::memcmp(bn_serial.data(), bn_parallel.data(), bn_serial.size() * sizeof(float)) == 0);
+}
+
 TEST_CASE("thread counts: zero is refused, changing it keeps training", "[network][threads]") {
     gen::fashion_mnist::Net net(129);
     REQUIRE(net.threads() == 1);
