@@ -274,12 +274,14 @@ private:
                plan.steps.front().folded_into_next;
     }
 
-    // Inference, chunk by chunk on the runner: every row's values are computed on their own, so the chunks give
-    // what one pass over the batch gives, on any thread. A stop before a BN layer (bn_input) ends each chunk there.
+    // Inference, the batch cut into pieces for the threads (nnfuse::inference_pieces): every row's values are
+    // computed on their own, so the pieces give what one pass over the batch gives. A stop before a BN layer
+    // (bn_input) ends each piece there.
     std::string forward_infer() const {
-        return "    runner_.run(nnfuse::chunk_count(rows), [&](std::size_t chunk) {\n"
-               "        const std::size_t begin = chunk * nnfuse::chunk_rows;\n"
-               "        const std::size_t count = std::min(nnfuse::chunk_rows, rows - begin);\n" +
+        return "    const std::size_t pieces = nnfuse::inference_pieces(rows, runner_.threads());\n"
+               "    runner_.run(pieces, [&](std::size_t piece) {\n"
+               "        const std::size_t begin = piece * rows / pieces;\n"
+               "        const std::size_t count = (piece + 1) * rows / pieces - begin;\n" +
                indented(forward_infer_, 4) + "    });\n" + bn_inputs_ + fmt::format("    return {};", buffer(plan_.logits));
     }
 
@@ -734,7 +736,7 @@ private:
     std::vector<step_op> forward_ops_, backward_ops_;
     const bool from_pixels_;  // train_pixel_batch reads uint8 pixels itself (first_bn_reads_pixels)
     std::size_t bn_moments_op_ = 0;  // where the last folded BN's per-chunk statistics are in forward_ops_
-    std::string forward_infer_;  // one chunk's inference statements
+    std::string forward_infer_;  // one piece's inference statements
     std::string bn_inputs_;      // forward_infer's return for a stop before each BN layer
     std::size_t variable_count_ = 0, bn_count_ = 0, max_bn_features_ = 0;
 };
