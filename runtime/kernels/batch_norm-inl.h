@@ -567,6 +567,24 @@ HWY_INLINE void WithStreaming(bool stream, const Pass& pass) {
     }
 }
 
+// The output pass (y, dx) of a panel over several blocks: steps of StepRows rows, last step first (the rows the
+// first pass read last are still in cache), each step's columns in order, streaming where StreamsOutput says so.
+// column(stream, partial, j, at, step_rows, count) makes the panel's column j of the step whose first element is
+// at offset `at` of the [rows, C] arrays.
+template <std::size_t C, std::size_t kFirst, std::size_t kWidth, class Column>
+HWY_INLINE void OutputPassLastStepFirst(std::size_t rows, const float* out, const Column& column) {
+    const std::size_t step_rows = StepRows(rows);
+    WithStreaming(StreamsOutput<C>(out, rows), [&](auto stream) HWY_ATTR {
+        for (std::size_t step = (rows + step_rows - 1) / step_rows; step-- > 0;) {
+            const std::size_t r0 = step * step_rows;
+            const std::size_t block_rows = std::min(step_rows, rows - r0);
+            ForEachVector(DF(), kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+                column(stream, partial, j, r0 * C + kFirst + j, block_rows, count);
+            });
+        }
+    });
+}
+
 // p + offset, or nullptr for an absent array (gamma without Scale, dx when not wanted, ...).
 template <class T>
 HWY_INLINE T* At(T* p, std::size_t offset) {
@@ -666,20 +684,15 @@ HWY_INLINE void ForwardTrainPanel(const float* x, std::size_t rows, float epsilo
     // Statistics pass.
     PanelMomentsOverBlocks<C, kFirst>(x, rows, epsilon, batch_mean, batch_var, inv_std);
 
-    // Normalize pass, last block first: the rows the statistics pass read last are still in cache.
-    const std::size_t step_rows = StepRows(rows);
-    WithStreaming(StreamsOutput<C>(y, rows), [&](auto stream) HWY_ATTR {
-        for (std::size_t step = (rows + step_rows - 1) / step_rows; step-- > 0;) {
-            const std::size_t r0 = step * step_rows;
-            const std::size_t block_rows = std::min(step_rows, rows - r0);
-            ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+    // Normalize pass.
+    OutputPassLastStepFirst<C, kFirst, kWidth>(
+        rows, y,
+        [&](auto stream, auto partial, std::size_t j, std::size_t at, std::size_t step_rows, std::size_t count)
+            HWY_ATTR {
                 const std::size_t f = kFirst + j;
-                const std::size_t at = r0 * C + f;
                 NormalizeColumnBlock<decltype(partial)::value, Act, Scale, Center, decltype(stream)::value>(
-                    x + at, y + at, C, block_rows, count, batch_mean + f, inv_std + f, At(gamma, f), At(beta, f));
+                    x + at, y + at, C, step_rows, count, batch_mean + f, inv_std + f, At(gamma, f), At(beta, f));
             });
-        }
-    });
 }
 
 // Parameter gradients and dx coefficients of a panel over several blocks: float block sums merged in
@@ -789,21 +802,16 @@ HWY_INLINE void BackwardPanel(const float* x, const float* y, const float* dy, s
                                                             dev_coef, const_coef);
     if (dx == nullptr) return;
 
-    // dx pass, last block first: the rows the reductions pass read last are still in cache.
-    const std::size_t step_rows = StepRows(rows);
-    WithStreaming(StreamsOutput<C>(dx, rows), [&](auto stream) HWY_ATTR {
-        for (std::size_t step = (rows + step_rows - 1) / step_rows; step-- > 0;) {
-            const std::size_t r0 = step * step_rows;
-            const std::size_t block_rows = std::min(step_rows, rows - r0);
-            ForEachVector(d, kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+    // dx pass.
+    OutputPassLastStepFirst<C, kFirst, kWidth>(
+        rows, dx,
+        [&](auto stream, auto partial, std::size_t j, std::size_t at, std::size_t step_rows, std::size_t count)
+            HWY_ATTR {
                 const std::size_t f = kFirst + j;
-                const std::size_t at = r0 * C + f;
                 InputGradientColumnBlock<decltype(partial)::value, Act, Scale, decltype(stream)::value>(
-                    x + at, At(y, at), dy + at, dx + at, C, block_rows, count, batch_mean + f, inv_std + f,
-                    At(gamma, f), dev_coef + j, const_coef + j);
+                    x + at, At(y, at), dy + at, dx + at, C, step_rows, count, batch_mean + f, inv_std + f, At(gamma, f),
+                    dev_coef + j, const_coef + j);
             });
-        }
-    });
 }
 
 inline constexpr std::size_t PanelCount(std::size_t features) {
