@@ -30,10 +30,10 @@ inline constexpr std::size_t chunk_rows = 64;
 constexpr std::size_t chunk_count(std::size_t rows) { return (rows + chunk_rows - 1) / chunk_rows; }
 
 // Inference sums nothing across rows, so any partition of a batch gives the same values: on one thread the Nets run
-// a batch as one piece (in 64-row chunks bench/train_epoch's BM_evaluate/1024/1 took 5.1 ms against 4.6-5.2), on
-// more they cut it into two pieces per thread, rows [piece * rows / pieces, (piece + 1) * rows / pieces), at most one
-// per training chunk: a thread that is late to start leaves the others a piece to take (one piece per thread: batch
-// 256 on 2 threads 3.0-3.4 ms against 2.4-2.7).
+// a batch as one piece (bench/train_epoch's BM_evaluate/1024/1: 4.5-4.8 ms, in 64-row chunks 4.9-5.5), on more
+// they cut it into two pieces per thread, rows [piece * rows / pieces, (piece + 1) * rows / pieces), at most one per
+// training chunk: a thread that is late to start leaves the others a piece to take (BM_evaluate/256/2: 2.4-2.7 ms,
+// with one piece per thread 3.0-3.4).
 constexpr std::size_t inference_pieces(std::size_t rows, std::size_t threads) {
     if (threads <= 1) return 1;
     const std::size_t chunks = chunk_count(rows);

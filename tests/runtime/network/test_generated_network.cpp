@@ -152,8 +152,8 @@ TEST_CASE("training is bit-identical for any number of threads", "[network][dete
     CHECK(std::memcmp(serial.data(), parallel.data(), serial.size() * sizeof(float)) == 0);
 }
 
-// Inference computes every row on its own, chunk by chunk on the runner: how the rows are batched and how many
-// threads run the chunks cannot change a value.
+// Inference computes every row on its own, the batch cut into pieces for the threads (nnfuse::inference_pieces): how
+// the rows are batched and how many threads run the pieces cannot change a value.
 TEST_CASE("inference is bit-identical for any batching and any number of threads", "[network][determinism][threads]") {
     constexpr std::size_t rows = 2 * nnfuse::chunk_rows + 22;  // three chunks, the last one short
     const auto x = test_support::random_values(rows * 12, 21);
