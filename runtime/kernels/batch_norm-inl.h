@@ -545,14 +545,14 @@ HWY_INLINE void InferColumnBlock(const float* x, float* y, std::size_t stride, s
 
 inline std::size_t StepRows(std::size_t rows) { return rows <= kBlockRows ? rows : kStreamRows; }
 
-// Whether a pass over several blocks writes its rows x C output floats at `out` with non-temporal stores: an output
-// of bn_streaming_output_bytes or more (streaming_output.hpp), and only where every vector of every row is aligned
-// (C a whole number of vectors, `out` vector-aligned), which also means no partial column.
+// Whether the output pass writes its rows x C output floats at `out` with non-temporal stores: a batch of several
+// blocks whose output is bn_streaming_output_bytes or more (streaming_output.hpp), and only where every vector of
+// every row is aligned (C a whole number of vectors, `out` vector-aligned), which also means no partial column.
 template <std::size_t C>
 HWY_INLINE bool StreamsOutput(const float* out, std::size_t rows) {
     const std::size_t vector_bytes = hn::Lanes(DF()) * sizeof(float);
-    return rows * C * sizeof(float) >= bn_streaming_output_bytes && C * sizeof(float) % vector_bytes == 0 &&
-           reinterpret_cast<std::uintptr_t>(out) % vector_bytes == 0;
+    return rows > kBlockRows && rows * C * sizeof(float) >= bn_streaming_output_bytes &&
+           C * sizeof(float) % vector_bytes == 0 && reinterpret_cast<std::uintptr_t>(out) % vector_bytes == 0;
 }
 
 // pass(std::true_type()) when `stream`, then a store fence: non-temporal stores are not ordered with later ones, so
@@ -850,7 +850,7 @@ HWY_INLINE void InferPanel(const float* x, std::size_t rows, float epsilon, cons
                                                                  moving_mean + f, moving_var + f, s + j, t + j);
     });
     const std::size_t step_rows = kInferRowByRow<C> ? 1 : StepRows(rows);
-    WithStreaming(rows > kBlockRows && StreamsOutput<C>(y, rows), [&](auto stream) HWY_ATTR {
+    WithStreaming(StreamsOutput<C>(y, rows), [&](auto stream) HWY_ATTR {
         for (std::size_t r0 = 0; r0 < rows; r0 += step_rows) {
             const std::size_t block_rows = std::min(step_rows, rows - r0);
             ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
