@@ -1,6 +1,6 @@
 // nnfuse::activation(f): applies an activation on its own (Keras Activation). No variables.
 //
-// Its usual place is after batch_norm in the founding notes' pattern
+// Its usual place is after batch_norm in the BN-before-activation pattern (docs/design.md)
 // dense<n>(no_bias) -> batch_norm() -> activation(elu), where the generator fuses it into BN.
 #pragma once
 

@@ -2,7 +2,7 @@
 //
 // Per feature c over the m values of a batch: y = gamma * (x - mean) / sqrt(var + epsilon) + beta.
 // Variables, in Keras's order: gamma (if scale), beta (if center), moving_mean, moving_variance.
-// Profiles fix the defaults and the moving-statistics rule (DESIGN.md):
+// Profiles fix the defaults and the moving-statistics rule (docs/design.md, "Batch normalization semantics"):
 //   keras: momentum 0.99, moving = moving*momentum + batch*(1-momentum), biased variance, eps 1e-3
 //   torch: momentum 0.1,  running = (1-momentum)*running + momentum*batch, unbiased variance, eps 1e-5
 //          .cumulative_average = true is torch's momentum=None (a plain average of all batches).

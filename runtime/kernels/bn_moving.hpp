@@ -1,5 +1,5 @@
 // BnUpdateMoving: folds one training batch's statistics into a batch-normalization layer's moving
-// (running) mean and variance, by the layer's profile (DESIGN.md, "Batch normalization semantics").
+// (running) mean and variance, by the layer's profile (docs/design.md, "Batch normalization semantics").
 //
 //   keras:  moving  = moving * momentum + batch * (1 - momentum), with the biased batch variance.
 //   torch:  running = (1 - momentum) * running + momentum * batch, with the unbiased batch variance

@@ -1,4 +1,4 @@
-// The founding notes' model: shapes, counts and names as Keras reports them (DESIGN.md).
+// The reference model: shapes, counts and names as Keras reports them (docs/design.md, "The reference model").
 #include <catch2/catch.hpp>
 
 #include <string_view>

@@ -1,4 +1,4 @@
-// Double-precision scalar batch normalization, written from DESIGN.md's formulas and independent of
+// Double-precision scalar batch normalization, written from docs/design.md's formulas and independent of
 // runtime/kernels: the expected values of the kernel tests, the objective of the finite-difference
 // checks, and the magnitudes that scale the tolerances.
 //
