@@ -34,6 +34,7 @@
 // Layout: bn_traversal-inl.h (blocks, panels, steps), bn_moments-inl.h (statistics), bn_columns-inl.h (per-column
 // operations); this file: the passes of one panel and the entry points.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
+
 #if defined(NNFUSE_RUNTIME_KERNELS_BATCH_NORM_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef NNFUSE_RUNTIME_KERNELS_BATCH_NORM_INL_H_
 #undef NNFUSE_RUNTIME_KERNELS_BATCH_NORM_INL_H_

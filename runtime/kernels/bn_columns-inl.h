@@ -8,6 +8,7 @@
 //   InferenceAffine, InferColumnBlock: y = Act(x * s + t).
 // Output columns go through StoreOutputColumn<kPartial, kStream> (non-temporal when the pass streams).
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
+
 #if defined(NNFUSE_RUNTIME_KERNELS_BN_COLUMNS_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef NNFUSE_RUNTIME_KERNELS_BN_COLUMNS_INL_H_
 #undef NNFUSE_RUNTIME_KERNELS_BN_COLUMNS_INL_H_

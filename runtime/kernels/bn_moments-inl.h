@@ -10,6 +10,7 @@
 //   and division each).
 //   PanelMomentsOverBlocks<C, kFirst>: the statistics pass of a panel over several blocks.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
+
 #if defined(NNFUSE_RUNTIME_KERNELS_BN_MOMENTS_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef NNFUSE_RUNTIME_KERNELS_BN_MOMENTS_INL_H_
 #undef NNFUSE_RUNTIME_KERNELS_BN_MOMENTS_INL_H_
