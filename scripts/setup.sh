@@ -13,6 +13,7 @@ nnfuse_packages=(
   nlohmann-json3-dev python3-numpy
   dataset-fashion-mnist
   gnuplot-nox
+  clang-format
 )
 
 # Optional: what the comparison benchmarks (meson -Dcompare=true, scripts/bench --compare) link against.

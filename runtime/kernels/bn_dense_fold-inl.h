@@ -32,7 +32,7 @@
 #include <cstddef>
 
 #include "hwy/highway.h"
-#include "runtime/kernels/softmax_xent-inl.h"
+#include "runtime/kernels/simd_columns-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::kernels::HWY_NAMESPACE {

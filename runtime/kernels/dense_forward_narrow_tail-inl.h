@@ -7,7 +7,7 @@
 //   ensures:  y[r, u] = x[r] . kernel[:, u] + bias[u] for every row r and every unit u of the block, before any
 //             activation (DenseForward applies it to whole rows afterwards). rows == 0 touches nothing. Reads nothing
 //             outside the arrays; no heap (the transposed tail columns, at most 16 KiB, live on the stack).
-// Included by dense-inl.h between its helpers (dense_detail, which this uses) and DenseForward; not on its own.
+// Uses gemm-inl.h's blocking helpers (namespace dense_detail); DenseForward (dense-inl.h) calls it.
 //
 // Why: Units = 20 on AVX-512 is one 16-lane vector and one 4-lane vector per broadcast of x. On AMD Zen 4 a 512-bit
 // multiply-add occupies both 256-bit FMA pipes and a 128-bit one still takes a whole pipe, so the 4-lane vector
@@ -31,6 +31,8 @@
 #include <cstdint>
 
 #include "hwy/highway.h"
+#include "runtime/kernels/gemm-inl.h"
+#include "runtime/kernels/simd_columns-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::kernels::HWY_NAMESPACE {

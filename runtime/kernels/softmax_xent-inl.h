@@ -1,6 +1,6 @@
-// Softmax, alone (inference) and fused with sparse categorical cross-entropy (training), per SIMD target.
+// Softmax fused with sparse categorical cross-entropy (training and evaluation), per SIMD target. Predict's
+// probabilities come from nnfuse::softmax_rows (runtime/train/softmax.hpp), not from a kernel.
 //
-// SoftmaxRows<Units>(values, rows): each row of values[rows, Units] is replaced by its softmax.
 // SoftmaxCrossEntropy<Units>(logits, labels, rows, grad_scale, dlogits, loss_sum, correct): for each row r,
 //   p = softmax(logits[r]), loss_r = logsumexp(logits[r]) - logits[r][labels[r]],
 //   dlogits[r] = (p - onehot(labels[r])) * grad_scale (grad_scale = 1/batch for a mean loss).
@@ -8,12 +8,9 @@
 //             dlogits is [rows, Units] or nullptr (evaluation only: nothing is written).
 //   ensures:  *loss_sum += sum of loss_r (double); *correct += number of rows whose argmax (the first maximal
 //             index, like numpy.argmax) equals the label.
-// Both are numerically stable: the row maximum is subtracted before exponentiating, so every exponent is <= 0
+// Numerically stable: the row maximum is subtracted before exponentiating, so every exponent is <= 0
 // (logits of magnitude 1e4 give finite losses) and the loss is formed as log(sum) + (max - logit[label]).
 //
-// This header also holds the vector helpers dense-inl.h shares (namespace vector_helpers): LoadFirstN and
-// StoreFirstN for partial vectors (Highway 1.0.3 has no LoadN/StoreN, and its MaskedLoad reads the whole vector
-// below AVX2), and Unroll.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_SOFTMAX_XENT_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -33,62 +30,11 @@
 
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
+#include "runtime/kernels/simd_columns-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-namespace vector_helpers {
-
-using FloatTag = hn::ScalableTag<float>;
-// The kernels block their loops with the lane count as a compile-time constant. Scalable vectors (SVE, RVV) would
-// need run-time blocking; no x86 target is scalable.
-static_assert(!HWY_HAVE_SCALABLE, "nnfuse kernels assume a vector length known at compile time");
-inline constexpr std::size_t kLanes = hn::MaxLanes(FloatTag());
-
-// Vectors needed for `count` floats, and the valid lanes of the last of them (kLanes when it is full).
-constexpr std::size_t VectorsFor(std::size_t count) { return (count + kLanes - 1) / kLanes; }
-constexpr std::size_t LastVectorLanes(std::size_t count) { return count - (VectorsFor(count) - 1) * kLanes; }
-
-// The first `count` floats at p (0 < count <= MaxLanes(d)), zeros in the other lanes; reads nothing at or past
-// p + count. On AVX2 and AVX-512 MaskedLoad is a real masked load (masked lanes never fault); below that Highway
-// 1.0.3 implements it as an aligned full-vector load, so copy through a buffer instead.
-template <class D>
-HWY_INLINE hn::Vec<D> LoadFirstN(D d, const float* HWY_RESTRICT p, std::size_t count) {
-    if (count == hn::MaxLanes(d)) return hn::LoadU(d, p);
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
-    return hn::MaskedLoad(hn::FirstN(d, count), d, p);
-#else
-    HWY_ALIGN float lanes[hn::MaxLanes(D())] = {};
-    for (std::size_t i = 0; i < count; ++i) lanes[i] = p[i];
-    return hn::Load(d, lanes);
-#endif
-}
-
-// Stores the first `count` lanes of v at p (0 < count <= MaxLanes(d)); writes nothing at or past p + count.
-// BlendedStore is safe on every target (a masked store on AVX2/AVX-512, a lane loop below).
-template <class D>
-HWY_INLINE void StoreFirstN(hn::Vec<D> v, D d, float* HWY_RESTRICT p, std::size_t count) {
-    if (count == hn::MaxLanes(d)) {
-        hn::StoreU(v, d, p);
-    } else {
-        hn::BlendedStore(v, hn::FirstN(d, count), d, p);
-    }
-}
-
-// Calls body(std::integral_constant<std::size_t, i>()) for i = 0 .. kCount-1, unrolled at compile time, so that
-// arrays of vectors indexed by i stay in registers. Bodies must be __attribute__((always_inline)) (GCC and Clang,
-// what the project builds with): if one is called out of line, the array whose address it takes lives in memory and
-// the compiler stores it back on every iteration (3x slower micro-kernels, measured).
-template <std::size_t kCount, class Body>
-HWY_INLINE void Unroll(const Body& body) {
-    [&]<std::size_t... kIndex>(std::index_sequence<kIndex...>) __attribute__((always_inline)) {
-        (body(std::integral_constant<std::size_t, kIndex>()), ...);
-    }
-    (std::make_index_sequence<kCount>());
-}
-
-}  // namespace vector_helpers
 
 namespace softmax_detail {
 
@@ -146,23 +92,6 @@ struct SoftmaxRow {
 };
 
 }  // namespace softmax_detail
-
-// Replaces each row of values[rows, Units] by its softmax (inference; see the contract at the top).
-template <std::size_t Units>
-void SoftmaxRows(float* HWY_RESTRICT values, std::size_t rows) {
-    using Row = softmax_detail::SoftmaxRow<Units>;
-    const vector_helpers::FloatTag d;
-    for (std::size_t r = 0; r < rows; ++r) {
-        float* row_values = values + r * Units;
-        const Row row(row_values);
-        const auto inverse_sum = hn::Set(d, 1.0f / row.sum);
-        vector_helpers::Unroll<Row::kVectors>([&](auto j) __attribute__((always_inline)) {
-            constexpr std::size_t kCount = j + 1 == Row::kVectors ? Row::kLastLanes : vector_helpers::kLanes;
-            vector_helpers::StoreFirstN(hn::Mul(row.exps[j], inverse_sum), d, row_values + j * vector_helpers::kLanes,
-                                        kCount);
-        });
-    }
-}
 
 template <std::size_t Units>
 void SoftmaxCrossEntropy(const float* HWY_RESTRICT logits, const std::int32_t* HWY_RESTRICT labels, std::size_t rows,

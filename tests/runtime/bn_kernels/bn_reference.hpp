@@ -11,50 +11,9 @@
 #include <vector>
 
 #include "dsl/activation.hpp"
+#include "tests/support/activation_reference.hpp"
 
 namespace nnfuse::test {
-
-// SELU's constants from Klambauer et al. 2017.
-inline constexpr double selu_alpha_ref = 1.6732632423543772848170429916717;
-inline constexpr double selu_scale_ref = 1.0507009873554804934193349852946;
-
-inline double activate_ref(activation_kind act, double z) {
-    switch (act) {
-        case activation_kind::relu:
-            return z > 0 ? z : 0.0;
-        case activation_kind::elu:
-            return z > 0 ? z : std::expm1(z);
-        case activation_kind::selu:
-            return selu_scale_ref * (z > 0 ? z : selu_alpha_ref * std::expm1(z));
-        case activation_kind::sigmoid:
-            return 1.0 / (1.0 + std::exp(-z));
-        case activation_kind::tanh:
-            return std::tanh(z);
-        default:
-            return z;
-    }
-}
-
-inline double activation_slope_ref(activation_kind act, double z) {
-    switch (act) {
-        case activation_kind::relu:
-            return z > 0 ? 1.0 : 0.0;
-        case activation_kind::elu:
-            return z > 0 ? 1.0 : std::exp(z);
-        case activation_kind::selu:
-            return selu_scale_ref * (z > 0 ? 1.0 : selu_alpha_ref * std::exp(z));
-        case activation_kind::sigmoid: {
-            const double s = 1.0 / (1.0 + std::exp(-z));
-            return s * (1.0 - s);
-        }
-        case activation_kind::tanh: {
-            const double t = std::tanh(z);
-            return 1.0 - t * t;
-        }
-        default:
-            return 1.0;
-    }
-}
 
 struct bn_moments_ref {
     std::vector<double> mean, var;  // biased variance
@@ -92,7 +51,7 @@ inline bn_train_ref forward_train_ref(const std::vector<float>& x, std::size_t r
         const double b = beta ? beta[c] : 0.0;
         for (std::size_t r = 0; r < rows; ++r) {
             const std::size_t i = r * features + c;
-            out.y[i] = activate_ref(act, g * (x[i] - out.mean[c]) * out.inv_std[c] + b);
+            out.y[i] = ActivationReference(act, g * (x[i] - out.mean[c]) * out.inv_std[c] + b);
         }
     }
     return out;
@@ -105,7 +64,8 @@ inline std::vector<double> forward_infer_ref(const std::vector<float>& x, std::s
     for (std::size_t c = 0; c < features; ++c) {
         const double s = (gamma ? gamma[c] : 1.0) / std::sqrt(moving_var[c] + epsilon);
         const double t = (beta ? beta[c] : 0.0) - moving_mean[c] * s;
-        for (std::size_t r = 0; r < rows; ++r) y[r * features + c] = activate_ref(act, x[r * features + c] * s + t);
+        for (std::size_t r = 0; r < rows; ++r)
+            y[r * features + c] = ActivationReference(act, x[r * features + c] * s + t);
     }
     return y;
 }
@@ -136,7 +96,7 @@ inline bn_backward_ref backward_given_statistics_ref(const std::vector<float>& x
         for (std::size_t r = 0; r < rows; ++r) {
             const std::size_t i = r * features + c;
             xhat[r] = (x[i] - mean[c]) * inv;
-            dz[r] = dy[i] * activation_slope_ref(act, g * xhat[r] + b);
+            dz[r] = dy[i] * DerivativeReference(act, g * xhat[r] + b);
             out.dbeta[c] += dz[r];
             out.dgamma[c] += dz[r] * xhat[r];
             out.dbeta_scale[c] += std::abs(dz[r]);
@@ -175,7 +135,8 @@ inline double column_objective_ref(const std::vector<double>& x, const std::vect
     var /= m;
     const double inv = 1.0 / std::sqrt(var + epsilon);
     double f = 0;
-    for (std::size_t r = 0; r < x.size(); ++r) f += dy[r] * activate_ref(act, gamma * (x[r] - mean) * inv + beta);
+    for (std::size_t r = 0; r < x.size(); ++r)
+        f += dy[r] * ActivationReference(act, gamma * (x[r] - mean) * inv + beta);
     return f;
 }
 

@@ -5,37 +5,48 @@
 
 #include <unistd.h>
 
-#include <atomic>
+#include "runtime/optim/optimizer.hpp"
+#include "runtime/train/network.hpp"
+#include "tests/support/scratch_dir.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <span>
+#include <string_view>
 #include <string>
 
 namespace checkpoint_test {
 
-class scratch_dir {
-public:
-    scratch_dir() {
-        static std::atomic<int> serial{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("nnfuse-checkpoint-test-" + std::to_string(::getpid()) + "-" + std::to_string(serial++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ~scratch_dir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
+using nnfuse::test::scratch_dir;
 
-    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
+// Every value the training state consists of, as raw bytes: variables, optimizer slots and step count,
+// BN batch counters. Bitwise equality of two snapshots is exact resume.
+struct state_snapshot {
+    std::map<std::string, std::string> values;
+    bool operator==(const state_snapshot&) const = default;
 };
+
+inline state_snapshot snapshot(nnfuse::network& net, nnfuse::optimizer* opt = nullptr) {
+    state_snapshot s;
+    const auto bytes = [](std::span<const float> v) { return std::string(reinterpret_cast<const char*>(v.data()), v.size_bytes()); };
+    for (const auto& v : net.variables()) s.values[std::string(v.name)] = bytes(v.value);
+    for (const auto& bn : net.bn_layers()) s.values["batches_seen " + std::string(bn.name)] = std::to_string(*bn.batches_seen);
+    if (opt != nullptr) {
+        for (const auto& slot : opt->state()) s.values["slot " + slot.name] = bytes(slot.values);
+        s.values["iterations"] = std::to_string(opt->iterations());
+    }
+    return s;
+}
+
+inline std::span<float> variable(nnfuse::network& net, std::string_view name) {
+    for (const auto& v : net.variables())
+        if (v.name == name) return v.value;
+    FAIL("no variable " << name);
+    return {};
+}
 
 inline std::string read_all(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);

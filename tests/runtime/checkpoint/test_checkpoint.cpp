@@ -1,7 +1,7 @@
 // Network checkpoints on generated Nets: what a file holds, loads that refuse a file listing every
 // mismatch, exact resume (3 epochs straight == 2 epochs, a save, a fresh process state, 1 more), and the
-// NaN guards (a non-finite loss stops fit naming epoch and batch; non-finite batch statistics never
-// enter the moving averages; the last checkpoint before the NaN survives).
+// NaN guard of the moving averages (non-finite batch statistics never enter them; the trainer's guard of the loss
+// is tested in tests/runtime/train/test_trainer.cpp).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -28,34 +28,12 @@
 
 namespace gen = nnfuse::generated;
 using checkpoint_test::scratch_dir;
+using checkpoint_test::snapshot;
+using checkpoint_test::state_snapshot;
+using checkpoint_test::variable;
 
 namespace {
 
-// Every value the training state consists of, as raw bytes: variables, optimizer slots and step count,
-// BN batch counters. Bitwise equality of two snapshots is exact resume.
-struct state_snapshot {
-    std::map<std::string, std::string> values;
-    bool operator==(const state_snapshot&) const = default;
-};
-
-state_snapshot snapshot(nnfuse::network& net, nnfuse::optimizer* opt = nullptr) {
-    state_snapshot s;
-    const auto bytes = [](std::span<const float> v) { return std::string(reinterpret_cast<const char*>(v.data()), v.size_bytes()); };
-    for (const auto& v : net.variables()) s.values[std::string(v.name)] = bytes(v.value);
-    for (const auto& bn : net.bn_layers()) s.values["batches_seen " + std::string(bn.name)] = std::to_string(*bn.batches_seen);
-    if (opt != nullptr) {
-        for (const auto& slot : opt->state()) s.values["slot " + slot.name] = bytes(slot.values);
-        s.values["iterations"] = std::to_string(opt->iterations());
-    }
-    return s;
-}
-
-std::span<float> variable(nnfuse::network& net, std::string_view name) {
-    for (const auto& v : net.variables())
-        if (v.name == name) return v.value;
-    FAIL("no variable " << name);
-    return {};
-}
 
 // A Net trained for one batch, so that no variable holds its initial constant.
 template <class Net>
@@ -339,66 +317,4 @@ TEST_CASE("non-finite batch statistics never enter the moving averages", "[check
     };
     SECTION("keras profile") { check_profile(std::make_unique<gen::fashion_mnist::Net>(4)); }
     SECTION("torch profile") { check_profile(std::make_unique<gen::fashion_mnist_torch::Net>(4)); }
-}
-
-TEST_CASE("a non-finite loss stops fit naming epoch and batch, before the update; the last checkpoint survives",
-          "[checkpoint][nan]") {
-    // Dense(5, no bias) -> BN -> tanh -> Dense(3, softmax): a NaN weight in the first Dense makes its unit 2,
-    // and so BN feature 2's batch statistics, NaN; tanh carries the NaN on to the loss.
-    scratch_dir dir;
-    const auto data = test_support::random_images(40, 7, 1, 3, 2);
-    gen::bn_before_activation_test::Net net(11);
-    nnfuse::initialize_variables(net, 3);
-    nnfuse::sgd opt(0.05f, 0.9f);
-    nnfuse::trainer trainer(net, opt);
-    const auto file = dir / "last_good.safetensors";
-    state_snapshot at_nan;
-    std::vector<float> mean_at_nan, var_at_nan;
-
-    nnfuse::fit_options options;
-    options.epochs = 3;
-    options.batch_size = 10;
-    options.on_epoch_end = [&](std::size_t epoch, const nnfuse::history&) {
-        nnfuse::save_training_checkpoint(file, net, opt, {epoch + 1, options.seed});
-        variable(net, "dense/kernel:0")[0 * 5 + 2] = std::numeric_limits<float>::quiet_NaN();
-        at_nan = snapshot(net, &opt);
-        const auto mean = variable(net, "batch_normalization/moving_mean:0");
-        const auto var = variable(net, "batch_normalization/moving_variance:0");
-        mean_at_nan.assign(mean.begin(), mean.end());
-        var_at_nan.assign(var.begin(), var.end());
-    };
-    std::string message;
-    try {
-        trainer.fit(data, options);
-    } catch (const nnfuse::training_diverged& error) {
-        message = error.what();
-    }
-    // The NaN's sign (printed "nan" or "-nan") depends on the SIMD target.
-    CHECK_THAT(message, Catch::StartsWith("the loss is not finite (") &&
-                            Catch::EndsWith("nan) in epoch 2, batch 1 of 4: training stopped"));
-
-    // No optimizer step was taken on the NaN batch: every trainable value and slot is as it was.
-    const auto after = snapshot(net, &opt);
-    for (const auto& [name, value] : at_nan.values) {
-        if (name.find("moving_") != std::string::npos || name.starts_with("batches_seen")) continue;
-        INFO(name);
-        CHECK(after.values.at(name) == value);
-    }
-    // Feature 2's batch statistics were NaN and stayed out of the averages; the other features moved.
-    const auto mean = variable(net, "batch_normalization/moving_mean:0");
-    const auto var = variable(net, "batch_normalization/moving_variance:0");
-    CHECK(std::memcmp(&mean[2], &mean_at_nan[2], sizeof(float)) == 0);
-    CHECK(std::memcmp(&var[2], &var_at_nan[2], sizeof(float)) == 0);
-    CHECK(mean[0] != mean_at_nan[0]);
-    for (std::size_t c = 0; c < mean.size(); ++c) {
-        CHECK(std::isfinite(mean[c]));
-        CHECK(std::isfinite(var[c]));
-    }
-
-    // The checkpoint of epoch 1, saved before the poison, is intact and resumable.
-    gen::bn_before_activation_test::Net fresh(11);
-    nnfuse::sgd fresh_opt(0.05f, 0.9f);
-    const auto loaded = nnfuse::load_training_checkpoint(file, fresh, fresh_opt);
-    CHECK(loaded.progress.epochs_done == 1);
-    for (float w : variable(fresh, "dense/kernel:0")) CHECK(std::isfinite(w));
 }

@@ -3,12 +3,12 @@
 #pragma once
 
 #include "runtime/data/data_error.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <unistd.h>
 #include <zlib.h>
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -21,28 +21,7 @@ namespace nnfuse_test {
 
 using bytes = std::vector<std::uint8_t>;
 
-class scratch_dir {
-public:
-  scratch_dir() {
-    static std::atomic<int> serial{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("nnfuse-data-test-" + std::to_string(::getpid()) + "-" + std::to_string(serial++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~scratch_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-  const std::filesystem::path& path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
-};
+using nnfuse::test::scratch_dir;
 
 // Header 00 00 <type> <ndim>, big-endian dims, then the payload as given (right size or not).
 inline bytes idx_file(std::uint8_t type, std::uint8_t ndim, std::initializer_list<std::uint32_t> dims,

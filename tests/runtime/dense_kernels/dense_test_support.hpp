@@ -25,6 +25,7 @@
 
 #include "dsl/activation.hpp"
 #include "hwy/targets.h"
+#include "tests/support/activation_reference.hpp"
 
 namespace nnfuse::test {
 
@@ -32,55 +33,6 @@ namespace nnfuse::test {
 inline constexpr double kUnitRoundoff = 0x1p-24;
 // Results below the normal range may be flushed to zero or lose relative precision: compared absolutely.
 inline constexpr double kSmallestNormal = std::numeric_limits<float>::min();
-
-// SELU constants from Klambauer et al. 2017, "Self-Normalizing Neural Networks".
-inline constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
-inline constexpr double kSeluScale = 1.0507009873554804934193349852946;
-
-inline double ActivationReference(activation_kind kind, double z) {
-    switch (kind) {
-        case activation_kind::linear:
-            return z;
-        case activation_kind::relu:
-            return z > 0 ? z : 0.0;
-        case activation_kind::elu:
-            return z > 0 ? z : std::expm1(z);
-        case activation_kind::selu:
-            return kSeluScale * (z > 0 ? z : kSeluAlpha * std::expm1(z));
-        case activation_kind::sigmoid:
-            return 1.0 / (1.0 + std::exp(-z));
-        case activation_kind::tanh:
-            return std::tanh(z);
-        case activation_kind::softmax:
-            break;
-    }
-    throw std::logic_error("softmax is not element-wise");
-}
-
-// f'(z), from the pre-activation z (the kernels use the output y instead: an independent route).
-inline double DerivativeReference(activation_kind kind, double z) {
-    switch (kind) {
-        case activation_kind::linear:
-            return 1.0;
-        case activation_kind::relu:
-            return z > 0 ? 1.0 : 0.0;
-        case activation_kind::elu:
-            return z > 0 ? 1.0 : std::exp(z);
-        case activation_kind::selu:
-            return z > 0 ? kSeluScale : kSeluScale * kSeluAlpha * std::exp(z);
-        case activation_kind::sigmoid: {
-            const double s = 1.0 / (1.0 + std::exp(-z));
-            return s * (1.0 - s);
-        }
-        case activation_kind::tanh: {
-            const double t = std::tanh(z);
-            return 1.0 - t * t;
-        }
-        case activation_kind::softmax:
-            break;
-    }
-    throw std::logic_error("softmax is not element-wise");
-}
 
 // max |f'|: how much an error in z can grow through the activation.
 inline double LipschitzConstant(activation_kind kind) {
@@ -198,6 +150,18 @@ void ForEachTarget(const Body& body) {
         INFO("SIMD target " << hwy::TargetName(target));
         body(target);
     }
+}
+
+// Runs body(kernels) once per SIMD target (ForEachTarget), where kernels = table() is the kernel table that dispatch
+// reaches with that target pinned (table wraps HWY_DYNAMIC_DISPATCH of the test's exported table), checked to hold
+// that target's code.
+template <class Table, class Body>
+void ForEachTargetTable(const Table& table, const Body& body) {
+    ForEachTarget([&](std::int64_t target) {
+        const auto kernels = table();
+        REQUIRE(kernels.target == target);
+        body(kernels);
+    });
 }
 
 // ---- Dense layer references ------------------------------------------------------------------------------------

@@ -107,8 +107,7 @@ TEST_CASE("Activate matches std:: functions in double on every target", "[activa
     for (std::size_t e = 0; e < configurations.count; ++e) {
         const activation_kind act = configurations.entries[e].shape.act;
         INFO(keras_name(act));
-        ForEachTarget([&](std::int64_t target) {
-            REQUIRE(HWY_DYNAMIC_DISPATCH(ActivationForwardKernels)().target == target);
+        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(ActivationForwardKernels)(); }, [&](const auto&) {
             CheckActivate(act, points, Activate(e, points));
         });
     }
@@ -137,9 +136,7 @@ TEST_CASE("DerivativeFromOutput matches f'(z) in double on every target", "[acti
         for (std::size_t i = 0; i < points.size(); ++i) {
             outputs[i] = static_cast<float>(ActivationReference(act, points[i]));
         }
-        ForEachTarget([&](std::int64_t target) {
-            const auto kernels = HWY_DYNAMIC_DISPATCH(ActivationBackwardKernels)();
-            REQUIRE(kernels.target == target);
+        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(ActivationBackwardKernels)(); }, [&](const auto& kernels) {
             const GuardedArray<float> x(points.size(), 1.0f), kernel(1, 1.0f);
             const auto y = GuardedArray<float>::CopyOf(outputs);
             GuardedArray<float> dy(points.size(), 1.0f), dkernel(1, kUnwritten);

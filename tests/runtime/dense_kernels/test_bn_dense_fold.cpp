@@ -83,8 +83,8 @@ TEST_CASE("BN folded into dense: kernel, bias and gradients match the double for
         const auto gamma = Values(in, 1, 1.0f), beta = Values(in, 2), kernel = Values(in * units, 3);
         const auto bias = Values(units, 4), a = Values(in * units, 5), dz_sum = Values(units, 6);
         for (const bool with_bias : {true, false}) {
-            ForEachTarget([&](std::int64_t) {
-                const FoldKernels k = HWY_DYNAMIC_DISPATCH(FoldKernelTable)().entries[e];
+            ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(FoldKernelTable)(); }, [&](const auto& kernels) {
+                const FoldKernels k = kernels.entries[e];
                 INFO("In " << in << ", Units " << units << (with_bias ? ", bias" : ", no bias"));
                 std::vector<float> folded_kernel(in * units + 1, -7.0f), folded_bias(units + 1, -7.0f);
                 k.fold(gamma.data(), beta.data(), kernel.data(), with_bias ? bias.data() : nullptr, folded_kernel.data(),

@@ -155,9 +155,7 @@ TEST_CASE("DenseBackward matches a double-precision reference on every target", 
                 }
             }
 
-            ForEachTarget([&](std::int64_t target) {
-                const auto kernels = HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)();
-                REQUIRE(kernels.target == target);
+            ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)(); }, [&](const auto& kernels) {
                 for (const bool with_dx : {true, false}) {
                     INFO((with_dx ? "with dx" : "dx == nullptr"));
                     const BackwardResult result = RunBackward(kernels.entries[c].run, problem, with_dx);
@@ -244,9 +242,9 @@ TEST_CASE("DenseBackward agrees with finite differences of sum(g * dense(x)) on 
             return [&fd](std::size_t i) { return 2e-5 * (1 + std::abs(fd[i])); };
         };
 
-        ForEachTarget([&](std::int64_t) {
+        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)(); }, [&](const auto& kernels) {
             const BackwardResult result =
-                RunBackward(HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)().entries[c].run, problem, true);
+                RunBackward(kernels.entries[c].run, problem, true);
             CheckWithin(
                 "dx", x_samples.size(), [&](std::size_t i) { return result.dx[x_samples[i]]; },
                 [&](std::size_t i) { return x_fd[i]; }, tolerance(x_fd));
@@ -266,13 +264,12 @@ TEST_CASE("DenseBackward with no rows gives zero parameter gradients", "[dense][
         const DenseShape shape = configurations.entries[c].shape;
         INFO(Describe(shape, 0));
         const GuardedArray<float> kernel(shape.in * shape.units, 1.0f);
-        ForEachTarget([&](std::int64_t) {
+        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)(); }, [&](const auto& kernels) {
             // Empty arrays point at their guard page: any access crashes.
             const GuardedArray<float> x(0), y(0);
             GuardedArray<float> dy(0), dx(0);
             GuardedArray<float> dkernel(shape.in * shape.units, kUnwritten), dbias(shape.units, kUnwritten);
-            HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)
-            ().entries[c].run(x.data(), y.data(), dy.data(), 0, kernel.data(), dkernel.data(),
+            kernels.entries[c].run(x.data(), y.data(), dy.data(), 0, kernel.data(), dkernel.data(),
                               shape.use_bias ? dbias.data() : nullptr, dx.data());
             CHECK(std::all_of(dkernel.data(), dkernel.data() + dkernel.size(), [](float v) { return v == 0.0f; }));
             if (shape.use_bias) {

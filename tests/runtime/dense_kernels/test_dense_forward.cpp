@@ -1,17 +1,19 @@
-// DenseForward on every compiled SIMD target against a double-precision reference: every activation (softmax
-// included), shapes below, at and above the vector width and odd ones, batch sizes 1, 2, 3, 32, 257 (257 and 3 are
-// not multiples of any row block).
+// DenseForward on every compiled SIMD target against a double-precision reference: every element-wise activation,
+// shapes below, at and above the vector width and odd ones, batch sizes 1, 2, 3, 32, 257 (257 and 3 are not
+// multiples of any row block). Also predict's softmax (nnfuse::softmax_rows, runtime/train/softmax.hpp), the one
+// softmax outside the loss, at the same shapes.
 //
 // Tolerance of y (element-wise activations): L (n + 2) u M + 16 u |y|, where M = sum |x_k w_k| + |b| and
 // n = In: the first-order bound of a chain of n fused multiply-adds (Higham, gamma_n), grown by the activation's
-// Lipschitz constant L, plus 8 ulp for the activation itself. Softmax: an error e in the logits moves p by at most
-// 2 e p, plus 2 u per exponent (|z - max| u from the subtraction), and (Units + 8) u for the sum and the division.
+// Lipschitz constant L, plus 8 ulp for the activation itself. Softmax of float logits: 2 u per exponent (|z - max| u
+// from the subtraction) and (Units + 8) u for the sum and the division, relative to p.
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/dense_kernels/test_dense_forward.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "runtime/kernels/dense-inl.h"
+#include "runtime/train/softmax.hpp"
 #include "tests/runtime/dense_kernels/dense_test_support.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -29,13 +31,13 @@ KernelTable<DenseForwardFn> DenseForwardKernels() {
     static const KernelEntry<DenseForwardFn> entries[] = {
         // Every shape: the reference model's two layers, odd sizes, exactly one AVX-512 vector, and (5, 300),
         // whose Units span several full column blocks on every target.
-        Forward<784, 20, linear, false>(), Forward<784, 20, elu, true>(), Forward<784, 20, softmax, true>(),
-        Forward<20, 10, linear, false>(),  Forward<20, 10, elu, true>(),  Forward<20, 10, softmax, true>(),
-        Forward<7, 1, linear, false>(),    Forward<7, 1, elu, true>(),    Forward<7, 1, softmax, true>(),
-        Forward<37, 17, linear, false>(),  Forward<37, 17, elu, true>(),  Forward<37, 17, softmax, true>(),
-        Forward<16, 16, linear, false>(),  Forward<16, 16, elu, true>(),  Forward<16, 16, softmax, true>(),
-        Forward<3, 33, linear, false>(),   Forward<3, 33, elu, true>(),   Forward<3, 33, softmax, true>(),
-        Forward<5, 300, linear, false>(),  Forward<5, 300, elu, true>(),  Forward<5, 300, softmax, false>(),
+        Forward<784, 20, linear, false>(), Forward<784, 20, elu, true>(), Forward<784, 20, linear, true>(),
+        Forward<20, 10, linear, false>(),  Forward<20, 10, elu, true>(),  Forward<20, 10, linear, true>(),
+        Forward<7, 1, linear, false>(),    Forward<7, 1, elu, true>(),    Forward<7, 1, linear, true>(),
+        Forward<37, 17, linear, false>(),  Forward<37, 17, elu, true>(),  Forward<37, 17, linear, true>(),
+        Forward<16, 16, linear, false>(),  Forward<16, 16, elu, true>(),  Forward<16, 16, linear, true>(),
+        Forward<3, 33, linear, false>(),   Forward<3, 33, elu, true>(),   Forward<3, 33, linear, true>(),
+        Forward<5, 300, linear, false>(),  Forward<5, 300, elu, true>(),  Forward<5, 300, linear, true>(),
         // AVX-512's narrow-tail path (dense_forward_narrow_tail-inl.h) with In not a multiple of 16: 16 + 4 units,
         // and 3 units alone (no head vector, a tail of fewer than 4).
         Forward<100, 20, linear, false>(), Forward<100, 20, elu, true>(), Forward<70, 3, linear, true>(),
@@ -78,12 +80,10 @@ std::vector<double> ForwardTolerance(const DenseShape& shape, std::size_t rows, 
     }
     for (std::size_t r = 0; r < rows; ++r) {
         const std::size_t first = r * shape.units, last = first + shape.units;
-        const double logit_error =
-            dot_length * u * *std::max_element(pre.magnitude.begin() + first, pre.magnitude.begin() + last);
         const double max = *std::max_element(pre.z.begin() + first, pre.z.begin() + last);
         for (std::size_t i = first; i < last; ++i) {
             const double relative =
-                2 * logit_error + 2 * u * (std::abs(pre.z[i] - max) + 1) + (static_cast<double>(shape.units) + 8) * u;
+                2 * u * (std::abs(pre.z[i] - max) + 1) + (static_cast<double>(shape.units) + 8) * u;
             tolerance[i] = y[i] * relative + kSmallestNormal;
         }
     }
@@ -108,9 +108,7 @@ TEST_CASE("DenseForward matches a double-precision reference on every target", "
             const auto guarded_x = GuardedArray<float>::CopyOf(x);
             const auto guarded_kernel = GuardedArray<float>::CopyOf(kernel);
             const auto guarded_bias = GuardedArray<float>::CopyOf(bias);
-            ForEachTarget([&](std::int64_t target) {
-                const auto kernels = HWY_DYNAMIC_DISPATCH(DenseForwardKernels)();
-                REQUIRE(kernels.target == target);
+            ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(DenseForwardKernels)(); }, [&](const auto& kernels) {
                 GuardedArray<float> y(rows * shape.units, kUnwritten);
                 kernels.entries[c].run(guarded_x.data(), rows, guarded_kernel.data(),
                                        shape.use_bias ? guarded_bias.data() : nullptr, y.data());
@@ -128,14 +126,36 @@ TEST_CASE("DenseForward with no rows touches nothing", "[dense][forward]") {
         const DenseShape shape = configurations.entries[c].shape;
         INFO(Describe(shape, 0));
         const GuardedArray<float> kernel(shape.in * shape.units, 1.0f), bias(shape.units, 1.0f);
-        ForEachTarget([&](std::int64_t) {
+        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(DenseForwardKernels)(); }, [&](const auto& kernels) {
             // Empty arrays point at their guard page: any access crashes.
             const GuardedArray<float> x(0);
             GuardedArray<float> y(0);
-            HWY_DYNAMIC_DISPATCH(DenseForwardKernels)
-            ().entries[c].run(x.data(), 0, kernel.data(), bias.data(), y.data());
+            kernels.entries[c].run(x.data(), 0, kernel.data(), bias.data(), y.data());
             SUCCEED();
         });
+    }
+}
+
+TEST_CASE("Predict's softmax_rows matches a double-precision reference", "[dense][forward][softmax]") {
+    const std::size_t class_counts[] = {1, 3, 10, 16, 17, 33, 300};
+    for (const std::size_t classes : class_counts) {
+        const DenseShape shape{0, classes, activation_kind::softmax, false};
+        for (const std::size_t rows : kRowCounts) {
+            INFO(Describe(shape, rows));
+            std::mt19937 random(static_cast<std::uint32_t>(100 * classes + rows));
+            // Logits up to 30 in magnitude: exponents far below zero after the maximum is subtracted.
+            const auto logits = RandomUniform(random, rows * classes, 30.0);
+            PreActivations pre;
+            pre.z = ToDouble(logits);
+            pre.magnitude.assign(pre.z.size(), 0.0);  // the logits are exact: no error to propagate
+            const std::vector<double> expected = ApplyActivation(shape, rows, pre.z);
+            const std::vector<double> tolerance = ForwardTolerance(shape, rows, pre, expected);
+            std::vector<float> probabilities(rows * classes, kUnwritten);
+            softmax_rows(logits.data(), rows, classes, probabilities.data());
+            CheckWithin(
+                "p", probabilities.size(), [&](std::size_t i) { return probabilities[i]; },
+                [&](std::size_t i) { return expected[i]; }, [&](std::size_t i) { return tolerance[i]; });
+        }
     }
 }
 

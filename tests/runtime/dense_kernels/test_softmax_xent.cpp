@@ -163,9 +163,7 @@ TEST_CASE("SoftmaxCrossEntropy matches a double-precision reference on every tar
         for (const std::size_t rows : kRowCounts) {
             INFO("Units " << units << ", rows " << rows);
             const XentProblem problem = MakeProblem(units, rows, 3.0, static_cast<std::uint32_t>(5000 * c + rows));
-            ForEachTarget([&](std::int64_t target) {
-                const auto kernels = HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)();
-                REQUIRE(kernels.target == target);
+            ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)(); }, [&](const auto& kernels) {
                 CheckAgainstReference(kernels.entries[c].run, problem, 1.0f / static_cast<float>(rows));
             });
         }
@@ -182,8 +180,8 @@ TEST_CASE("SoftmaxCrossEntropy is stable for logits of magnitude 1e4", "[softmax
         XentProblem problem = MakeProblem(units, kRows, 1.0, static_cast<std::uint32_t>(6000 + c));
         std::mt19937 random(static_cast<std::uint32_t>(7000 + c));
         problem.logits = RandomUniform(random, problem.logits.size(), kMagnitude);
-        ForEachTarget([&](std::int64_t) {
-            const auto run = HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)().entries[c].run;
+        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)(); }, [&](const auto& kernels) {
+            const auto run = kernels.entries[c].run;
             const XentResult result = RunXent(run, problem, 1.0f / kRows, true);
             CHECK(std::isfinite(result.loss));
             CHECK(
@@ -206,8 +204,8 @@ TEST_CASE("SoftmaxCrossEntropy's gradient agrees with finite differences of the 
         constexpr std::size_t kRows = 3;
         INFO("Units " << units << ", rows " << kRows);
         const XentProblem problem = MakeProblem(units, kRows, 2.0, static_cast<std::uint32_t>(8000 + c));
-        ForEachTarget([&](std::int64_t) {
-            const auto run = HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)().entries[c].run;
+        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)(); }, [&](const auto& kernels) {
+            const auto run = kernels.entries[c].run;
             const auto mean_loss = [&](const XentProblem& perturbed) {
                 return RunXent(run, perturbed, 1.0f, false).loss / kRows;
             };

@@ -3,10 +3,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string_view>
 #include <random>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
 #include "runtime/data/labeled_images.hpp"
+#include "runtime/train/network.hpp"
 
 namespace test_support {
 
@@ -43,6 +48,30 @@ inline nnfuse::labeled_images random_images(std::size_t count, std::size_t heigh
     set.labels.resize(count);
     for (auto& l : set.labels) l = static_cast<std::uint8_t>(engine() % classes);
     return set;
+}
+
+// The variable called `name`; fails the test if there is none.
+inline const nnfuse::variable_ref& find_variable(nnfuse::network& net, std::string_view name) {
+    for (const auto& v : net.variables())
+        if (v.name == name) return v;
+    FAIL("no variable " << name);
+    throw std::logic_error("unreachable");
+}
+
+// Moves every trainable value off its initial constant, so no gradient is zero by symmetry.
+inline void perturb_trainables(nnfuse::network& net, std::uint32_t seed) {
+    for (const auto& v : net.variables()) {
+        if (!v.trainable) continue;
+        const auto noise = random_values(v.value.size(), seed++, 0.3f);
+        for (std::size_t i = 0; i < v.value.size(); ++i) v.value[i] += noise[i];
+    }
+}
+
+// Every variable's values, concatenated in the network's order.
+inline std::vector<float> snapshot(nnfuse::network& net) {
+    std::vector<float> all;
+    for (const auto& v : net.variables()) all.insert(all.end(), v.value.begin(), v.value.end());
+    return all;
 }
 
 }  // namespace test_support
