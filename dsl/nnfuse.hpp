@@ -1,11 +1,13 @@
-// The nnfuse model DSL in one include: layers, sequential(), parameter counts, summary().
+// The nnfuse model DSL in one include: layers, losses, sequential(), parameter counts, summary().
 #pragma once
 
 #include "dsl/activation.hpp"
 #include "dsl/layers/activation_layer.hpp"
 #include "dsl/layers/batch_norm.hpp"
 #include "dsl/layers/dense.hpp"
+#include "dsl/layers/dropout.hpp"
 #include "dsl/layers/flatten.hpp"
 #include "dsl/layers/input.hpp"
+#include "dsl/loss.hpp"
 #include "dsl/sequential.hpp"
 #include "dsl/summary.hpp"

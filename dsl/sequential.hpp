@@ -1,12 +1,18 @@
-// nnfuse::sequential(input<...>, layers...): a model, known entirely at compile time.
+// nnfuse::sequential(input<...>, layers..., [loss]): a model, known entirely at compile time.
 //
 // The result is an empty object whose type holds every layer placed at its position: the layer,
 // the shape it receives and produces, its Keras name ("dense_1": kinds numbered in order of
-// appearance, the first without a suffix), and its variables. Queries are constexpr:
+// appearance, the first without a suffix), and its variables; and the loss it is trained with.
+// Queries are constexpr:
 //   total_params(model), trainable_params(model), non_trainable_params(model),
-//   decltype(model)::output_shape, for_each_layer(model, f) (hana::for_each over placed layers).
-// requires: the first argument is nnfuse::input<...>, it appears only there, and at least one
-// layer follows it (static_asserts); each layer checks the shape it receives.
+//   decltype(model)::output_shape, decltype(model)::loss_type (dsl/loss.hpp),
+//   decltype(model)::targets_per_sample, for_each_layer(model, f) (hana::for_each over placed layers).
+// requires (each a static_assert): the first argument is nnfuse::input<...>, it appears only there, and at
+// least one layer follows it; every other argument models nnfuse::layer (dsl/layer.hpp), except a loss
+// (dsl/loss.hpp), which may only come last; the loss can train the last layer (check_last_layer); without
+// a loss the last layer ends in softmax (the model is a classifier: sparse_categorical_crossentropy).
+// Each layer checks the shape it receives. A refused argument is named by its position (1 is the input) in
+// the compiler's "required from ... sequential_argument<position, type, ...>" line.
 #pragma once
 
 #include <array>
@@ -19,8 +25,11 @@
 #include <boost/hana/tuple.hpp>
 
 #include "dsl/fixed_string.hpp"
+#include "dsl/layer.hpp"
 #include "dsl/layers/input.hpp"
+#include "dsl/loss.hpp"
 #include "dsl/shape.hpp"
+#include "dsl/variable.hpp"
 
 namespace nnfuse {
 
@@ -36,6 +45,55 @@ struct push_front<T, type_list<Ts...>> {
     using type = type_list<T, Ts...>;
 };
 
+// The last of Ts (void for none).
+template <class... Ts>
+struct last {
+    using type = void;
+};
+template <class T, class... Ts>
+struct last<T, Ts...> {
+    using type = typename decltype((std::type_identity<T>{}, ..., std::type_identity<Ts>{}))::type;
+};
+
+// Ts without its last type.
+template <class... Ts>
+struct drop_last {
+    using type = type_list<>;
+};
+template <class T, class U, class... Rest>
+struct drop_last<T, U, Rest...> {
+    using type = typename push_front<T, typename drop_last<U, Rest...>::type>::type;
+};
+
+// The argument of sequential() at `Position` (1 is the input): the compiler's "required from" line names it.
+template <std::size_t Position, class Argument, bool IsLast>
+struct sequential_argument {
+    static_assert(layer<Argument> || loss<Argument> || is_input_layer<Argument>,
+                  "nnfuse::sequential: an argument is neither a layer nor a loss: a layer provides keras_class, "
+                  "keras_base_name, trainable, output<In>::type and variables<In>(name) (dsl/layer.hpp)");
+    static_assert(!loss<Argument> || IsLast,
+                  "nnfuse::sequential: a loss may only be the last argument, after every layer");
+    static constexpr bool ok = layer<Argument> || (loss<Argument> && IsLast);
+};
+
+template <class... Args, std::size_t... I>
+constexpr bool arguments_ok(std::index_sequence<I...>) {
+    return (sequential_argument<I + 2, Args, I + 1 == sizeof...(Args)>::ok && ...);
+}
+
+// The layer's output shape for input In; In itself when the layer provides none (after the static_assert).
+template <class Layer, class In>
+constexpr auto output_or_input() {
+    static_assert(layer_for<Layer, In>,
+                  "nnfuse::sequential: a layer must provide output<In>::type and variables<In>(name) returning "
+                  "std::array<variable_info, N> for the shape In it receives (dsl/layer.hpp)");
+    if constexpr (requires { typename Layer::template output<In>::type; }) {
+        return std::type_identity<typename Layer::template output<In>::type>{};
+    } else {
+        return std::type_identity<In>{};
+    }
+}
+
 // The shape each layer receives: type_list<In_0, In_1, ...>.
 template <class In, class... Layers>
 struct input_shapes {
@@ -43,8 +101,19 @@ struct input_shapes {
 };
 template <class In, class Layer, class... Rest>
 struct input_shapes<In, Layer, Rest...> {
-    using out = typename Layer::template output<In>::type;
+    using out = typename decltype(output_or_input<Layer, In>())::type;
     using type = typename push_front<In, typename input_shapes<out, Rest...>::type>::type;
+};
+
+// The loss of a model that declares none: sparse categorical cross-entropy if it ends in softmax.
+// Instantiated with the model's last layer, which the compiler's "required from" line then names.
+template <class LastLayer>
+struct undeclared_loss {
+    static_assert(last_activation<LastLayer> == activation_kind::softmax,
+                  "nnfuse::sequential: the model declares no loss and its last layer does not end in softmax, "
+                  "so it is not a classifier: declare its loss as the last argument, "
+                  "e.g. nnfuse::sequential(..., nnfuse::mean_squared_error)");
+    using type = sparse_categorical_crossentropy_t;
 };
 
 // How many earlier layers share layer `index`'s Keras base name: Keras's suffix _1, _2, ...
@@ -62,7 +131,7 @@ template <std::size_t Index, class Layer, class In, std::size_t Ordinal>
 struct placed_layer {
     using layer_type = Layer;
     using input_shape = In;
-    using output_shape = typename Layer::template output<In>::type;
+    using output_shape = typename decltype(detail::output_or_input<Layer, In>())::type;
     static constexpr std::size_t index = Index;
 
     static constexpr fixed_string name = [] {
@@ -70,7 +139,13 @@ struct placed_layer {
         if (Ordinal != 0) text.append("_").append_number(Ordinal);
         return text;
     }();
-    static constexpr auto variables = Layer::template variables<In>(name);
+    static constexpr auto variables = [] {
+        if constexpr (layer_for<Layer, In>) {
+            return Layer::template variables<In>(name);
+        } else {
+            return std::array<variable_info, 0>{};  // refused by output_or_input's static_assert
+        }
+    }();
 
     static constexpr std::size_t count_params(bool trainable) {
         std::size_t n = 0;
@@ -82,11 +157,13 @@ struct placed_layer {
     static constexpr std::size_t params = trainable_params + non_trainable_params;
 };
 
-template <class Input, class... Placed>
+template <class Input, class Loss, class... Placed>
 struct sequential_model {
     using input_shape = typename Input::shape_type;
-    // The comma fold yields its last operand: the last layer.
-    using output_shape = typename decltype((std::type_identity<Placed>{}, ...))::type::output_shape;
+    using output_shape = typename detail::last<Placed...>::type::output_shape;
+    using loss_type = Loss;
+    // Target values per sample: 1 class id, or one float per output.
+    static constexpr std::size_t targets_per_sample = Loss::template targets_per_sample<output_shape>;
     static constexpr std::size_t layer_count = sizeof...(Placed);
     static constexpr boost::hana::tuple<Placed...> layers{};
     static constexpr std::string_view name = "sequential";
@@ -98,25 +175,43 @@ struct sequential_model {
 
 namespace detail {
 
-template <class Input, class... Layers, class... Ins, std::size_t... I>
+template <class Input, class Loss, class... Layers, class... Ins, std::size_t... I>
 constexpr auto place(type_list<Ins...>, std::index_sequence<I...>) {
     constexpr std::array<std::string_view, sizeof...(Layers)> names{Layers::keras_base_name...};
-    return sequential_model<Input, placed_layer<I, Layers, Ins, keras_ordinal(names, I)>...>{};
+    return sequential_model<Input, Loss, placed_layer<I, Layers, Ins, keras_ordinal(names, I)>...>{};
+}
+
+// Places Layers after Input and attaches the loss: DeclaredLoss, or the default when it is void.
+template <class Input, class DeclaredLoss, class... Layers>
+constexpr auto build(type_list<Layers...>) {
+    using last_layer = typename last<Layers...>::type;
+    using loss_type = typename std::conditional_t<std::is_void_v<DeclaredLoss>, undeclared_loss<last_layer>,
+                                                  std::type_identity<DeclaredLoss>>::type;
+    if constexpr (!std::is_void_v<DeclaredLoss>) static_assert(loss_type::template check_last_layer<last_layer>::value);
+    using shapes = typename input_shapes<typename Input::shape_type, Layers...>::type;
+    return place<Input, loss_type, Layers...>(shapes{}, std::index_sequence_for<Layers...>{});
 }
 
 struct invalid_model {};
 
 }  // namespace detail
 
-template <class First, class... Layers>
-constexpr auto sequential(First, Layers...) {
+template <class First, class... Args>
+constexpr auto sequential(First, Args...) {
+    using last_argument = typename detail::last<Args...>::type;
+    constexpr bool ends_with_loss = loss<last_argument>;
+    constexpr std::size_t layer_count = sizeof...(Args) - (ends_with_loss ? 1 : 0);
     static_assert(is_input_layer<First>,
                   "nnfuse::sequential: a model must start with nnfuse::input<...> (e.g. nnfuse::input<28, 28>)");
-    static_assert(sizeof...(Layers) >= 1, "nnfuse::sequential: a model needs at least one layer after its input");
-    static_assert((!is_input_layer<Layers> && ...), "nnfuse::sequential: nnfuse::input<...> may only be the first layer");
-    if constexpr (is_input_layer<First> && sizeof...(Layers) >= 1 && (!is_input_layer<Layers> && ...)) {
-        using shapes = typename detail::input_shapes<typename First::shape_type, Layers...>::type;
-        return detail::place<First, Layers...>(shapes{}, std::index_sequence_for<Layers...>{});
+    static_assert(layer_count >= 1, "nnfuse::sequential: a model needs at least one layer after its input");
+    static_assert((!is_input_layer<Args> && ...), "nnfuse::sequential: nnfuse::input<...> may only be the first layer");
+    constexpr bool arguments_ok = detail::arguments_ok<Args...>(std::index_sequence_for<Args...>{});
+    if constexpr (is_input_layer<First> && layer_count >= 1 && (!is_input_layer<Args> && ...) && arguments_ok) {
+        if constexpr (ends_with_loss) {
+            return detail::build<First, last_argument>(typename detail::drop_last<Args...>::type{});
+        } else {
+            return detail::build<First, void>(detail::type_list<Args...>{});
+        }
     } else {
         return detail::invalid_model{};
     }

@@ -1,7 +1,9 @@
 // nnfuse::variable_info: one weight or state tensor of a layer, as Keras names and counts it.
 //
 // name is Keras's variable name ("dense/kernel:0"), dims its shape (rank 1 or 2), trainable
-// whether an optimizer updates it (moving statistics never are).
+// whether an optimizer updates it (moving statistics never are), init how its values start (Keras's
+// default for that variable, chosen by the layer: dsl/initializer.hpp). For glorot_uniform, fan_in and
+// fan_out are dims[0] and dims[1].
 #pragma once
 
 #include <array>
@@ -9,6 +11,7 @@
 #include <string_view>
 
 #include "dsl/fixed_string.hpp"
+#include "dsl/initializer.hpp"
 
 namespace nnfuse {
 
@@ -17,6 +20,7 @@ struct variable_info {
     std::array<std::size_t, 2> dims{};
     std::size_t rank = 0;
     bool trainable = false;
+    initializer init = initializer::zeros;
 
     constexpr std::size_t size() const {
         std::size_t n = 1;
@@ -36,11 +40,16 @@ struct variable_info {
 };
 
 // "<layer>/<variable>:0", the name TensorFlow gives the first variable of that name in a layer.
+// requires: glorot_uniform only for a rank-2 variable (its fans are its two dims).
 constexpr variable_info make_variable(const fixed_string& layer, std::string_view variable,
-                                      std::array<std::size_t, 2> dims, std::size_t rank, bool trainable) {
+                                      std::array<std::size_t, 2> dims, std::size_t rank, bool trainable,
+                                      initializer init) {
+    if (init == initializer::glorot_uniform && rank != 2) {
+        throw "nnfuse::make_variable: glorot_uniform needs a rank-2 variable (fan_in, fan_out)";
+    }
     fixed_string name = layer;
     name.append("/").append(variable).append(":0");
-    return {name, dims, rank, trainable};
+    return {name, dims, rank, trainable, init};
 }
 
 }  // namespace nnfuse

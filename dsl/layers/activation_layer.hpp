@@ -16,6 +16,7 @@ template <activation_kind Kind>
 struct activation_layer {
     static constexpr std::string_view keras_class = "Activation";
     static constexpr std::string_view keras_base_name = "activation";
+    static constexpr bool trainable = true;  // Keras's flag; nothing to train
     static constexpr activation_kind activation = Kind;
 
     template <class In>

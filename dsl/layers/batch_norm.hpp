@@ -84,10 +84,10 @@ struct batch_norm_layer {
         constexpr std::size_t c = In::features;
         std::array<variable_info, affine + 2> vars{};
         std::size_t i = 0;
-        if constexpr (scale) vars[i++] = make_variable(layer, "gamma", {c, 0}, 1, trainable);
-        if constexpr (center) vars[i++] = make_variable(layer, "beta", {c, 0}, 1, trainable);
-        vars[i++] = make_variable(layer, "moving_mean", {c, 0}, 1, false);
-        vars[i++] = make_variable(layer, "moving_variance", {c, 0}, 1, false);
+        if constexpr (scale) vars[i++] = make_variable(layer, "gamma", {c, 0}, 1, trainable, initializer::ones);
+        if constexpr (center) vars[i++] = make_variable(layer, "beta", {c, 0}, 1, trainable, initializer::zeros);
+        vars[i++] = make_variable(layer, "moving_mean", {c, 0}, 1, false, initializer::zeros);
+        vars[i++] = make_variable(layer, "moving_variance", {c, 0}, 1, false, initializer::ones);
         return vars;
     }
 };

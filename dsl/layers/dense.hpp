@@ -28,6 +28,7 @@ struct dense_layer {
     static constexpr std::size_t units = Units;
     static constexpr activation_kind activation = Activation;
     static constexpr bool use_bias = UseBias;
+    static constexpr bool trainable = true;  // Keras's default; nnfuse has no frozen Dense
 
     template <class In>
     struct output {
@@ -40,8 +41,8 @@ struct dense_layer {
     static constexpr auto variables(const fixed_string& layer) {
         constexpr std::size_t count = UseBias ? 2 : 1;
         std::array<variable_info, count> vars{};
-        vars[0] = make_variable(layer, "kernel", {In::size, Units}, 2, true);
-        if constexpr (UseBias) vars[1] = make_variable(layer, "bias", {Units, 0}, 1, true);
+        vars[0] = make_variable(layer, "kernel", {In::size, Units}, 2, true, initializer::glorot_uniform);
+        if constexpr (UseBias) vars[1] = make_variable(layer, "bias", {Units, 0}, 1, true, initializer::zeros);
         return vars;
     }
 };

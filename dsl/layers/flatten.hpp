@@ -12,6 +12,7 @@ namespace nnfuse {
 struct flatten_layer {
     static constexpr std::string_view keras_class = "Flatten";
     static constexpr std::string_view keras_base_name = "flatten";
+    static constexpr bool trainable = true;  // Keras's flag; nothing to train
 
     template <class In>
     struct output {

@@ -11,6 +11,7 @@
 #include <span>
 #include <string_view>
 
+#include "dsl/initializer.hpp"
 #include "dsl/layers/batch_norm.hpp"
 #include "runtime/data/pixel_rows.hpp"
 
@@ -18,9 +19,6 @@ namespace nnfuse {
 
 // Which forward pass: training (batch statistics) or inference (moving statistics).
 enum class mode { train, infer };
-
-// How a variable is initialized, with Keras's defaults per kind of variable.
-enum class initializer { zeros, ones, glorot_uniform };
 
 // One variable of the model, by its Keras name, with its values and (if trainable) its gradient.
 struct variable_ref {

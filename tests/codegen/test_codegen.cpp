@@ -129,7 +129,7 @@ TEST_CASE("an activation with nothing to fuse into is its own step; softmax as a
 }
 
 TEST_CASE("models the trainer cannot train are refused with the reason", "[codegen]") {
-    constexpr auto no_softmax = nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<2>());
+    constexpr auto no_softmax = nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<2>(), nnfuse::mean_squared_error);
     REQUIRE_THROWS_WITH(cg::make_plan(cg::describe(no_softmax)), Catch::Contains("must end in softmax"));
     constexpr auto inner_softmax =
         nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<3>(nnfuse::softmax), nnfuse::dense<2>(nnfuse::softmax));

@@ -3,6 +3,6 @@
 #ifdef NNFUSE_MISUSE
 constexpr auto model = nnfuse::sequential(nnfuse::input<8>);
 #else
-constexpr auto model = nnfuse::sequential(nnfuse::input<8>, nnfuse::batch_norm());
+constexpr auto model = nnfuse::sequential(nnfuse::input<8>, nnfuse::batch_norm(), nnfuse::mean_squared_error);
 #endif
 static_assert(sizeof(model) > 0);

@@ -76,3 +76,19 @@ TEST_CASE("reference model: Keras BN defaults", "[dsl]") {
     STATIC_REQUIRE(bn::scale);
     STATIC_REQUIRE(bn::trainable);
 }
+
+TEST_CASE("reference model: Keras's default initializers", "[dsl]") {
+    // Keras: BatchNormalization gamma "ones", beta "zeros", moving_mean "zeros", moving_variance "ones";
+    // Dense kernel "glorot_uniform", bias "zeros".
+    using nnfuse::initializer;
+    constexpr auto bn = layer_at<1>::variables;
+    STATIC_REQUIRE(bn[0].init == initializer::ones);
+    STATIC_REQUIRE(bn[1].init == initializer::zeros);
+    STATIC_REQUIRE(bn[2].init == initializer::zeros);
+    STATIC_REQUIRE(bn[3].init == initializer::ones);
+    STATIC_REQUIRE(layer_at<2>::variables[0].init == initializer::glorot_uniform);
+    STATIC_REQUIRE(layer_at<2>::variables[1].init == initializer::zeros);
+    STATIC_REQUIRE(layer_at<3>::variables[0].init == initializer::glorot_uniform);
+    STATIC_REQUIRE(layer_at<3>::variables[1].init == initializer::zeros);
+    STATIC_REQUIRE(nnfuse::keras_name(initializer::glorot_uniform) == "glorot_uniform"sv);
+}

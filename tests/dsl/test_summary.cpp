@@ -19,9 +19,9 @@ std::vector<std::string> lines_of(const std::string& text) {
 }  // namespace
 
 TEST_CASE("summary of a BN-before-activation model, line by line", "[dsl][summary]") {
-    constexpr auto model = nnfuse::sequential(nnfuse::input<28, 28>, nnfuse::flatten(), nnfuse::dense<20>(nnfuse::no_bias),
-                                              nnfuse::batch_norm(), nnfuse::activation(nnfuse::elu),
-                                              nnfuse::dense<10>(nnfuse::softmax));
+    constexpr auto model =
+        nnfuse::sequential(nnfuse::input<28, 28>, nnfuse::flatten(), nnfuse::dense<20>(nnfuse::no_bias),
+                           nnfuse::batch_norm(), nnfuse::activation(nnfuse::elu), nnfuse::dense<10>(nnfuse::softmax));
     // Rendered by hand with Keras 2.6's print_row rules: stops at 29/55/65, rows padded to 65.
     const std::vector<std::string> expected = {
         R"(Model: "sequential")",
@@ -51,9 +51,40 @@ TEST_CASE("summary of a BN-before-activation model, line by line", "[dsl][summar
     }
 }
 
+TEST_CASE("summary of a model with Dropout, as Keras prints it", "[dsl][summary]") {
+    // Keras: Sequential([Flatten(input_shape=(28, 28)), Dense(20, activation="elu"), Dropout(0.2),
+    //                    Dense(10, activation="softmax")]).summary()
+    constexpr auto model = nnfuse::sequential(nnfuse::input<28, 28>, nnfuse::flatten(), nnfuse::dense<20>(nnfuse::elu),
+                                              nnfuse::dropout<0.2>(), nnfuse::dense<10>(nnfuse::softmax));
+    const std::vector<std::string> expected = {
+        R"(Model: "sequential")",
+        "_________________________________________________________________",
+        "Layer (type)                 Output Shape              Param #   ",
+        "=================================================================",
+        "flatten (Flatten)            (None, 784)               0         ",
+        "_________________________________________________________________",
+        "dense (Dense)                (None, 20)                15700     ",
+        "_________________________________________________________________",
+        "dropout (Dropout)            (None, 20)                0         ",
+        "_________________________________________________________________",
+        "dense_1 (Dense)              (None, 10)                210       ",
+        "=================================================================",
+        "Total params: 15,910",
+        "Trainable params: 15,910",
+        "Non-trainable params: 0",
+        "_________________________________________________________________",
+    };
+    const auto actual = lines_of(nnfuse::summary(model));
+    REQUIRE(actual.size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        INFO("line " << i + 1);
+        CHECK(actual[i] == expected[i]);
+    }
+}
+
 TEST_CASE("summary cuts long shapes and counts at their column stops", "[dsl][summary]") {
     constexpr auto model = nnfuse::sequential(nnfuse::input<1000, 1000, 3>, nnfuse::batch_norm(), nnfuse::flatten(),
-                                              nnfuse::dense<1000>());
+                                              nnfuse::dense<1000>(), nnfuse::mean_squared_error);
     const auto lines = lines_of(nnfuse::summary(model));
     for (std::size_t row : {2u, 4u, 6u, 8u}) {
         INFO(lines[row]);
@@ -67,7 +98,7 @@ TEST_CASE("summary cuts long shapes and counts at their column stops", "[dsl][su
 
 TEST_CASE("variables listing names, shapes and trainability", "[dsl][summary]") {
     constexpr auto model = nnfuse::sequential(nnfuse::input<37>, nnfuse::batch_norm<{.scale = false}>(),
-                                              nnfuse::dense<5>());
+                                              nnfuse::dense<5>(), nnfuse::mean_squared_error);
     CHECK(nnfuse::variables_listing(model, "batch_normalization") ==
           "batch_normalization/beta:0 (37,) True\n"
           "batch_normalization/moving_mean:0 (37,) False\n"

@@ -1,0 +1,88 @@
+// nnfuse::layer: what a type must provide to be a layer of nnfuse::sequential. The spec of every layer kind.
+//
+// A model is a type, so a layer is one too: sequential() keeps the type of each argument and nothing of its value.
+// Every fact about a layer is therefore a static member, a constant the compiler and the generator read. A layer
+// kind is one header in dsl/layers/ (dense.hpp is the example to copy) with a struct of this shape:
+//
+//   struct EXAMPLE_LAYER {
+//       // Keras's class name, as summary() prints it: "Dense".
+//       static constexpr std::string_view keras_class = "Dense";
+//
+//       // Keras's default name: the first layer of a kind is "dense", the next "dense_1", ... (sequential()
+//       // numbers layers sharing a base name in order of appearance, as Keras does).
+//       static constexpr std::string_view keras_base_name = "dense";
+//
+//       // Keras's layer.trainable: false freezes the layer (an optimizer never updates its variables).
+//       static constexpr bool trainable = true;
+//
+//       // The shape of one output sample for the shape In (an nnfuse::shape<...>) of one input sample.
+//       // requires: In is a shape the layer accepts; an input it refuses is a static_assert inside output<In>
+//       //           whose message names the layer and the rule ("nnfuse::dense: input must be rank 1 ...").
+//       template <class In>
+//       struct output {
+//           using type = nnfuse::shape<...>;
+//       };
+//
+//       // The layer's variables, in Keras's order, for input shape In; `layer` is the layer's Keras name
+//       // ("dense_1"), which prefixes each variable's. A std::array<variable_info, N>, N >= 0, each entry made
+//       // by make_variable(layer, "kernel", dims, rank, trainable, initializer) (dsl/variable.hpp): its name,
+//       // shape, whether it is trained, and its initializer, Keras's default for it (dsl/initializer.hpp).
+//       template <class In>
+//       static constexpr std::array<variable_info, N> variables(const fixed_string& layer);
+//
+//       // Optional: the activation the layer applies last (Dense, Activation). A layer without this member
+//       // applies none. The loss reads it: cross-entropy needs softmax last (dsl/loss.hpp).
+//       static constexpr activation_kind activation = activation_kind::softmax;
+//   };
+//
+// layer<L> checks the members that do not depend on the input shape (sequential() asserts it for each argument
+// after the input, naming the argument); layer_for<L, In> adds output<In> and variables<In> (asserted where the
+// layer is placed, once its input shape is known). last_activation<L> is L::activation, or linear without one.
+#pragma once
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+#include "dsl/activation.hpp"
+#include "dsl/fixed_string.hpp"
+#include "dsl/variable.hpp"
+
+namespace nnfuse {
+
+namespace detail {
+
+template <class T>
+inline constexpr bool is_variable_array = false;
+template <std::size_t N>
+inline constexpr bool is_variable_array<std::array<variable_info, N>> = true;
+
+}  // namespace detail
+
+template <class L>
+concept layer = std::is_empty_v<L> && requires {
+    { L::keras_class } -> std::convertible_to<std::string_view>;
+    { L::keras_base_name } -> std::convertible_to<std::string_view>;
+    { L::trainable } -> std::convertible_to<bool>;
+};
+
+template <class L, class In>
+concept layer_for = layer<L> && requires(const fixed_string& name) {
+    typename L::template output<In>::type;
+    requires detail::is_variable_array<std::remove_cvref_t<decltype(L::template variables<In>(name))>>;
+};
+
+template <class L>
+inline constexpr activation_kind last_activation = [] {
+    if constexpr (requires {
+                      { L::activation } -> std::convertible_to<activation_kind>;
+                  }) {
+        return activation_kind{L::activation};
+    } else {
+        return activation_kind::linear;
+    }
+}();
+
+}  // namespace nnfuse
