@@ -50,12 +50,14 @@ import json, sys
 sys.exit(0 if any(o["name"] == "pkgconfig.relocatable" and o["value"] for o in json.load(sys.stdin)) else 1)'; then
   meson configure "$build" -Dpkgconfig.relocatable=true >/dev/null
 fi
-# Only the installed targets are built here (scripts/check has built everything else already).
-meson compile -C "$build" nnfuse_runtime nnfuse_codegen nnfuse-gen | grep -v '^ninja: \(Entering\|no work\)' || true
-timed meson install -C "$build" --no-rebuild --destdir "$work/stage"
 prefix=$(meson introspect --buildoptions "$build" | python3 -c '
 import json, sys
 print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
+# Only the installed targets are built here (scripts/check has built everything else already).
+out=$(meson compile -C "$build" nnfuse_runtime nnfuse_codegen nnfuse-gen 2>&1) || { echo "$out"; exit 1; }
+timed meson install -C "$build" --no-rebuild --destdir "$work/stage" > "$work/install.log"
+grep -v '/include/nnfuse' "$work/install.log" | sed "s|$work/stage||"
+echo "... and $(grep -c '/include/nnfuse' "$work/install.log") headers to $prefix/include/nnfuse"
 stage_prefix="$work/stage$prefix"
 pc_dir=$(dirname "$(find "$stage_prefix" -name nnfuse.pc | head -1)")
 echo "consumer: staged $(find "$work/stage" -type f | wc -l) files under $stage_prefix; nnfuse.pc in ${pc_dir#$stage_prefix/}"
