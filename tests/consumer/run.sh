@@ -60,7 +60,8 @@ grep -v '/include/nnfuse' "$work/install.log" | sed "s|$work/stage||"
 echo "... and $(grep -c '/include/nnfuse' "$work/install.log") headers to $prefix/include/nnfuse"
 stage_prefix="$work/stage$prefix"
 pc_dir=$(dirname "$(find "$stage_prefix" -name nnfuse.pc | head -1)")
-echo "consumer: staged $(find "$work/stage" -type f | wc -l) files under $stage_prefix; nnfuse.pc in ${pc_dir#$stage_prefix/}"
+echo "consumer: staged $(find "$work/stage" -type f | wc -l) files under $stage_prefix;" \
+  "nnfuse.pc in ${pc_dir#$stage_prefix/}"
 
 step "meson project, nnfuse as a subproject (buildtype debug)"
 cp -r "$root/tests/consumer/meson" "$work/meson-sub"

@@ -6,11 +6,7 @@
 
 namespace consumer {
 
-inline constexpr auto model = nnfuse::sequential(
-    nnfuse::input<8, 8>,
-    nnfuse::flatten(),
-    nnfuse::batch_norm(),
-    nnfuse::dense<16>(nnfuse::elu),
-    nnfuse::dense<3>(nnfuse::softmax));
+inline constexpr auto model = nnfuse::sequential(nnfuse::input<8, 8>, nnfuse::flatten(), nnfuse::batch_norm(),
+                                                 nnfuse::dense<16>(nnfuse::elu), nnfuse::dense<3>(nnfuse::softmax));
 
 }  // namespace consumer
