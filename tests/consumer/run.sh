@@ -42,6 +42,19 @@ expect_up_to_date() {
 }
 timed() { local start=$SECONDS; "$@"; echo "consumer: $((SECONDS - start)) s"; }
 
+step "docs/using-nnfuse.md's snippets are the consumer projects' build code"
+python3 - "$root" <<'PY'
+import re, sys
+root = sys.argv[1]
+doc = open(f"{root}/docs/using-nnfuse.md").read().split("## What is installed")[0]
+for language, project in (("meson", "meson/meson.build"), ("cmake", "cmake/CMakeLists.txt")):
+    blocks = re.findall(rf"```{language}\n(.*?)```", doc, re.S)
+    build = open(f"{root}/tests/consumer/{project}").read()
+    if len(blocks) != 1 or blocks[0] not in build:
+        sys.exit(f"consumer: the README section's {language} snippet is not in tests/consumer/{project} verbatim")
+    print(f"consumer: the {language} snippet ({blocks[0].count(chr(10))} lines) is tests/consumer/{project}'s")
+PY
+
 step "staged install (meson install --destdir)"
 # The installed nnfuse.pc and nnfuseConfig.cmake locate the prefix from their own place; build dirs set up
 # before pkgconfig.relocatable became a default option get it here.
@@ -68,26 +81,26 @@ cp -r "$root/tests/consumer/meson" "$work/meson-sub"
 mkdir "$work/meson-sub/subprojects"
 ln -s "$root" "$work/meson-sub/subprojects/nnfuse"
 meson setup "$work/meson-sub/build" "$work/meson-sub" --force-fallback-for=nnfuse >/dev/null
-timed ninja -C "$work/meson-sub/build" -j "$jobs" consumer_meson | tail -1
+timed ninja -C "$work/meson-sub/build" -j "$jobs" myapp | tail -1
 expect_up_to_date "$work/meson-sub/build"
-expect_optimization "$work/meson-sub/build/compile_commands.json" consumer_meson.gen.cpp -O2
+expect_optimization "$work/meson-sub/build/compile_commands.json" mymodel.gen.cpp -O2
 expect_optimization "$work/meson-sub/build/compile_commands.json" /main.cpp -O0
-"$work/meson-sub/build/consumer_meson"
+"$work/meson-sub/build/myapp"
 
 step "meson project, nnfuse from the staged install (PKG_CONFIG_PATH)"
 PKG_CONFIG_PATH="$pc_dir" meson setup "$work/meson-installed" "$root/tests/consumer/meson" >/dev/null
 timed ninja -C "$work/meson-installed" -j "$jobs" | tail -1
 expect_up_to_date "$work/meson-installed"
-expect_optimization "$work/meson-installed/compile_commands.json" consumer_meson.gen.cpp -O2
-"$work/meson-installed/consumer_meson"
+expect_optimization "$work/meson-installed/compile_commands.json" mymodel.gen.cpp -O2
+"$work/meson-installed/myapp"
 
 step "cmake project, nnfuse from the staged install (CMAKE_PREFIX_PATH, CMAKE_BUILD_TYPE=Debug)"
 cmake -S "$root/tests/consumer/cmake" -B "$work/cmake" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_PREFIX_PATH="$stage_prefix" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
 timed ninja -C "$work/cmake" -j "$jobs" | tail -1
 expect_up_to_date "$work/cmake"
-expect_optimization "$work/cmake/compile_commands.json" consumer_cmake.gen.cpp -O2
+expect_optimization "$work/cmake/compile_commands.json" mymodel.gen.cpp -O2
 expect_optimization "$work/cmake/compile_commands.json" /main.cpp none
-"$work/cmake/consumer_cmake_train"
+"$work/cmake/myapp"
 
 step "all passed"

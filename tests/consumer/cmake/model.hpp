@@ -4,10 +4,10 @@
 
 #include "dsl/nnfuse.hpp"
 
-namespace consumer {
+namespace my {
 
 inline constexpr auto model =
     nnfuse::sequential(nnfuse::input<8, 8>, nnfuse::flatten(), nnfuse::dense<16>(nnfuse::no_bias), nnfuse::batch_norm(),
                        nnfuse::activation(nnfuse::elu), nnfuse::dense<3>(nnfuse::softmax));
 
-}  // namespace consumer
+}  // namespace my

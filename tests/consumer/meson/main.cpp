@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <random>
 
-#include "consumer_meson.gen.hpp"
+#include "mymodel.gen.hpp"
 #include "runtime/data/labeled_images.hpp"
 #include "runtime/optim/sgd.hpp"
 #include "runtime/train/initialize.hpp"
@@ -37,7 +37,7 @@ nnfuse::labeled_images synthetic_images(std::size_t count, unsigned seed) {
 }  // namespace
 
 int main() {
-    nnfuse::generated::consumer_meson::Net net(/*max_batch=*/33);
+    nnfuse::generated::mymodel::Net net(/*max_batch=*/33);
     nnfuse::initialize_variables(net, /*seed=*/42);
     nnfuse::sgd optimizer(0.05f);
     nnfuse::trainer trainer(net, optimizer);

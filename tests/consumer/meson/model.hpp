@@ -4,9 +4,9 @@
 
 #include "dsl/nnfuse.hpp"
 
-namespace consumer {
+namespace my {
 
 inline constexpr auto model = nnfuse::sequential(nnfuse::input<8, 8>, nnfuse::flatten(), nnfuse::batch_norm(),
                                                  nnfuse::dense<16>(nnfuse::elu), nnfuse::dense<3>(nnfuse::softmax));
 
-}  // namespace consumer
+}  // namespace my
