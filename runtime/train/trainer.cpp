@@ -84,9 +84,16 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
         throw std::invalid_argument(fmt::format("initial epoch {} leaves nothing to train of {} epochs",
                                                 options.initial_epoch, options.epochs));
     }
-    if (options.batch_size < 2 || options.batch_size + 1 > net_.max_batch()) {
-        throw std::invalid_argument(fmt::format("batch size {} is not in [2, {}] (batch normalization needs 2 or more)",
-                                                options.batch_size, net_.max_batch() - 1));
+    if (options.batch_size < 2) {
+        throw std::invalid_argument(fmt::format("batch size {} is less than 2 (batch normalization needs 2 or more)",
+                                                options.batch_size));
+    }
+    // The final batch of one sample joins the batch before it, so fit needs one row more than the batch size.
+    if (options.batch_size + 1 > net_.max_batch()) {
+        throw std::invalid_argument(fmt::format(
+            "batch size {} needs a network of max_batch {} or more (it has {}: fit's last batch may take one "
+            "sample more)",
+            options.batch_size, options.batch_size + 1, net_.max_batch()));
     }
     std::vector<std::uint32_t> order(train.count);
     const auto batches = training_batches(train.count, options.batch_size);
