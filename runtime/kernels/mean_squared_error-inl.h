@@ -26,7 +26,7 @@
 #include <cstddef>
 
 #include "hwy/highway.h"
-#include "runtime/kernels/softmax_xent-inl.h"  // vector_helpers: LoadFirstN, StoreFirstN
+#include "runtime/kernels/simd_columns-inl.h"  // vector_helpers: LoadFirstN, StoreFirstN
 
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::kernels::HWY_NAMESPACE {
