@@ -115,6 +115,12 @@ std::vector<float> exported_predictions(const scratch_dir& dir, const std::vecto
     const int compiled = run(cd + env("NNFUSE_EXPORT_CXX") + " -std=c++17 driver.cpp", dir / "compile.log");
     INFO("g++ -std=c++17 driver.cpp:\n" << read_text(dir / "compile.log"));
     REQUIRE(compiled == 0);
+    // And without a warning where users turn them on.
+    const int clean =
+        run(cd + env("NNFUSE_EXPORT_CXX") + " -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only driver.cpp",
+            dir / "warnings.log");
+    INFO("g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror:\n" << read_text(dir / "warnings.log"));
+    CHECK(clean == 0);
     {
         std::ofstream out(dir / "inputs.f32", std::ios::binary);
         out.write(reinterpret_cast<const char*>(x.data()), static_cast<std::streamsize>(x.size() * sizeof(float)));
