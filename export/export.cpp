@@ -349,7 +349,8 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
     }
     text += fmt::format(
         "//\n// predict(x, rows, out): x holds rows * input_size floats{}, out receives rows * output_size\n"
-        "// floats. Sums are accumulated in double. No allocation: two stack buffers of {} floats.\n"
+        "// floats. Sums are accumulated in double. No allocation: two stack buffers of 4 x {} floats (4 samples at\n"
+        "// a time; a sample's result does not depend on the others).\n"
         "// Only the C++17 standard library: g++ -std=c++17 compiles it as is.\n",
         options.input_scale != 1.0 ? fmt::format(" (unscaled: input_scale is applied inside)") : "", widest);
     text += "#pragma once\n\n#include <cmath>\n#include <cstddef>\n\n";
@@ -363,6 +364,9 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
         "constexpr double input_scale = {};\n\n",
         options.input_scale, scale_text);
     text += "namespace detail {\n\n";
+    text +=
+        "// Samples computed together: a dense step reads each weight once per block.\n"
+        "constexpr std::size_t block_rows = 4;\n\n";
     text += activation_functions;
 
     for (std::size_t k = 0; k < ops.size(); ++k) {
@@ -373,25 +377,36 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
             case op_kind::affine:
                 text += array_text(fn + "_kernel", o.kernel);
                 text += array_text(fn + "_bias", o.bias);
+                // Rows in blocks: each weight is loaded once per block; every sum still runs over i in order, so
+                // a row's result does not depend on the block it is in.
                 text += fmt::format(
-                    "inline void {0}(const float* in, float* out) {{\n"
-                    "    double sum[{2}];\n"
-                    "    for (std::size_t j = 0; j < {2}; ++j) sum[j] = {0}_bias[j];\n"
+                    "template <std::size_t R>\n"
+                    "inline void {0}_rows(const float* in, float* out) {{\n"
+                    "    double sum[R][{2}];\n"
+                    "    for (std::size_t r = 0; r < R; ++r)\n"
+                    "        for (std::size_t j = 0; j < {2}; ++j) sum[r][j] = {0}_bias[j];\n"
                     "    for (std::size_t i = 0; i < {1}; ++i) {{\n"
-                    "        const double x = in[i];\n"
                     "        const float* w = {0}_kernel + i * {2};\n"
-                    "        for (std::size_t j = 0; j < {2}; ++j) sum[j] += x * w[j];\n"
+                    "        for (std::size_t r = 0; r < R; ++r) {{\n"
+                    "            const double x = in[r * {1} + i];\n"
+                    "            for (std::size_t j = 0; j < {2}; ++j) sum[r][j] += x * w[j];\n"
+                    "        }}\n"
                     "    }}\n"
-                    "    for (std::size_t j = 0; j < {2}; ++j) out[j] = static_cast<float>({3});\n"
+                    "    for (std::size_t r = 0; r < R; ++r)\n"
+                    "        for (std::size_t j = 0; j < {2}; ++j) out[r * {2} + j] = static_cast<float>({3});\n"
+                    "}}\n"
+                    "inline void {0}(const float* in, std::size_t n, float* out) {{\n"
+                    "    if (n == block_rows) return {0}_rows<block_rows>(in, out);\n"
+                    "    for (std::size_t r = 0; r < n; ++r) {0}_rows<1>(in + r * {1}, out + r * {2});\n"
                     "}}\n",
-                    fn, o.in, o.out, activation_call(o.activation, "sum[j]"));
+                    fn, o.in, o.out, activation_call(o.activation, "sum[r][j]"));
                 break;
             case op_kind::scale_shift:
                 text += array_text(fn + "_scale", o.scale);
                 text += array_text(fn + "_shift", o.shift);
                 text += fmt::format(
-                    "inline void {0}(const float* in, float* out) {{\n"
-                    "    for (std::size_t r = 0; r < {1}; ++r) {{\n"
+                    "inline void {0}(const float* in, std::size_t n, float* out) {{\n"
+                    "    for (std::size_t r = 0; r < n * {1}; ++r) {{\n"
                     "        for (std::size_t c = 0; c < {2}; ++c) {{\n"
                     "            const double v = static_cast<double>(in[r * {2} + c]) * {0}_scale[c] + {0}_shift[c];\n"
                     "            out[r * {2} + c] = static_cast<float>({3});\n"
@@ -402,22 +417,26 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
                 break;
             case op_kind::activation:
                 text += fmt::format(
-                    "inline void {0}(const float* in, float* out) {{\n"
-                    "    for (std::size_t i = 0; i < {1}; ++i) out[i] = {2};\n"
+                    "inline void {0}(const float* in, std::size_t n, float* out) {{\n"
+                    "    for (std::size_t i = 0; i < n * {1}; ++i) out[i] = {2};\n"
                     "}}\n",
                     fn, o.in, activation_call(o.activation, "in[i]"));
                 break;
             case op_kind::softmax:
-                text += fmt::format("inline void {0}(const float* in, float* out) {{ softmax(in, {1}, out); }}\n", fn,
-                                    o.in);
+                text += fmt::format(
+                    "inline void {0}(const float* in, std::size_t n, float* out) {{\n"
+                    "    for (std::size_t r = 0; r < n; ++r) softmax(in + r * {1}, {1}, out + r * {1});\n"
+                    "}}\n",
+                    fn, o.in);
                 break;
         }
     }
     text += "\n}  // namespace detail\n\n";
     text += "// requires: x holds rows * input_size floats, out rows * output_size floats, not overlapping x.\n";
     text += "inline void predict(const float* x, std::size_t rows, float* out) {\n";
-    text += fmt::format("    float a[{0}], b[{0}];\n", widest);
-    text += "    for (std::size_t r = 0; r < rows; ++r) {\n";
+    text += fmt::format("    float a[detail::block_rows * {0}], b[detail::block_rows * {0}];\n", widest);
+    text += "    for (std::size_t r = 0; r < rows; r += detail::block_rows) {\n";
+    text += "        const std::size_t n = rows - r < detail::block_rows ? rows - r : detail::block_rows;\n";
     text += "        const float* in = x + r * input_size;\n";
     text += "        float* y = out + r * output_size;\n";
     // Each step reads the previous one's output; element-wise steps work in place, a dense step alternates
@@ -433,10 +452,10 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
         } else {
             destination = current == "a" ? "b" : "a";
         }
-        text += fmt::format("        detail::step{}_{}({}, {});\n", k, o.name, current, destination);
+        text += fmt::format("        detail::step{}_{}({}, n, {});\n", k, o.name, current, destination);
         current = destination;
     }
-    if (ops.empty()) text += "        for (std::size_t i = 0; i < output_size; ++i) y[i] = in[i];\n";
+    if (ops.empty()) text += "        for (std::size_t i = 0; i < n * output_size; ++i) y[i] = in[i];\n";
     text += "    }\n}\n\n";
     text += fmt::format("}}  // namespace {}\n", options.ns);
     return text;
