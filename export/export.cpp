@@ -167,6 +167,52 @@ std::vector<op> operations(const std::vector<layer_description>& layers,
     return ops;
 }
 
+// The checkpoint's "architecture" metadata (one line per layer, "name (Class) shape key=value ...", written by the
+// generated Net) against the model's layers: a checkpoint of another model whose tensors happen to have the same
+// names and shapes (another activation, BN profile or epsilon) would otherwise export silently wrong.
+// Keys this code does not know are skipped, so new options in the Net's lines do not make exports fail.
+void check_architecture(const std::vector<layer_description>& layers, const safetensors_file& file) {
+    const auto found = file.metadata().find("architecture");
+    if (found == file.metadata().end()) return;  // not written by a Net: the tensors alone are checked
+    std::vector<std::string> lines;
+    std::istringstream in(found->second);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    const auto fail = [&](std::size_t i, const std::string& what) {
+        throw export_error(
+            fmt::format("{}: cannot export: the checkpoint is of another model: its layer {} is \"{}\", "
+                        "the model's {}",
+                        file.source(), i + 1, i < lines.size() ? lines[i] : "(none)", what));
+    };
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        const auto& layer = layers[i];
+        const std::string head = fmt::format("{} ({}) {}", layer.name, layer.keras_class, layer.out_shape);
+        if (i >= lines.size() || lines[i].rfind(head, 0) != 0) fail(i, "starts \"" + head + "\"");
+        std::map<std::string, std::string> expected;
+        if (layer.kind == layer_kind::dense) {
+            expected = {{"units", std::to_string(layer.units)},
+                        {"activation", std::string(keras_name(layer.activation))},
+                        {"use_bias", layer.use_bias ? "true" : "false"}};
+        } else if (layer.kind == layer_kind::activation) {
+            expected = {{"activation", std::string(keras_name(layer.activation))}};
+        } else if (layer.kind == layer_kind::batch_norm) {
+            expected = {{"profile", std::string(to_string(layer.profile))},
+                        {"epsilon", fmt::format("{}", layer.epsilon)},
+                        {"center", layer.center ? "true" : "false"},
+                        {"scale", layer.scale ? "true" : "false"}};
+        }
+        std::istringstream words(lines[i].substr(head.size()));
+        for (std::string word; words >> word;) {
+            const auto equals = word.find('=');
+            if (equals == std::string::npos) continue;
+            const auto key = expected.find(word.substr(0, equals));
+            if (key != expected.end() && word.substr(equals + 1) != key->second) {
+                fail(i, fmt::format("has {}={}", key->first, key->second));
+            }
+        }
+    }
+    if (lines.size() != layers.size()) fail(layers.size(), fmt::format("has {} layers", layers.size()));
+}
+
 bool linear_scale_shift(const op& o) {
     return o.kind == op_kind::scale_shift && o.activation == activation_kind::linear;
 }
@@ -301,6 +347,7 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
         throw export_error(fmt::format("input scale {} is not a finite non-zero number", options.input_scale));
     }
     if (layers.empty()) throw export_error("the model has no layers");
+    check_architecture(layers, checkpoint);
     const auto values = read_variables(layers, checkpoint);
     auto ops = operations(layers, values, checkpoint.source());
     const std::size_t input_size = layers.front().in_size, output_size = layers.back().out_size;

@@ -17,7 +17,9 @@
 //
 // requires: layers is describe(model) of the checkpoint's model (codegen/model_description.hpp).
 // ensures:  the same inputs give the same bytes (no time stamps, no paths other than options' strings).
-// throws:   export_error "<checkpoint file>: <problem>" naming every missing tensor, every tensor of the wrong
+// throws:   export_error "<checkpoint file>: <problem>" when the checkpoint's "architecture" metadata (if any) is
+//           another model's (another activation, BN profile, epsilon, layer...: the first differing layer quoted);
+//           else naming every missing tensor, every tensor of the wrong
 //           dtype or shape (with the shape the model expects), and any non-finite value (tensor and index);
 //           one message for all of them. export_error also for an invalid namespace or input scale.
 #pragma once

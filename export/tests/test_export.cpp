@@ -28,6 +28,7 @@
 #include "codegen/model_description.hpp"
 #include "export/export.hpp"
 #include "fashion_mnist.gen.hpp"
+#include "fashion_mnist_torch.gen.hpp"
 #include "frozen_bn_test.gen.hpp"
 #include "runtime/checkpoint/checkpoint.hpp"
 #include "runtime/checkpoint/checkpoint_error.hpp"
@@ -237,7 +238,8 @@ TEST_CASE("BN that cannot be folded, rank-2 BN, standalone activations and softm
     check_test_model<nnfuse::generated::frozen_bn_test::Net>("frozen_bn", test_models::frozen_bn, 1, 5);
 }
 
-TEST_CASE("a checkpoint missing a tensor, or with a mis-shaped or NaN one, is refused naming the file and tensor") {
+TEST_CASE(
+    "a checkpoint missing a tensor, with a mis-shaped or NaN one, or of another model is refused, naming the file") {
     nnfuse::generated::fashion_mnist::Net net(8);
     nnfuse::initialize_variables(net, 1);
     scratch_dir dir("bad_input");
@@ -301,6 +303,18 @@ TEST_CASE("a checkpoint missing a tensor, or with a mis-shaped or NaN one, is re
         INFO(message);
         CHECK(message.find((dir / "nan.safetensors").string() + ": ") == 0);
         CHECK(message.find("tensor `dense_1/kernel:0` holds nan at index 3") != std::string::npos);
+        CHECK_FALSE(fs::exists(dir / "predict.hpp"));
+    }
+    SECTION("the same tensors from a model with other BN rules (torch profile, epsilon 1e-5): the layer named") {
+        nnfuse::generated::fashion_mnist_torch::Net torch_net(8);
+        nnfuse::initialize_variables(torch_net, 1);
+        nnfuse::save_weights(dir / "torch.safetensors", torch_net);
+        const std::string message = export_message(dir / "torch.safetensors");
+        INFO(message);
+        CHECK(message.find((dir / "torch.safetensors").string() +
+                           ": cannot export: the checkpoint is of another model: "
+                           "its layer 2 is \"batch_normalization (BatchNormalization) (None, 784) profile=torch") == 0);
+        CHECK(message.find("the model's has profile=keras") != std::string::npos);
         CHECK_FALSE(fs::exists(dir / "predict.hpp"));
     }
     SECTION("a missing file: its name") {
