@@ -3,6 +3,7 @@
 #include "export/export.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>

@@ -25,6 +25,7 @@
 #include <catch2/catch.hpp>
 
 #include "bn_before_activation.gen.hpp"
+#include "bn_before_activation_test.gen.hpp"
 #include "codegen/model_description.hpp"
 #include "export/export.hpp"
 #include "fashion_mnist.gen.hpp"
@@ -234,6 +235,9 @@ TEST_CASE("BN that cannot be folded, rank-2 BN, standalone activations and softm
     // two_bn: torch BN over 3 rows of 4 features folded through the flatten into dense; a BN without beta after
     // an elu dense (not foldable) with sigmoid fused; a standalone selu; a linear dense; softmax as its own layer.
     check_test_model<nnfuse::generated::two_bn_test::Net>("two_bn", test_models::two_bn, 3, 4);
+    // bn_before_activation (test model): dense without bias -> BN -> tanh, folded into the dense layer's columns.
+    check_test_model<nnfuse::generated::bn_before_activation_test::Net>("bn_before_activation_tanh",
+                                                                        test_models::bn_before_activation, 1, 7);
     // frozen_bn: a BN without gamma after dense(elu), then selu: a scale/shift loop of its own.
     check_test_model<nnfuse::generated::frozen_bn_test::Net>("frozen_bn", test_models::frozen_bn, 1, 5);
 }
