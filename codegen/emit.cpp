@@ -57,6 +57,7 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                                                         {"variable_count", std::to_string(plan.variables.size())},
                                                         {"bn_count", std::to_string(plan.bn_layers.size())},
                                                         {"members", storage.members},
+                                                        {"size_constants", storage.size_constants},
                                                         {"architecture", architecture(layers)},
                                                     });
     files.source = templates.fill(

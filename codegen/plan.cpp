@@ -51,13 +51,6 @@ void for_each_named(const statement& s, Body body) {
     }
 }
 
-// "batch_normalization/gamma:0" -> "batch_normalization_gamma"
-std::string identifier(const std::string& variable_name) {
-    std::string id = variable_name.substr(0, variable_name.find(':'));
-    std::replace(id.begin(), id.end(), '/', '_');
-    return id;
-}
-
 template <class Function>
 auto visit_kind(const layer_description& layer, Function f) {
     return std::visit(f, layer.parameters);
@@ -132,13 +125,9 @@ void fold_bn_into_dense(model_plan& plan) {
 void plan_tables(const std::vector<layer_description>& layers, model_plan& plan) {
     for (const auto& layer : layers) {
         for (const auto& variable : layer.variables) {
-            const std::string id = identifier(variable.name);
-            std::size_t size = 1;
-            for (std::size_t d : variable.dims) size *= d;
-            variable_entry entry{
-                variable.name, {id, extent::fixed, size, variable.name}, std::nullopt, "nnfuse::initializer::zeros"};
-            if (variable.trainable)
-                entry.gradient = storage{"grad_" + id, extent::fixed, size, "gradient of " + variable.name};
+            variable_entry entry{variable.name, plan_builder::variable_storage(variable), std::nullopt,
+                                 "nnfuse::initializer::zeros"};
+            if (variable.trainable) entry.gradient = plan_builder::gradient_of(entry.value);
             const std::string leaf = variable.name.substr(variable.name.rfind('/') + 1);
             if (leaf == "gamma:0" || leaf == "moving_variance:0") entry.initializer = "nnfuse::initializer::ones";
             if (leaf == "kernel:0") {

@@ -46,8 +46,10 @@ struct storage {
     std::string name;  // the member is name + "_" (a caller's storage is name itself)
     extent size = extent::fixed;
     std::size_t floats = 0;
-    std::string what;
+    std::string what = {};
     std::size_t tail = 0;  // thread_copies: floats after the first `floats`, from the next whole cache line on
+    // A named constant for `floats` ("dense_kernel_size") and its expression ("784 * 20"), when it is a product.
+    std::string size_name = {}, size_expression = {};
     bool operator==(const storage&) const = default;
 };
 
@@ -66,10 +68,10 @@ struct argument {
         row_count,   // the phase's row count times `per_row` (count or rows)
     };
     form kind = form::value;
-    std::string text;
-    std::optional<storage> target;    // the storage named (whole, rows, chunk_part, at; chunk_slot's total)
-    std::optional<storage> partials;  // chunk_slot: the partial copies
-    std::size_t per_row = 1;          // rows, row_count: floats per row; chunk_slot: the reduction's size
+    std::string text = {};
+    std::optional<storage> target = {};    // the storage named (whole, rows, chunk_part, at; chunk_slot's total)
+    std::optional<storage> partials = {};  // chunk_slot: the partial copies
+    std::size_t per_row = 1;               // rows, row_count: floats per row; chunk_slot: the reduction's size
 };
 
 argument value(std::string text);
@@ -90,10 +92,10 @@ struct reduction {
 // One generated kernel: a per-target wrapper that instantiates a building block, and its dispatch entry.
 // Name grammar: <op>_<dir>_f32_<shape>[_<activation>][_<variant>], e.g. dense_fwd_f32_k784_n20_elu.
 struct kernel {
-    std::string name;
+    std::string name = {};
     const kernel_signature* signature = nullptr;
-    std::vector<template_argument> template_arguments;
-    std::string shapes, layers, why;  // for the manifest
+    std::vector<template_argument> template_arguments = {};
+    std::string shapes = {}, layers = {}, why = {};  // for the manifest
 };
 
 enum class phase {
@@ -106,19 +108,19 @@ enum class phase {
 // per parameter of its signature. With `into_thread_copy`, the call makes the calling thread's copy of that storage
 // (per_thread_copies) before the first read of it in the step, and writes the copy where the storage is named.
 struct call {
-    std::optional<std::size_t> kernel;
+    std::optional<std::size_t> kernel = {};
     const kernel_signature* signature = nullptr;
-    std::vector<argument> arguments;
-    std::optional<storage> into_thread_copy;
+    std::vector<argument> arguments = {};
+    std::optional<storage> into_thread_copy = {};
 };
 // Training needs more than one value per feature: throws the framework's message otherwise.
 struct check_statistics_rows {
     std::size_t rows_per_sample = 1;
-    std::vector<std::size_t> sample_dims;
+    std::vector<std::size_t> sample_dims = {};
 };
 // The per-thread copies of `copies` turn stale: made again where each thread first reads them.
 struct begin_step {
-    storage copies;
+    storage copies = {};
 };
 struct reset_chunk_result {};
 // Inference stops before BN layer `bn_index` (bn_input) and returns that layer's input.
@@ -127,13 +129,13 @@ struct stop_before_bn {
 };
 
 struct statement {
-    std::string id;  // "<layer>.<role>": how a rewrite finds it
+    std::string id = {};  // "<layer>.<role>": how a rewrite finds it
     phase when = phase::whole_batch;
-    std::string comment;
-    std::variant<call, check_statistics_rows, begin_step, reset_chunk_result, stop_before_bn> action;
-    std::vector<reduction> merges;  // after this statement's phase, in this order
+    std::string comment = {};
+    std::variant<call, check_statistics_rows, begin_step, reset_chunk_result, stop_before_bn> action = {};
+    std::vector<reduction> merges = {};  // after this statement's phase, in this order
     // train_pixel_batch's replacement when this statement reads the input x (empty: none)
-    std::vector<statement> pixel_variant;
+    std::vector<statement> pixel_variant = {};
 
     std::vector<storage> inputs() const;   // storage read through const pointers
     std::vector<storage> outputs() const;  // storage written (maybe also read)
@@ -145,14 +147,14 @@ struct statement {
 // A fusion group: one layer's kernels with what is fused into them.
 struct step {
     const layer_description* layer = nullptr;
-    std::vector<std::string> covers;                       // the layers this step computes
+    std::vector<std::string> covers = {};                  // the layers this step computes
     activation_kind activation = activation_kind::linear;  // applied inside the step's kernel
     std::size_t in = 0, out = 0;                           // buffer indices; 0 is the model's input
     bool needs_input_grad = false;
-    std::size_t bn_index = 0;                  // batch_norm: which BN layer
-    std::optional<std::size_t> folded_into;    // batch_norm: the step that applies its gamma and beta
-    std::optional<std::size_t> applies_bn_of;  // dense: the BN step whose xhat it reads
-    std::string why;
+    std::size_t bn_index = 0;                       // batch_norm: which BN layer
+    std::optional<std::size_t> folded_into = {};    // batch_norm: the step that applies its gamma and beta
+    std::optional<std::size_t> applies_bn_of = {};  // dense: the BN step whose xhat it reads
+    std::string why = {};
 };
 
 struct buffer {
@@ -160,10 +162,10 @@ struct buffer {
 };
 
 struct variable_entry {
-    std::string keras_name;
-    storage value;
-    std::optional<storage> gradient;
-    std::string initializer;
+    std::string keras_name = {};
+    storage value = {};
+    std::optional<storage> gradient = {};
+    std::string initializer = {};
     std::size_t fan_in = 0, fan_out = 0;
 };
 
@@ -173,24 +175,24 @@ struct bn_entry {
 };
 
 struct model_plan {
-    std::vector<buffer> buffers;  // buffers[0] is the input x
-    std::vector<step> steps;
+    std::vector<buffer> buffers = {};  // buffers[0] is the input x
+    std::vector<step> steps = {};
     std::size_t logits = 0;  // buffer the loss reads
     std::size_t classes = 0;
     std::size_t input_size = 0;
     std::vector<std::string> notes;  // decisions that are no statement (flatten, softmax into the loss, folds)
 
-    std::vector<kernel> kernels;
+    std::vector<kernel> kernels = {};
     std::size_t loss_kernel = 0;
-    std::vector<variable_entry> variables;
-    std::vector<bn_entry> bn_layers;
+    std::vector<variable_entry> variables = {};
+    std::vector<bn_entry> bn_layers = {};
     bool trains_from_pixels = false;
 
     std::vector<statement> forward_train, train_batch, train_pixel_batch, forward_infer;
     std::vector<std::pair<std::size_t, storage>> bn_inputs;  // forward_infer's return for a stop before BN i
 
-    std::vector<storage> arena;  // every allocated region, derived from the statements and the variable table
-    std::vector<storage> thread_copies;
+    std::vector<storage> arena = {};  // every allocated region, derived from the statements and the variable table
+    std::vector<storage> thread_copies = {};
 };
 
 struct plan_options {

@@ -4,6 +4,8 @@
 
 #include <fmt/core.h>
 
+#include "codegen/print_storage.hpp"
+
 namespace nnfuse::codegen {
 
 namespace {
@@ -50,7 +52,7 @@ std::string statement_printer::argument_text(const argument& a, bool per_chunk,
         case argument::form::rows:
             return per_chunk ? ref(*a.target) + " + begin" + times(a.per_row) : ref(*a.target);
         case argument::form::chunk_slot:
-            return fmt::format("chunk_slot({}, {}, {}, chunk)", ref(*a.target), ref(*a.partials), a.target->floats);
+            return fmt::format("chunk_slot({}, {}, {}, chunk)", ref(*a.target), ref(*a.partials), size_of(*a.target));
         case argument::form::chunk_part:
             return fmt::format("{} + chunk * nnfuse::kernels::bn_chunk_moments_floats({})", ref(*a.target),
                                a.target->floats);
@@ -96,7 +98,7 @@ std::string statement_printer::merges_text(const statement& s) const {
     std::string text;
     for (const reduction& r : s.merges) {
         text += fmt::format("    nnfuse::add_chunk_partials({}, {}, {}, chunks);\n", storage_ref(r.total),
-                            storage_ref(r.partials), r.total.floats);
+                            storage_ref(r.partials), size_of(r.total));
     }
     return text;
 }

@@ -1,5 +1,7 @@
 #include "codegen/print_storage.hpp"
 
+#include <set>
+
 #include <fmt/core.h>
 
 namespace nnfuse::codegen {
@@ -9,23 +11,30 @@ namespace {
 std::string floats_of(const storage& s) {
     switch (s.size) {
         case extent::rows:
-            return fmt::format("max_batch * {}", s.floats);
+            return fmt::format("max_batch * {}", size_of(s));
         case extent::partials:
-            return fmt::format("extra_chunks * {}", s.floats);
+            return fmt::format("extra_chunks * {}", size_of(s));
         case extent::chunk_moments:
             return fmt::format("nnfuse::chunk_count(max_batch) * nnfuse::kernels::bn_chunk_moments_floats({})",
                                s.floats);
         default:
-            return std::to_string(s.floats);
+            return size_of(s);
     }
 }
 
-std::string span_of(const storage& s) { return fmt::format("{{{}_, {}}}", s.name, s.floats); }
+std::string span_of(const storage& s) { return fmt::format("{{{}_, {}}}", s.name, size_of(s)); }
 
 }  // namespace
 
 printed_storage print_storage(const model_plan& plan) {
     printed_storage out;
+    std::set<std::string> named;
+    for (const auto* list : {&plan.arena, &plan.thread_copies}) {
+        for (const storage& s : *list) {
+            if (s.size_name.empty() || !named.insert(s.size_name).second) continue;
+            out.size_constants += fmt::format("constexpr std::size_t {} = {};\n", s.size_name, s.size_expression);
+        }
+    }
     for (const storage& s : plan.arena) {
         out.members += fmt::format("    float* {}_ = nullptr;  // {}\n", s.name, s.what);
         out.arena_offsets += fmt::format("    const std::size_t at_{} = take({});\n", s.name, floats_of(s));
@@ -34,7 +43,7 @@ printed_storage print_storage(const model_plan& plan) {
     for (const storage& s : plan.thread_copies) {
         out.members +=
             fmt::format("    // {}\n    nnfuse::per_thread_copies {}_{{nnfuse::cache_line_floats({}) + {}}};\n", s.what,
-                        s.name, s.floats, s.tail);
+                        s.name, size_of(s), s.tail);
     }
     for (std::size_t i = 0; i < plan.variables.size(); ++i) {
         const variable_entry& v = plan.variables[i];

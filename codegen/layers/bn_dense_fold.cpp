@@ -126,17 +126,24 @@ void plan_folded_dense(const dense_parameters& layer, const step& s, plan_builde
 
     const storage kernel = plan_builder::variable(dense, "kernel");
     const argument bias = layer.use_bias ? whole(plan_builder::variable(dense, "bias")) : value("nullptr");
-    storage folded = plan_builder::region(dense.name + "_folded", extent::thread_copies, in * units,
-                                          "the kernel with the previous BN's gamma folded in, then the bias with its "
-                                          "beta (training); one copy per thread, made by the thread that reads it");
+    // The folded kernel and the sums xhat^T . dz have the kernel's shape (and size constant).
+    const auto kernel_shaped = [&](std::string name, extent size, std::string what) {
+        storage s = plan_builder::region(std::move(name), size, in * units, std::move(what));
+        s.size_name = kernel.size_name;
+        s.size_expression = kernel.size_expression;
+        return s;
+    };
+    storage folded = kernel_shaped(dense.name + "_folded", extent::thread_copies,
+                                   "the kernel with the previous BN's gamma folded in, then the bias with its beta "
+                                   "(training); one copy per thread, made by the thread that reads it");
     folded.tail = units;
-    const std::string bias_at = fmt::format("nnfuse::cache_line_floats({})", in * units);
+    const std::string bias_at = fmt::format("nnfuse::cache_line_floats({})", kernel.size_name);
     const storage dz_sum =
         layer.use_bias ? plan_builder::variable_gradient(dense, "bias")
                        : plan_builder::region(dense.name + "_dz_sum", extent::fixed, units, "column sums of dz");
     const storage xhat_dz =
-        plan_builder::region(dense.name + "_xhat_dz", extent::fixed, in * units,
-                             "xhat^T . dz, from which the epilogue makes the kernel's and the previous BN's gradients");
+        kernel_shaped(dense.name + "_xhat_dz", extent::fixed,
+                      "xhat^T . dz, from which the epilogue makes the kernel's and the previous BN's gradients");
     const reduction xhat_dz_sum{xhat_dz, plan_builder::partials_of(xhat_dz)};
     const reduction dz_column_sum{dz_sum, plan_builder::partials_of(dz_sum)};
 

@@ -40,14 +40,34 @@ storage plan_builder::variable(const layer_description& layer, const std::string
                                     [&](const variable_description& v) { return v.name == keras; });
     if (found == layer.variables.end())
         throw plan_error(fmt::format("internal: layer {} has no {}", layer.name, keras));
-    std::size_t floats = 1;
-    for (std::size_t d : found->dims) floats *= d;
-    return storage{layer.name + "_" + leaf, extent::fixed, floats, keras};
+    return variable_storage(*found);
+}
+
+storage plan_builder::variable_storage(const variable_description& variable) {
+    std::string id = variable.name.substr(0, variable.name.find(':'));
+    std::replace(id.begin(), id.end(), '/', '_');
+    storage s{id, extent::fixed, 1, variable.name};
+    for (std::size_t d : variable.dims) {
+        s.floats *= d;
+        s.size_expression += (s.size_expression.empty() ? "" : " * ") + std::to_string(d);
+    }
+    if (variable.dims.size() > 1) {
+        s.size_name = id + "_size";
+    } else {
+        s.size_expression.clear();
+    }
+    return s;
+}
+
+storage plan_builder::gradient_of(const storage& value) {
+    storage s = value;
+    s.name = "grad_" + value.name;
+    s.what = "gradient of " + value.what;
+    return s;
 }
 
 storage plan_builder::variable_gradient(const layer_description& layer, const std::string& leaf) {
-    storage value = variable(layer, leaf);
-    return storage{"grad_" + value.name, extent::fixed, value.floats, "gradient of " + value.what};
+    return gradient_of(variable(layer, leaf));
 }
 
 storage plan_builder::region(std::string name, extent size, std::size_t floats, std::string what) {
@@ -55,8 +75,11 @@ storage plan_builder::region(std::string name, extent size, std::size_t floats, 
 }
 
 storage plan_builder::partials_of(const storage& total) {
-    return storage{"partial_" + total.name, extent::partials, total.floats,
-                   "per-chunk partial sums of " + total.name + ", chunks 1, 2, ..."};
+    storage s = total;
+    s.name = "partial_" + total.name;
+    s.size = extent::partials;
+    s.what = "per-chunk partial sums of " + total.name + ", chunks 1, 2, ...";
+    return s;
 }
 
 void plan_builder::forward_after(const std::string& id, statement s) {

@@ -31,6 +31,9 @@ public:
     // The variable `leaf` ("kernel", "gamma", ...) of `layer`, and its gradient.
     static storage variable(const layer_description& layer, const std::string& leaf);
     static storage variable_gradient(const layer_description& layer, const std::string& leaf);
+    // A variable's storage ("batch_normalization/gamma:0" -> batch_normalization_gamma), a value's gradient.
+    static storage variable_storage(const variable_description& variable);
+    static storage gradient_of(const storage& value);
     static storage region(std::string name, extent size, std::size_t floats, std::string what);
     static storage partials_of(const storage& total);
 
