@@ -199,6 +199,7 @@ struct plan_options {
     bool fold_bn_into_dense = true;  // off only to test the folded path against the plain one
 };
 
+// The plan points into `layers` (step::layer, bn_entry::layer): they must outlive it.
 model_plan make_plan(const std::vector<layer_description>& layers, const plan_options& options = {});
 
 }  // namespace nnfuse::codegen

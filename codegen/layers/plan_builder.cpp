@@ -9,7 +9,8 @@ namespace nnfuse::codegen {
 std::size_t plan_builder::add_kernel(kernel k) {
     for (std::size_t i = 0; i < plan_.kernels.size(); ++i) {
         if (plan_.kernels[i].name == k.name) {
-            if (plan_.kernels[i].layers.find(k.layers) == std::string::npos) plan_.kernels[i].layers += ", " + k.layers;
+            const std::string listed = ", " + plan_.kernels[i].layers + ", ";
+            if (listed.find(", " + k.layers + ", ") == std::string::npos) plan_.kernels[i].layers += ", " + k.layers;
             return i;
         }
     }

@@ -129,7 +129,8 @@ TEST_CASE("an activation after BN is fused into the BN step", "[codegen]") {
 }
 
 TEST_CASE("an activation with nothing to fuse into is its own step; softmax as a layer feeds the loss", "[codegen]") {
-    const auto plan = cg::make_plan(cg::describe(test_models::two_bn));
+    const auto layers = cg::describe(test_models::two_bn);  // the plan points into it
+    const auto plan = cg::make_plan(layers);
     // bn (torch), dense elu, bn + sigmoid, selu alone, dense (logits); flatten and softmax are no steps
     REQUIRE(plan.steps.size() == 5);
     CHECK(plan.steps[2].activation == nnfuse::activation_kind::sigmoid);
@@ -246,11 +247,10 @@ TEST_CASE("storage is what the statements use", "[codegen]") {
     CHECK(contains(names(unfolded.arena), "bn_scratch"));
     CHECK(contains(names(unfolded.arena), "widened_input"));
     CHECK(contains(names(unfolded.arena), "grad_out_batch_normalization"));  // the BN backward's dy
-    for (const auto& plan :
-         {cg::make_plan(cg::describe(test_models::two_bn)), cg::make_plan(cg::describe(test_models::frozen_bn)),
-          cg::make_plan(cg::describe(test_models::bn_before_activation))}) {
-        check(plan);
-    }
+    const auto two_bn = cg::describe(test_models::two_bn);                   // the plans point into these
+    const auto frozen = cg::describe(test_models::frozen_bn);
+    const auto bn_before_activation = cg::describe(test_models::bn_before_activation);
+    for (const auto* layers : {&two_bn, &frozen, &bn_before_activation}) check(cg::make_plan(*layers));
 }
 
 TEST_CASE("a model whose input only a folded BN reads trains from uint8 pixels; others widen them",
@@ -330,8 +330,8 @@ TEST_CASE("generated files: banner without machine paths, the kernel headers use
     CHECK(files.source.find("bn_frozen-inl.h") == std::string::npos);  // no frozen BN in this model
     CHECK(files.manifest.find("batch_normalization folded into dense") != std::string::npos);
     CHECK(files.manifest.find("flatten: a reshape") != std::string::npos);
-    const auto frozen = cg::render(request_for("frozen"), cg::describe(test_models::frozen_bn),
-                                   cg::make_plan(cg::describe(test_models::frozen_bn)));
+    const auto frozen_layers = cg::describe(test_models::frozen_bn);
+    const auto frozen = cg::render(request_for("frozen"), frozen_layers, cg::make_plan(frozen_layers));
     CHECK(frozen.source.find("#include \"runtime/kernels/bn_frozen-inl.h\"") != std::string::npos);
 }
 
