@@ -1,19 +1,20 @@
 // nnfuse::codegen::layer_description: what the generator knows about one layer of a declared model.
 //
-// describe(model) walks a DSL model (Boost.Hana, at compile time) and returns its layers as plain
-// run-time values, so the planner and the emitters are ordinary code compiled once, not per model.
+// describe(model) walks a DSL model (Boost.Hana, at compile time) and returns its layers as plain run-time values,
+// so the planner and the printers are ordinary code compiled once, not per model.
+// ensures: each layer's kind-specific facts are one alternative of layer_description::parameters; the variant's
+// alternatives are the one list of the layer kinds the generator knows (codegen/layers/ has a module for each).
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "dsl/nnfuse.hpp"
 
 namespace nnfuse::codegen {
-
-enum class layer_kind { flatten, dense, batch_norm, activation };
 
 struct variable_description {
     std::string name;
@@ -21,43 +22,90 @@ struct variable_description {
     bool trainable = false;
 };
 
-struct layer_description {
-    layer_kind kind = layer_kind::flatten;
-    std::string name;        // Keras name: "dense_1"
-    std::string keras_class; // "Dense"
-    std::size_t in_size = 0, out_size = 0;  // floats per sample
-    std::vector<std::size_t> in_dims;        // shape of one input sample
-    std::string out_shape;   // "(None, 784)"
-    std::vector<variable_description> variables;
+struct flatten_parameters {};
 
-    // dense
+struct dense_parameters {
     std::size_t units = 0;
     bool use_bias = false;
-    // dense and activation
     activation_kind activation = activation_kind::linear;
-    // batch_norm
+};
+
+struct batch_norm_parameters {
     std::size_t features = 0, rows_per_sample = 1;
     bn_profile profile = bn_profile::keras;
     double momentum = 0, epsilon = 0;
     bool cumulative_average = false, center = true, scale = true, trainable = true;
 };
 
+struct activation_parameters {
+    activation_kind activation = activation_kind::linear;
+};
+
+using layer_parameters =
+    std::variant<flatten_parameters, dense_parameters, batch_norm_parameters, activation_parameters>;
+
+struct layer_description {
+    std::string name;                       // Keras name: "dense_1"
+    std::string keras_class;                // "Dense"
+    std::size_t in_size = 0, out_size = 0;  // floats per sample
+    std::vector<std::size_t> in_dims;       // shape of one input sample
+    std::string out_shape;                  // "(None, 784)"
+    std::vector<variable_description> variables;
+    layer_parameters parameters;
+
+    template <class Kind>
+    const Kind* as() const {
+        return std::get_if<Kind>(&parameters);
+    }
+    // The activation the layer ends in (linear for kinds without one).
+    activation_kind activation() const {
+        if (const auto* dense = as<dense_parameters>()) return dense->activation;
+        if (const auto* act = as<activation_parameters>()) return act->activation;
+        return activation_kind::linear;
+    }
+};
+
 namespace detail {
 
 template <class L>
-inline constexpr bool is_flatten = std::is_same_v<L, flatten_layer>;
-template <class L>
-inline constexpr bool is_dense = false;
+struct parameters_of;
+template <>
+struct parameters_of<flatten_layer> {
+    template <class P>
+    static layer_parameters get() {
+        return flatten_parameters{};
+    }
+};
 template <std::size_t U, activation_kind A, bool B>
-inline constexpr bool is_dense<dense_layer<U, A, B>> = true;
-template <class L>
-inline constexpr bool is_batch_norm = false;
+struct parameters_of<dense_layer<U, A, B>> {
+    template <class P>
+    static layer_parameters get() {
+        return dense_parameters{.units = U, .use_bias = B, .activation = A};
+    }
+};
 template <bn_options O>
-inline constexpr bool is_batch_norm<batch_norm_layer<O>> = true;
-template <class L>
-inline constexpr bool is_activation = false;
+struct parameters_of<batch_norm_layer<O>> {
+    template <class P>
+    static layer_parameters get() {
+        using L = batch_norm_layer<O>;
+        return batch_norm_parameters{.features = P::input_shape::features,
+                                     .rows_per_sample = P::input_shape::rows_per_sample,
+                                     .profile = L::profile,
+                                     .momentum = L::momentum,
+                                     .epsilon = L::epsilon,
+                                     .cumulative_average = L::cumulative_average,
+                                     .center = L::center,
+                                     .scale = L::scale,
+                                     .trainable = L::trainable};
+    }
+};
 template <activation_kind A>
-inline constexpr bool is_activation<activation_layer<A>> = true;
+struct parameters_of<activation_layer<A>> {
+    template <class P>
+    static layer_parameters get() {
+        return activation_parameters{.activation = A};
+    }
+};
 
 }  // namespace detail
 
@@ -78,29 +126,8 @@ std::vector<layer_description> describe(const Model& model) {
             d.variables.push_back({std::string(v.name.view()),
                                    std::vector<std::size_t>(v.dims.begin(), v.dims.begin() + v.rank), v.trainable});
         }
-        if constexpr (detail::is_flatten<L>) {
-            d.kind = layer_kind::flatten;
-        } else if constexpr (detail::is_dense<L>) {
-            d.kind = layer_kind::dense;
-            d.units = L::units;
-            d.use_bias = L::use_bias;
-            d.activation = L::activation;
-        } else if constexpr (detail::is_batch_norm<L>) {
-            d.kind = layer_kind::batch_norm;
-            d.features = P::input_shape::features;
-            d.rows_per_sample = P::input_shape::rows_per_sample;
-            d.profile = L::profile;
-            d.momentum = L::momentum;
-            d.epsilon = L::epsilon;
-            d.cumulative_average = L::cumulative_average;
-            d.center = L::center;
-            d.scale = L::scale;
-            d.trainable = L::trainable;
-        } else {
-            static_assert(detail::is_activation<L>, "nnfuse codegen: a layer kind the generator does not know");
-            d.kind = layer_kind::activation;
-            d.activation = L::activation;
-        }
+        // A layer kind without a parameters_of specialization is an incomplete type here: a compile error.
+        d.parameters = detail::parameters_of<L>::template get<P>();
         layers.push_back(std::move(d));
     });
     return layers;

@@ -1,130 +1,319 @@
 #include "codegen/plan.hpp"
 
+#include <algorithm>
+#include <map>
+
 #include <fmt/core.h>
+
+#include "codegen/layers/bn_dense_fold.hpp"
+#include "codegen/layers/layer_module.hpp"
 
 namespace nnfuse::codegen {
 
+argument value(std::string text) { return {.kind = argument::form::value, .text = std::move(text)}; }
+argument whole(const storage& s) { return {.kind = argument::form::whole, .target = s}; }
+argument rows_of(const storage& s, std::size_t per_row) {
+    return {.kind = argument::form::rows, .target = s, .per_row = per_row};
+}
+argument chunk_slot(const storage& total, const storage& partials) {
+    return {.kind = argument::form::chunk_slot, .target = total, .partials = partials, .per_row = total.floats};
+}
+argument chunk_part(const storage& s) { return {.kind = argument::form::chunk_part, .target = s}; }
+argument at(const storage& s, std::string offset) {
+    return {.kind = argument::form::at, .text = std::move(offset), .target = s};
+}
+argument row_count(std::size_t per_row) { return {.kind = argument::form::row_count, .per_row = per_row}; }
+
 namespace {
 
-// See plan.hpp: BN on the model's input, feeding a dense layer, folded into it.
-bool foldable_into_next(const step_plan& bn, const step_plan& next) {
-    const layer_description& layer = *bn.layer;
-    return bn.kind == step_kind::batch_norm && layer.trainable && layer.scale && layer.center &&
-           layer.rows_per_sample == 1 && bn.activation == activation_kind::linear && bn.in == 0 &&
-           next.kind == step_kind::dense && next.in == bn.out;
+void add_unique(std::vector<storage>& list, const storage& s) {
+    if (std::none_of(list.begin(), list.end(), [&](const storage& t) { return t.name == s.name; })) list.push_back(s);
+}
+
+// Every storage a statement names: its arguments' (through a const pointer: `reading`; otherwise written), the
+// copies it makes stale or fills.
+template <class Body>
+void for_each_named(const statement& s, Body body) {
+    if (const auto* c = std::get_if<call>(&s.action)) {
+        for (std::size_t i = 0; i < c->arguments.size(); ++i) {
+            const argument& a = c->arguments[i];
+            const kernel_parameter& parameter = c->signature->parameters[i];
+            if (a.target) body(*a.target, parameter.reads());
+            if (a.partials) body(*a.partials, false);
+        }
+        if (c->into_thread_copy) body(*c->into_thread_copy, false);
+    } else if (const auto* stale = std::get_if<begin_step>(&s.action)) {
+        body(stale->copies, false);
+    }
+    for (const reduction& r : s.merges) {
+        body(r.total, false);
+        body(r.partials, true);
+    }
+}
+
+template <class Function>
+auto visit_kind(const layer_description& layer, Function f) {
+    return std::visit(f, layer.parameters);
+}
+
+std::vector<step> plan_steps(const std::vector<layer_description>& layers, model_plan& plan) {
+    std::vector<step> steps;
+    std::size_t current = 0, bn_count = 0;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        const layer_description& layer = layers[i];
+        const bool is_last = i + 1 == layers.size();
+        if (layer.activation() == activation_kind::softmax && !is_last) {
+            throw plan_error(fmt::format("layer '{}': softmax is supported only as the last layer", layer.name));
+        }
+        if (!visit_kind(layer, [](const auto& p) { return layers::makes_step(p); })) {
+            plan.notes.push_back(fmt::format("{}: a reshape of the same memory, no kernel", layer.name));
+            continue;
+        }
+        const auto element_wise = visit_kind(layer, [](const auto& p) { return layers::element_wise_activation(p); });
+        if (element_wise && is_last) {  // softmax: the loss applies it
+            plan.notes.push_back(
+                fmt::format("{}: softmax fused with the cross-entropy loss (gradient p - onehot)", layer.name));
+            continue;
+        }
+        if (element_wise && !steps.empty()) {
+            step& previous = steps.back();
+            if (previous.out == current && previous.activation == activation_kind::linear &&
+                visit_kind(*previous.layer, [](const auto& p) { return layers::absorbs_activation(p); })) {
+                previous.activation = *element_wise;
+                previous.covers.push_back(layer.name);
+                previous.why += fmt::format(
+                    "; {} applied in the same pass (its derivative is taken from the output in backward)", layer.name);
+                continue;
+            }
+        }
+        step s;
+        s.layer = &layer;
+        s.covers = {layer.name};
+        s.in = current;
+        visit_kind(layer, [&](const auto& p) { layers::init_step(p, s); });
+        if (layer.as<batch_norm_parameters>() != nullptr) s.bn_index = bn_count++;
+        plan.buffers.push_back({{"out_" + layer.name, extent::rows, layer.out_size, "activations"},
+                                {"grad_out_" + layer.name, extent::rows, layer.out_size, "their gradient"}});
+        s.out = current = plan.buffers.size() - 1;
+        s.needs_input_grad = s.in != 0;
+        steps.push_back(std::move(s));
+    }
+    plan.logits = current;
+    return steps;
+}
+
+void fold_bn_into_dense(model_plan& plan) {
+    for (std::size_t i = 0; i + 1 < plan.steps.size(); ++i) {
+        step& bn = plan.steps[i];
+        step& dense = plan.steps[i + 1];
+        if (!layers::foldable(bn, dense)) continue;
+        bn.folded_into = i + 1;
+        dense.applies_bn_of = i;
+        bn.why = fmt::format(
+            "batch statistics and xhat only: gamma and beta are applied by {} (folded into its "
+            "kernel and bias)",
+            dense.layer->name);
+        dense.why += fmt::format(
+            "; reads {0}'s xhat with gamma and beta folded in, and gives {0}'s gradients from its "
+            "own (no dy pass over [N, {1}])",
+            bn.layer->name, bn.layer->as<batch_norm_parameters>()->features);
+        plan.notes.push_back(
+            fmt::format("{} folded into {}: its output gradient is never formed", bn.layer->name, dense.layer->name));
+    }
+}
+
+void plan_tables(const std::vector<layer_description>& layers, model_plan& plan) {
+    for (const auto& layer : layers) {
+        for (const auto& variable : layer.variables) {
+            variable_entry entry{variable.name, plan_builder::variable_storage(variable), std::nullopt,
+                                 "nnfuse::initializer::zeros"};
+            if (variable.trainable) entry.gradient = plan_builder::gradient_of(entry.value);
+            const std::string leaf = variable.name.substr(variable.name.rfind('/') + 1);
+            if (leaf == "gamma:0" || leaf == "moving_variance:0") entry.initializer = "nnfuse::initializer::ones";
+            if (leaf == "kernel:0") {
+                entry.initializer = "nnfuse::initializer::glorot_uniform";
+                entry.fan_in = variable.dims[0];
+                entry.fan_out = variable.dims[1];
+            }
+            plan.variables.push_back(std::move(entry));
+        }
+        if (layer.as<batch_norm_parameters>() != nullptr) {
+            plan.bn_layers.push_back({&layer, plan_builder::variable(layer, "moving_mean"),
+                                      plan_builder::variable(layer, "moving_variance")});
+        }
+    }
+}
+
+// The loss of each chunk into chunk_results_, and its gradient (each row's scaled by 1/rows: the batch mean).
+std::vector<statement> plan_loss(plan_builder& b) {
+    model_plan& plan = b.plan();
+    const std::size_t c = plan.classes;
+    plan.loss_kernel = b.add_kernel({fmt::format("softmax_xent_f32_c{}", c),
+                                     &signatures::softmax_cross_entropy,
+                                     {{std::to_string(c)}},
+                                     fmt::format("logits [N, {}]", c),
+                                     "loss",
+                                     "softmax and sparse categorical cross-entropy in one pass; gradient p - onehot"});
+    const storage labels{"labels", extent::caller, 1, "the batch's class ids"};
+    return {
+        {.id = "loss.reset", .when = phase::per_chunk, .comment = "loss", .action = reset_chunk_result{}},
+        {.id = "loss.forward",
+         .when = phase::per_chunk,
+         .action = b.kernel_call(plan.loss_kernel,
+                                 {rows_of(b.buffer(plan.logits), c), rows_of(labels, 1), row_count(),
+                                  value("1.0f / static_cast<float>(rows)"), rows_of(b.gradient(plan.logits), c),
+                                  value("&chunk_results_[chunk].loss_sum"), value("&chunk_results_[chunk].correct")})}};
+}
+
+// train_pixel_batch: train_batch's statements with their pixel variants when every read of x has one; otherwise the
+// batch widened to floats chunk by chunk, and train_batch's statements reading that instead of x.
+void plan_pixel_batch(model_plan& plan) {
+    plan.trains_from_pixels = std::all_of(plan.train_batch.begin(), plan.train_batch.end(),
+                                          [](const statement& s) { return !s.pixel_variant.empty() || !s.reads("x"); });
+    if (plan.trains_from_pixels) {
+        for (const statement& s : plan.train_batch) {
+            const auto& replacement = s.pixel_variant.empty() ? std::vector<statement>{s} : s.pixel_variant;
+            plan.train_pixel_batch.insert(plan.train_pixel_batch.end(), replacement.begin(), replacement.end());
+        }
+        return;
+    }
+    const storage widened{"widened_input", extent::rows, plan.input_size,
+                          "train_pixel_batch's pixels as floats, the input of train_batch's statements"};
+    plan.train_pixel_batch.push_back(
+        {.id = "input.widen",
+         .when = phase::per_chunk,
+         .comment = "Nothing here reads uint8 pixels: the batch is widened to floats on the training threads.",
+         .action = plan_builder::function_call(
+             signatures::gather_pixel_rows,
+             {value("batch.pixels.data()"), value("batch.row_size"), value("batch.samples.subspan(begin, count)"),
+              value("batch.scale"), rows_of(widened, plan.input_size)})});
+    plan.train_pixel_batch.push_back(
+        {.id = "input.prefetch",
+         .when = phase::per_chunk,
+         .action = plan_builder::function_call(signatures::prefetch_next_chunk,
+                                               {value("batch"), value("begin"), row_count()})});
+    for (statement s : plan.train_batch) {
+        if (auto* c = std::get_if<call>(&s.action)) {
+            for (argument& a : c->arguments) {
+                if (a.target && a.target->name == "x") a.target = widened;
+            }
+        }
+        s.pixel_variant.clear();
+        plan.train_pixel_batch.push_back(std::move(s));
+    }
+}
+
+// Only the kernels that a statement calls (a pixel variant that is not taken calls none).
+void keep_called_kernels(model_plan& plan) {
+    std::vector<std::vector<statement>*> functions = {&plan.forward_train, &plan.train_batch, &plan.train_pixel_batch,
+                                                      &plan.forward_infer};
+    std::vector<bool> called(plan.kernels.size(), false);
+    called[plan.loss_kernel] = true;
+    for (auto* f : functions) {
+        for (const statement& s : *f) {
+            if (const auto* c = std::get_if<call>(&s.action); c != nullptr && c->kernel) called[*c->kernel] = true;
+        }
+    }
+    std::vector<std::size_t> renumbered(plan.kernels.size());
+    std::vector<kernel> kept;
+    for (std::size_t k = 0; k < plan.kernels.size(); ++k) {
+        renumbered[k] = kept.size();
+        if (called[k]) kept.push_back(std::move(plan.kernels[k]));
+    }
+    plan.kernels = std::move(kept);
+    plan.loss_kernel = renumbered[plan.loss_kernel];
+    for (auto* f : functions) {
+        for (statement& s : *f) {
+            if (auto* c = std::get_if<call>(&s.action); c != nullptr && c->kernel) c->kernel = renumbered[*c->kernel];
+            s.pixel_variant.clear();  // taken or not, decided above
+        }
+    }
+}
+
+// The arena: the variables and their gradients (the runtime reaches them through the variable table), then every
+// region a statement names, in the order of first use; a region named with two sizes gets the larger.
+void derive_storage(model_plan& plan) {
+    for (const auto& v : plan.variables) {
+        add_unique(plan.arena, v.value);
+        if (v.gradient) add_unique(plan.arena, *v.gradient);
+    }
+    for (const auto* f : {&plan.train_batch, &plan.train_pixel_batch, &plan.forward_infer, &plan.forward_train}) {
+        for (const statement& s : *f) {
+            for_each_named(s, [&](const storage& named, bool) {
+                if (named.size == extent::caller) return;
+                auto& list = named.size == extent::thread_copies ? plan.thread_copies : plan.arena;
+                const auto found =
+                    std::find_if(list.begin(), list.end(), [&](const storage& t) { return t.name == named.name; });
+                if (found == list.end()) {
+                    list.push_back(named);
+                } else {
+                    found->floats = std::max(found->floats, named.floats);
+                }
+            });
+        }
+    }
 }
 
 }  // namespace
+
+std::vector<storage> statement::inputs() const {
+    std::vector<storage> found;
+    for_each_named(*this, [&](const storage& s, bool reading) {
+        if (reading) add_unique(found, s);
+    });
+    return found;
+}
+
+std::vector<storage> statement::outputs() const {
+    std::vector<storage> found;
+    for_each_named(*this, [&](const storage& s, bool reading) {
+        if (!reading) add_unique(found, s);
+    });
+    return found;
+}
+
+bool statement::reads(const std::string& storage_name) const {
+    bool found = false;
+    for_each_named(*this,
+                   [&](const storage& s, bool reading) { found = found || (reading && s.name == storage_name); });
+    return found;
+}
 
 model_plan make_plan(const std::vector<layer_description>& layers, const plan_options& options) {
     if (layers.empty()) throw plan_error("the model has no layers");
     model_plan plan;
     plan.input_size = layers.front().in_size;
-    plan.buffers.push_back({"x", plan.input_size});
-
+    plan.buffers.push_back({{"x", extent::caller, plan.input_size, "the batch, the caller's"},
+                            {"grad_x", extent::caller, plan.input_size, "never formed"}});
     const layer_description& last = layers.back();
-    const bool softmax_last = last.activation == activation_kind::softmax &&
-                              (last.kind == layer_kind::dense || last.kind == layer_kind::activation);
-    if (!softmax_last) {
-        throw plan_error(fmt::format(
-            "the last layer '{}' must end in softmax: nnfuse trains classifiers with sparse categorical "
-            "cross-entropy (e.g. end with nnfuse::dense<classes>(nnfuse::softmax))",
-            last.name));
+    if (last.activation() != activation_kind::softmax) {
+        throw plan_error(
+            fmt::format("the last layer '{}' must end in softmax: nnfuse trains classifiers with sparse categorical "
+                        "cross-entropy (e.g. end with nnfuse::dense<classes>(nnfuse::softmax))",
+                        last.name));
     }
     plan.classes = last.out_size;
-
-    std::size_t current = 0;  // buffer holding the output of the layers planned so far
-    std::size_t bn_count = 0;
-    for (std::size_t i = 0; i < layers.size(); ++i) {
-        const layer_description& layer = layers[i];
-        const bool is_last = i + 1 == layers.size();
-        if (layer.activation == activation_kind::softmax && !is_last) {
-            throw plan_error(fmt::format("layer '{}': softmax is supported only as the last layer", layer.name));
-        }
-        switch (layer.kind) {
-            case layer_kind::flatten:
-                plan.notes.push_back(fmt::format("{}: a reshape of the same memory, no kernel", layer.name));
-                continue;
-            case layer_kind::activation: {
-                if (is_last) {  // softmax: the loss applies it
-                    plan.notes.push_back(fmt::format(
-                        "{}: softmax fused with the cross-entropy loss (gradient p - onehot)", layer.name));
-                    continue;
-                }
-                step_plan* previous = plan.steps.empty() ? nullptr : &plan.steps.back();
-                if (previous != nullptr && previous->out == current && previous->activation == activation_kind::linear &&
-                    previous->kind != step_kind::activation) {
-                    previous->activation = layer.activation;
-                    previous->covers.push_back(layer.name);
-                    previous->why += fmt::format("; {} applied in the same pass (its derivative is taken from the "
-                                                 "output in backward)",
-                                                 layer.name);
-                    continue;
-                }
-                step_plan step;
-                step.kind = step_kind::activation;
-                step.layer = &layer;
-                step.covers = {layer.name};
-                step.activation = layer.activation;
-                step.in = current;
-                step.why = "an activation with no linear step before it to fuse into";
-                plan.buffers.push_back({"out_" + layer.name, layer.out_size});
-                step.out = current = plan.buffers.size() - 1;
-                plan.steps.push_back(step);
-                continue;
-            }
-            case layer_kind::dense:
-            case layer_kind::batch_norm: {
-                step_plan step;
-                step.layer = &layer;
-                step.covers = {layer.name};
-                step.in = current;
-                if (layer.kind == layer_kind::dense) {
-                    step.kind = step_kind::dense;
-                    if (layer.activation == activation_kind::softmax) {
-                        step.activation = activation_kind::linear;
-                        step.why = "produces logits: its softmax is fused with the cross-entropy loss";
-                    } else {
-                        step.activation = layer.activation;
-                        step.why = layer.activation == activation_kind::linear
-                                       ? "matrix product"
-                                       : fmt::format("matrix product with {} applied in the same pass",
-                                                     keras_name(layer.activation));
-                    }
-                } else {
-                    step.kind = step_kind::batch_norm;
-                    step.bn_index = bn_count++;
-                    step.why = layer.trainable
-                                   ? "batch statistics, normalize, scale and shift in two passes"
-                                   : "frozen (trainable=false): normalizes with its moving statistics in training too";
-                }
-                plan.buffers.push_back({"out_" + layer.name, layer.out_size});
-                step.out = current = plan.buffers.size() - 1;
-                plan.steps.push_back(step);
-                continue;
-            }
-        }
-    }
-    for (auto& step : plan.steps) step.needs_input_grad = step.in != 0;
-    for (std::size_t i = 0; options.fold_bn_into_dense && i + 1 < plan.steps.size(); ++i) {
-        step_plan& bn = plan.steps[i];
-        step_plan& dense = plan.steps[i + 1];
-        if (!foldable_into_next(bn, dense)) continue;
-        bn.folded_into_next = true;
-        dense.applies_previous_bn = true;
-        bn.why = fmt::format("batch statistics and xhat only: gamma and beta are applied by {} (folded into its "
-                             "kernel and bias)", dense.layer->name);
-        dense.why += fmt::format("; reads {0}'s xhat with gamma and beta folded in, and gives {0}'s gradients "
-                                 "from its own (no dy pass over [N, {1}])",
-                                 bn.layer->name, bn.layer->features);
-        plan.notes.push_back(fmt::format("{} folded into {}: its output gradient is never formed", bn.layer->name,
-                                         dense.layer->name));
-    }
-    plan.logits = current;
-    if (plan.buffers[plan.logits].per_sample != plan.classes) {
+    plan.steps = plan_steps(layers, plan);
+    if (plan.logits == 0) throw plan_error("the model has no layer with weights before its softmax");
+    if (plan.buffers[plan.logits].activations.floats != plan.classes) {
         throw plan_error("internal: the logits buffer does not match the number of classes");
     }
-    if (plan.logits == 0) throw plan_error("the model has no layer with weights before its softmax");
+    if (options.fold_bn_into_dense) fold_bn_into_dense(plan);
+    plan_tables(layers, plan);
+
+    plan_builder b(plan);
+    for (const step& s : plan.steps) visit_kind(*s.layer, [&](const auto& p) { layers::plan_training(p, s, b); });
+    const std::vector<statement> loss = plan_loss(b);
+    for (const step& s : plan.steps) visit_kind(*s.layer, [&](const auto& p) { layers::plan_inference(p, s, b); });
+
+    plan.forward_train = b.forward_statements();
+    plan.train_batch = b.forward_statements();
+    plan.train_batch.insert(plan.train_batch.end(), loss.begin(), loss.end());
+    plan.train_batch.insert(plan.train_batch.end(), b.backward_statements().begin(), b.backward_statements().end());
+    plan.forward_infer = b.infer_statements();
+    plan_pixel_batch(plan);
+    keep_called_kernels(plan);
+    derive_storage(plan);
     return plan;
 }
 

@@ -1,26 +1,28 @@
-// nnfuse::codegen::plan: the fusion planner's decisions for one model.
+// nnfuse::codegen::model_plan: the generator's decisions for one model, as data the printers only print.
 //
-// make_plan() turns the model's layers into steps, each one generated kernel call, and the
-// buffers between them. What it fuses, and why:
-//   - flatten is a reshape: no step, the next step reads the same buffer;
-//   - an element-wise activation layer after a linear dense or batch_norm step is applied in that
-//     step's kernel (no extra pass; its derivative comes from the step's output in backward);
-//   - the final softmax moves into the loss: softmax + cross-entropy have the fused gradient
-//     p - onehot(label), so the last step produces logits;
-//   - a trainable batch_norm (no activation of its own, one row per sample, gamma and beta) that
-//     normalizes the model's input and feeds a dense layer is folded into that dense layer: BN keeps
-//     only xhat, the dense layer applies gamma and beta through its kernel and bias, and BN's
-//     gradients come from the dense layer's (runtime/kernels/bn_dense_fold-inl.h). Its input
-//     gradient would need the [N, In] product dz . kernel^T that this saves, hence "model's input".
+// make_plan() turns the layers into steps (fusion groups) and the steps into typed statements, one list per
+// generated function. The fusions are rewrites of that plan:
+//   - flatten is a reshape: no step, the next step reads the same storage;
+//   - an element-wise activation after a dense or batch_norm step is applied in that step's kernel (its
+//     derivative comes from the step's output in backward);
+//   - the final softmax moves into the loss: softmax + cross-entropy have the gradient p - onehot(label);
+//   - a trainable batch_norm (no activation, one row per sample, gamma and beta) on the model's input that feeds a
+//     dense layer is folded into it (codegen/layers/bn_dense_fold.hpp);
+//   - train_pixel_batch reads uint8 pixels itself when every statement of train_batch that reads the input x has a
+//     pixel variant; otherwise it widens the batch to floats and runs train_batch's statements on those.
+// Storage is derived from the statements: a region exists when a statement (or the variable table) names it.
 // requires: the model ends in softmax (sparse categorical cross-entropy); softmax only there.
 // Violations throw plan_error with a message for the model's author.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "codegen/kernel_signatures.hpp"
 #include "codegen/model_description.hpp"
 
 namespace nnfuse::codegen {
@@ -29,40 +31,175 @@ struct plan_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// A [batch, per_sample] float buffer; buffer 0 is the model's input, owned by the caller.
-struct buffer_plan {
-    std::string name;
-    std::size_t per_sample = 0;
+// --- storage -------------------------------------------------------------------------------------------------
+
+enum class extent {
+    caller,         // not allocated: a function argument (x, labels)
+    rows,           // max_batch rows of `floats` each
+    fixed,          // `floats`
+    partials,       // one copy of `floats` per chunk after the first (a reduction's partial sums)
+    chunk_moments,  // one BN moments record of `floats` features per chunk
+    thread_copies,  // a per_thread_copies member of `floats`, one copy per thread
 };
 
-enum class step_kind { dense, batch_norm, activation };
+struct storage {
+    std::string name;  // the member is name + "_" (a caller's storage is name itself)
+    extent size = extent::fixed;
+    std::size_t floats = 0;
+    std::string what = {};
+    std::size_t tail = 0;  // thread_copies: floats after the first `floats`, from the next whole cache line on
+    // A named constant for `floats` ("dense_kernel_size") and its expression ("784 * 20"), when it is a product.
+    std::string size_name = {}, size_expression = {};
+    bool operator==(const storage&) const = default;
+};
 
-struct step_plan {
-    step_kind kind = step_kind::dense;
-    const layer_description* layer = nullptr;  // the layer whose kernel this step runs
-    std::vector<std::string> covers;           // names of the layers this step computes
+// --- arguments -----------------------------------------------------------------------------------------------
+
+// How an argument is written depends on the statement's phase: in a per-chunk statement `rows` of a storage are
+// the chunk's rows, in a whole-batch statement all of them.
+struct argument {
+    enum class form {
+        value,       // `text` as it is
+        whole,       // the storage itself
+        rows,        // the phase's rows of the storage, `per_row` floats each
+        chunk_slot,  // where this chunk sums a reduction: the total for chunk 0, its partial copy otherwise
+        chunk_part,  // this chunk's record of a chunk_moments storage
+        at,          // the storage plus the offset `text`
+        row_count,   // the phase's row count times `per_row` (count or rows)
+    };
+    form kind = form::value;
+    std::string text = {};
+    std::optional<storage> target = {};    // the storage named (whole, rows, chunk_part, at; chunk_slot's total)
+    std::optional<storage> partials = {};  // chunk_slot: the partial copies
+    std::size_t per_row = 1;               // rows, row_count: floats per row; chunk_slot: the reduction's size
+};
+
+argument value(std::string text);
+argument whole(const storage& s);
+argument rows_of(const storage& s, std::size_t per_row);
+argument chunk_slot(const storage& total, const storage& partials);
+argument chunk_part(const storage& s);
+argument at(const storage& s, std::string offset);
+argument row_count(std::size_t per_row = 1);
+
+// A gradient summed over rows: each chunk writes its slot, the partials are added into the total in chunk order.
+struct reduction {
+    storage total, partials;
+};
+
+// --- kernels and statements ------------------------------------------------------------------------------------
+
+// One generated kernel: a per-target wrapper that instantiates a building block, and its dispatch entry.
+// Name grammar: <op>_<dir>_f32_<shape>[_<activation>][_<variant>], e.g. dense_fwd_f32_k784_n20_elu.
+struct kernel {
+    std::string name = {};
+    const kernel_signature* signature = nullptr;
+    std::vector<template_argument> template_arguments = {};
+    std::string shapes = {}, layers = {}, why = {};  // for the manifest
+};
+
+enum class phase {
+    per_chunk,    // once per chunk of rows (per piece in inference), in one parallel phase with its neighbours
+    whole_batch,  // once, between parallel phases
+    task,         // once, on a free thread, in the parallel phase of the per-chunk statements next to it
+};
+
+// A call of a generated kernel (by index in model_plan::kernels) or of a runtime function (no index), one argument
+// per parameter of its signature. With `into_thread_copy`, the call makes the calling thread's copy of that storage
+// (per_thread_copies) before the first read of it in the step, and writes the copy where the storage is named.
+struct call {
+    std::optional<std::size_t> kernel = {};
+    const kernel_signature* signature = nullptr;
+    std::vector<argument> arguments = {};
+    std::optional<storage> into_thread_copy = {};
+};
+// Training needs more than one value per feature: throws the framework's message otherwise.
+struct check_statistics_rows {
+    std::size_t rows_per_sample = 1;
+    std::vector<std::size_t> sample_dims = {};
+};
+// The per-thread copies of `copies` turn stale: made again where each thread first reads them.
+struct begin_step {
+    storage copies = {};
+};
+struct reset_chunk_result {};
+// Inference stops before BN layer `bn_index` (bn_input) and returns that layer's input.
+struct stop_before_bn {
+    std::size_t bn_index = 0;
+};
+
+struct statement {
+    std::string id = {};  // "<layer>.<role>": how a rewrite finds it
+    phase when = phase::whole_batch;
+    std::string comment = {};
+    std::variant<call, check_statistics_rows, begin_step, reset_chunk_result, stop_before_bn> action = {};
+    std::vector<reduction> merges = {};  // after this statement's phase, in this order
+    // train_pixel_batch's replacement when this statement reads the input x (empty: none)
+    std::vector<statement> pixel_variant = {};
+
+    std::vector<storage> inputs() const;   // storage read through const pointers
+    std::vector<storage> outputs() const;  // storage written (maybe also read)
+    bool reads(const std::string& storage_name) const;
+};
+
+// --- steps and the plan ------------------------------------------------------------------------------------------
+
+// A fusion group: one layer's kernels with what is fused into them.
+struct step {
+    const layer_description* layer = nullptr;
+    std::vector<std::string> covers = {};                  // the layers this step computes
     activation_kind activation = activation_kind::linear;  // applied inside the step's kernel
-    std::size_t in = 0, out = 0;               // buffer indices
-    bool needs_input_grad = false;             // false when the input is the model's input
-    std::size_t bn_index = 0;                  // for batch_norm steps: which BN layer
-    bool folded_into_next = false;             // batch_norm: writes xhat; the next (dense) step applies gamma, beta
-    bool applies_previous_bn = false;          // dense: reads xhat and applies the previous step's gamma and beta
-    std::string why;                           // for the manifest
+    std::size_t in = 0, out = 0;                           // buffer indices; 0 is the model's input
+    bool needs_input_grad = false;
+    std::size_t bn_index = 0;                       // batch_norm: which BN layer
+    std::optional<std::size_t> folded_into = {};    // batch_norm: the step that applies its gamma and beta
+    std::optional<std::size_t> applies_bn_of = {};  // dense: the BN step whose xhat it reads
+    std::string why = {};
+};
+
+struct buffer {
+    storage activations, gradient;
+};
+
+struct variable_entry {
+    std::string keras_name = {};
+    storage value = {};
+    std::optional<storage> gradient = {};
+    std::string initializer = {};
+    std::size_t fan_in = 0, fan_out = 0;
+};
+
+struct bn_entry {
+    const layer_description* layer = nullptr;
+    storage moving_mean, moving_variance;
 };
 
 struct model_plan {
-    std::vector<buffer_plan> buffers;
-    std::vector<step_plan> steps;
-    std::size_t logits = 0;     // buffer the loss reads
+    std::vector<buffer> buffers = {};  // buffers[0] is the input x
+    std::vector<step> steps = {};
+    std::size_t logits = 0;  // buffer the loss reads
     std::size_t classes = 0;
     std::size_t input_size = 0;
-    std::vector<std::string> notes;  // decisions that are not a step (flatten, softmax into the loss)
+    std::vector<std::string> notes;  // decisions that are no statement (flatten, softmax into the loss, folds)
+
+    std::vector<kernel> kernels = {};
+    std::size_t loss_kernel = 0;
+    std::vector<variable_entry> variables = {};
+    std::vector<bn_entry> bn_layers = {};
+    bool trains_from_pixels = false;
+
+    std::vector<statement> forward_train, train_batch, train_pixel_batch, forward_infer;
+    std::vector<std::pair<std::size_t, storage>> bn_inputs;  // forward_infer's return for a stop before BN i
+
+    std::vector<storage> arena = {};  // every allocated region, derived from the statements and the variable table
+    std::vector<storage> thread_copies = {};
 };
 
 struct plan_options {
     bool fold_bn_into_dense = true;  // off only to test the folded path against the plain one
 };
 
+// The plan points into `layers` (step::layer, bn_entry::layer): they must outlive it.
 model_plan make_plan(const std::vector<layer_description>& layers, const plan_options& options = {});
 
 }  // namespace nnfuse::codegen

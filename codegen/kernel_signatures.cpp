@@ -1,0 +1,171 @@
+#include "codegen/kernel_signatures.hpp"
+
+namespace nnfuse::codegen::signatures {
+
+namespace {
+constexpr const char* dense = "runtime/kernels/dense-inl.h";
+constexpr const char* batch_norm = "runtime/kernels/batch_norm-inl.h";
+constexpr const char* chunked = "runtime/kernels/bn_chunked-inl.h";
+constexpr const char* pixels = "runtime/kernels/bn_pixels-inl.h";
+constexpr const char* fold = "runtime/kernels/bn_dense_fold-inl.h";
+constexpr const char* frozen = "runtime/kernels/bn_frozen-inl.h";
+constexpr const char* activation = "runtime/kernels/activation-inl.h";
+constexpr const char* softmax_xent = "runtime/kernels/softmax_xent-inl.h";
+}  // namespace
+
+const kernel_signature dense_forward{"kernels::DenseForward",
+                                     dense,
+                                     {{"const float*", "x"},
+                                      {"std::size_t", "rows"},
+                                      {"const float*", "kernel"},
+                                      {"const float*", "bias"},
+                                      {"float*", "y"}}};
+const kernel_signature dense_backward{"kernels::DenseBackward",
+                                      dense,
+                                      {{"const float*", "x"},
+                                       {"const float*", "y"},
+                                       {"float*", "dy"},
+                                       {"std::size_t", "rows"},
+                                       {"const float*", "kernel"},
+                                       {"float*", "dkernel"},
+                                       {"float*", "dbias"},
+                                       {"float*", "dx"}}};
+const kernel_signature bn_forward_infer{"kernels::BnForwardInfer",
+                                        batch_norm,
+                                        {{"const float*", "x"},
+                                         {"std::size_t", "rows"},
+                                         {"float", "epsilon"},
+                                         {"const float*", "gamma"},
+                                         {"const float*", "beta"},
+                                         {"const float*", "moving_mean"},
+                                         {"const float*", "moving_var"},
+                                         {"float*", "y"}}};
+const kernel_signature bn_forward_train{"kernels::BnForwardTrain",
+                                        batch_norm,
+                                        {{"const float*", "x"},
+                                         {"std::size_t", "rows"},
+                                         {"float", "epsilon"},
+                                         {"const float*", "gamma"},
+                                         {"const float*", "beta"},
+                                         {"float*", "batch_mean"},
+                                         {"float*", "batch_var"},
+                                         {"float*", "inv_std"},
+                                         {"float*", "y"}}};
+const kernel_signature bn_backward{"kernels::BnBackward",
+                                   batch_norm,
+                                   {{"const float*", "x"},
+                                    {"const float*", "y"},
+                                    {"const float*", "dy"},
+                                    {"std::size_t", "rows"},
+                                    {"const float*", "gamma"},
+                                    {"const float*", "batch_mean"},
+                                    {"const float*", "inv_std"},
+                                    {"float*", "dgamma"},
+                                    {"float*", "dbeta"},
+                                    {"float*", "dx"},
+                                    {"float*", "scratch"}}};
+const kernel_signature bn_backward_frozen{"kernels::BnBackwardFrozen",
+                                          frozen,
+                                          {{"const float*", "y"},
+                                           {"const float*", "dy"},
+                                           {"std::size_t", "rows"},
+                                           {"float", "epsilon"},
+                                           {"const float*", "gamma"},
+                                           {"const float*", "moving_var"},
+                                           {"float*", "dx"}}};
+const kernel_signature bn_chunk_moments{
+    "kernels::BnChunkMoments", chunked, {{"const float*", "x"}, {"std::size_t", "rows"}, {"float*", "moments"}}};
+const kernel_signature bn_merge_chunk_moments{"kernels::BnMergeChunkMoments",
+                                              chunked,
+                                              {{"const float*", "moments"},
+                                               {"std::size_t", "rows"},
+                                               {"std::size_t", "chunk_rows"},
+                                               {"float", "epsilon"},
+                                               {"float*", "batch_mean"},
+                                               {"float*", "batch_var"},
+                                               {"float*", "inv_std"}}};
+const kernel_signature bn_normalize_rows{"kernels::BnNormalizeRows",
+                                         chunked,
+                                         {{"const float*", "x"},
+                                          {"std::size_t", "rows"},
+                                          {"const float*", "batch_mean"},
+                                          {"const float*", "inv_std"},
+                                          {"float*", "xhat"}}};
+const kernel_signature bn_chunk_moments_from_pixels{"kernels::BnChunkMomentsFromPixels",
+                                                    pixels,
+                                                    {{"const std::uint8_t*", "pixels"},
+                                                     {"const std::uint32_t*", "rows"},
+                                                     {"std::size_t", "count"},
+                                                     {"float", "scale"},
+                                                     {"float*", "moments"}}};
+const kernel_signature bn_normalize_pixel_rows{"kernels::BnNormalizePixelRows",
+                                               pixels,
+                                               {{"const std::uint8_t*", "pixels"},
+                                                {"const std::uint32_t*", "rows"},
+                                                {"std::size_t", "count"},
+                                                {"float", "scale"},
+                                                {"const float*", "batch_mean"},
+                                                {"const float*", "inv_std"},
+                                                {"float*", "xhat"}}};
+const kernel_signature bn_fold_into_dense{"kernels::BnFoldIntoDense",
+                                          fold,
+                                          {{"const float*", "gamma"},
+                                           {"const float*", "beta"},
+                                           {"const float*", "kernel"},
+                                           {"const float*", "bias"},
+                                           {"float*", "folded_kernel"},
+                                           {"float*", "folded_bias"}}};
+const kernel_signature bn_dense_gradient_epilogue{"kernels::BnDenseGradientEpilogue",
+                                                  fold,
+                                                  {{"const float*", "gamma"},
+                                                   {"const float*", "beta"},
+                                                   {"const float*", "kernel"},
+                                                   {"const float*", "dz_sum"},
+                                                   {"const float*", "xhat_dz"},
+                                                   {"float*", "dkernel"},
+                                                   {"float*", "dgamma"},
+                                                   {"float*", "dbeta"}}};
+const kernel_signature activation_forward{
+    "kernels::ActivationForward", activation, {{"const float*", "x"}, {"std::size_t", "rows"}, {"float*", "y"}}};
+const kernel_signature activation_backward{
+    "kernels::ActivationBackward",
+    activation,
+    {{"const float*", "y"}, {"const float*", "dy"}, {"std::size_t", "rows"}, {"float*", "dx"}}};
+const kernel_signature softmax_cross_entropy{"kernels::SoftmaxCrossEntropy",
+                                             softmax_xent,
+                                             {{"const float*", "logits"},
+                                              {"const std::int32_t*", "labels"},
+                                              {"std::size_t", "rows"},
+                                              {"float", "grad_scale"},
+                                              {"float*", "dlogits"},
+                                              {"double*", "loss_sum"},
+                                              {"std::size_t*", "correct"}}};
+
+const kernel_signature bn_update_moving{"nnfuse::kernels::BnUpdateMoving",
+                                        "runtime/kernels/bn_moving.hpp",
+                                        {{"std::size_t", "features"},
+                                         {"const float*", "batch_mean"},
+                                         {"const float*", "batch_var"},
+                                         {"std::size_t", "rows"},
+                                         {"nnfuse::bn_profile", "profile"},
+                                         {"double", "momentum"},
+                                         {"bool", "cumulative"},
+                                         {"std::uint64_t", "batches_seen"},
+                                         {"float*", "moving_mean"},
+                                         {"float*", "moving_var"}},
+                                        false};
+const kernel_signature gather_pixel_rows{"nnfuse::gather_pixel_rows",
+                                         "runtime/data/pixel_rows.hpp",
+                                         {{"const std::uint8_t*", "pixels"},
+                                          {"std::size_t", "row_size"},
+                                          {"std::span<const std::uint32_t>", "rows"},
+                                          {"float", "scale"},
+                                          {"float*", "out"}},
+                                         false};
+const kernel_signature prefetch_next_chunk{
+    "nnfuse::prefetch_next_chunk",
+    "runtime/data/pixel_rows.hpp",
+    {{"const nnfuse::pixel_batch&", "batch"}, {"std::size_t", "begin"}, {"std::size_t", "count"}},
+    false};
+
+}  // namespace nnfuse::codegen::signatures

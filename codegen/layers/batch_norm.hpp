@@ -1,0 +1,25 @@
+// nnfuse::codegen::layers, batch_norm: the generator's module for batch_norm layers (the interface: layer_module.hpp).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "codegen/layers/plan_builder.hpp"
+
+namespace nnfuse::codegen::layers {
+
+bool makes_step(const batch_norm_parameters& layer);
+std::optional<activation_kind> element_wise_activation(const batch_norm_parameters& layer);
+bool absorbs_activation(const batch_norm_parameters& layer);
+void init_step(const batch_norm_parameters& layer, step& s);
+void plan_training(const batch_norm_parameters& layer, const step& s, plan_builder& b);
+void plan_inference(const batch_norm_parameters& layer, const step& s, plan_builder& b);
+std::string hyper_parameters(const batch_norm_parameters& layer);
+
+// Shared with bn_dense_fold.cpp: the step's batch statistics ("batch_mean", "batch_var", "inv_std"), the training
+// check of its row count, and the update of its moving statistics.
+storage batch_statistic(const step& s, const char* which);
+statement statistics_rows_check(const batch_norm_parameters& layer, const step& s, std::string comment);
+statement moving_statistics_update(const batch_norm_parameters& layer, const step& s, phase when);
+
+}  // namespace nnfuse::codegen::layers

@@ -1,0 +1,62 @@
+// nnfuse::codegen::plan_builder: what a layer module adds its statements, kernels and storage through.
+//
+// The builder owns the plan being made. Storage is named through it (buffer(), gradient(), variable(), ...) and
+// exists only if a statement's argument names it (make_plan collects it from the statements). Backward statements
+// are added per step, as a block that runs before the blocks of the steps planned earlier (backward runs the steps
+// in reverse).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "codegen/plan.hpp"
+
+namespace nnfuse::codegen {
+
+class plan_builder {
+public:
+    explicit plan_builder(model_plan& plan) : plan_(plan) {}
+
+    model_plan& plan() { return plan_; }
+    const step& step_at(std::size_t index) const { return plan_.steps.at(index); }
+
+    // A kernel, once per name (a second user adds its layers to the manifest's entry); returns its index.
+    std::size_t add_kernel(kernel k);
+    // A statement calling kernel `k` (or runtime function `function`) with one argument per parameter.
+    call kernel_call(std::size_t k, std::vector<argument> arguments) const;
+    static call function_call(const kernel_signature& function, std::vector<argument> arguments);
+
+    storage buffer(std::size_t index) const { return plan_.buffers.at(index).activations; }
+    storage gradient(std::size_t index) const { return plan_.buffers.at(index).gradient; }
+    // The variable `leaf` ("kernel", "gamma", ...) of `layer`, and its gradient.
+    static storage variable(const layer_description& layer, const std::string& leaf);
+    static storage variable_gradient(const layer_description& layer, const std::string& leaf);
+    // A variable's storage ("batch_normalization/gamma:0" -> batch_normalization_gamma), a value's gradient.
+    static storage variable_storage(const variable_description& variable);
+    static storage gradient_of(const storage& value);
+    static storage region(std::string name, extent size, std::size_t floats, std::string what);
+    static storage partials_of(const storage& total);
+
+    void forward(statement s) { forward_.push_back(std::move(s)); }
+    // Inserts `s` right after the forward statement `id` (a rewrite of an earlier step's statements).
+    void forward_after(const std::string& id, statement s);
+    void backward(std::vector<statement> block) { backward_.insert(backward_.begin(), block.begin(), block.end()); }
+    void infer(statement s) { infer_.push_back(std::move(s)); }
+
+    const std::vector<statement>& forward_statements() const { return forward_; }
+    const std::vector<statement>& backward_statements() const { return backward_; }
+    const std::vector<statement>& infer_statements() const { return infer_; }
+
+private:
+    model_plan& plan_;
+    std::vector<statement> forward_, backward_, infer_;
+};
+
+// "dense_fwd_f32_k784_n20" + "_elu" for a non-linear activation
+std::string activation_suffix(activation_kind kind);
+std::string activation_enum(activation_kind kind);
+std::string cpp_bool(bool value);
+// "batch_normalization + activation": the layers a step computes
+std::string covers_of(const step& s);
+
+}  // namespace nnfuse::codegen

@@ -1,0 +1,191 @@
+#include "codegen/print_statements.hpp"
+
+#include <set>
+
+#include <fmt/core.h>
+
+#include "codegen/print_storage.hpp"
+
+namespace nnfuse::codegen {
+
+namespace {
+
+std::string parameter_list(const kernel_signature& signature) {
+    std::string text;
+    for (const auto& p : signature.parameters) text += (text.empty() ? "" : ", ") + p.type + " " + p.name;
+    return text;
+}
+
+std::string argument_names(const kernel_signature& signature) {
+    std::string text;
+    for (const auto& p : signature.parameters) text += (text.empty() ? "" : ", ") + p.name;
+    return text;
+}
+
+std::string template_argument_list(const std::vector<template_argument>& arguments) {
+    std::string text;
+    for (const auto& a : arguments) {
+        text += (text.empty() ? "" : ", ") + (a.name.empty() ? "" : "/*" + a.name + "=*/") + a.value;
+    }
+    return text;
+}
+
+std::string times(std::size_t per_row) { return per_row == 1 ? "" : fmt::format(" * {}", per_row); }
+
+}  // namespace
+
+std::string statement_printer::storage_ref(const storage& s) const {
+    if (s.size == extent::caller || s.size == extent::thread_copies) return s.name;  // an argument, a local
+    return s.name + "_";
+}
+
+std::string statement_printer::argument_text(const argument& a, bool per_chunk,
+                                             const std::optional<storage>& copy) const {
+    const auto ref = [&](const storage& s) {
+        return copy && copy->name == s.name ? std::string("copy") : storage_ref(s);
+    };
+    switch (a.kind) {
+        case argument::form::value:
+            return a.text;
+        case argument::form::whole:
+            return ref(*a.target);
+        case argument::form::rows:
+            return per_chunk ? ref(*a.target) + " + begin" + times(a.per_row) : ref(*a.target);
+        case argument::form::chunk_slot:
+            return fmt::format("chunk_slot({}, {}, {}, chunk)", ref(*a.target), ref(*a.partials), size_of(*a.target));
+        case argument::form::chunk_part:
+            return fmt::format("{} + chunk * nnfuse::kernels::bn_chunk_moments_floats({})", ref(*a.target),
+                               a.target->floats);
+        case argument::form::at:
+            return ref(*a.target) + " + " + a.text;
+        case argument::form::row_count:
+            return (per_chunk ? "count" : "rows") + times(a.per_row);
+    }
+    return {};
+}
+
+std::string statement_printer::statement_text(const statement& s) const {
+    const bool per_chunk = s.when == phase::per_chunk;
+    std::string text = s.comment.empty() ? "" : "    // " + s.comment + "\n";
+    if (const auto* c = std::get_if<call>(&s.action)) {
+        std::string arguments;
+        for (const auto& a : c->arguments) {
+            arguments += (arguments.empty() ? "" : ", ") + argument_text(a, per_chunk, c->into_thread_copy);
+        }
+        const std::string callee = c->kernel ? plan_.kernels[*c->kernel].name : c->signature->function;
+        const std::string line = fmt::format("{}({});", callee, arguments);
+        if (c->into_thread_copy) {
+            return text +
+                   templates_.fill("snippets/thread_copy.in", {{"copy", c->into_thread_copy->name}, {"call", line}});
+        }
+        return text + "    " + line + "\n";
+    }
+    if (const auto* check = std::get_if<check_statistics_rows>(&s.action)) {
+        std::string dims;
+        for (std::size_t d : check->sample_dims) dims += fmt::format(", {}", d);
+        return text + templates_.fill("snippets/check_statistics_rows.in",
+                                      {{"rows", "rows" + times(check->rows_per_sample)}, {"sample_dims", dims}});
+    }
+    if (const auto* stale = std::get_if<begin_step>(&s.action)) {
+        return text + fmt::format("    {}_.begin_step(runner_.threads());\n", stale->copies.name);
+    }
+    if (std::holds_alternative<reset_chunk_result>(s.action)) return text + "    chunk_results_[chunk] = {};\n";
+    const auto& stop = std::get<stop_before_bn>(s.action);
+    return text + fmt::format("    if (stop_before_bn == {}) return;\n", stop.bn_index);
+}
+
+std::string statement_printer::merges_text(const statement& s) const {
+    std::string text;
+    for (const reduction& r : s.merges) {
+        text += fmt::format("    nnfuse::add_chunk_partials({}, {}, {}, chunks);\n", storage_ref(r.total),
+                            storage_ref(r.partials), size_of(r.total));
+    }
+    return text;
+}
+
+std::string statement_printer::chunked(const std::vector<statement>& statements) const {
+    std::string text;
+    for (std::size_t i = 0; i < statements.size();) {
+        if (statements[i].when == phase::whole_batch) {
+            text += statement_text(statements[i]) + merges_text(statements[i]);
+            ++i;
+            continue;
+        }
+        std::string body, tasks, merges;
+        std::size_t task_count = 0;
+        for (; i < statements.size() && statements[i].when != phase::whole_batch; ++i) {
+            const statement& s = statements[i];
+            if (s.when == phase::task) {
+                tasks += templates_.fill("snippets/phase_task.in",
+                                         {{"item", task_count == 0 ? "chunks" : fmt::format("chunks + {}", task_count)},
+                                          {"body", indented(statement_text(s), 8)}});
+                ++task_count;
+            } else {
+                body += indented(statement_text(s), 4);
+            }
+            merges += merges_text(s);
+        }
+        text += templates_.fill("snippets/parallel_phase.in",
+                                {{"extra_items", task_count == 0 ? "" : fmt::format("{}, ", task_count)},
+                                 {"tasks", tasks},
+                                 {"body", body}}) +
+                merges;
+    }
+    return text;
+}
+
+std::string statement_printer::pieces(const std::vector<statement>& statements) const {
+    std::string body;
+    for (const statement& s : statements) body += indented(statement_text(s), 4);
+    return templates_.fill("snippets/inference_pieces.in", {{"body", body}});
+}
+
+std::string statement_printer::target_kernels() const {
+    std::string text;
+    for (const auto& k : plan_.kernels) {
+        text += templates_.fill(
+            "snippets/target_kernel.in",
+            {{"layers", k.layers},
+             {"shapes", k.shapes},
+             {"name", k.name},
+             {"parameters", parameter_list(*k.signature)},
+             {"building_block", k.signature->function + "<" + template_argument_list(k.template_arguments) + ">"},
+             {"arguments", argument_names(*k.signature)}});
+    }
+    return text;
+}
+
+std::string statement_printer::dispatch() const {
+    std::string text;
+    for (const auto& k : plan_.kernels) {
+        text += templates_.fill("snippets/dispatch.in", {{"name", k.name},
+                                                         {"parameters", parameter_list(*k.signature)},
+                                                         {"arguments", argument_names(*k.signature)}});
+    }
+    return text;
+}
+
+std::string statement_printer::kernel_includes() const {
+    std::set<std::string> headers;
+    for (const auto& k : plan_.kernels) headers.insert(k.signature->header);
+    std::string text;
+    for (const auto& h : headers) text += fmt::format("#include \"{}\"\n", h);
+    return text;
+}
+
+std::string statement_printer::runtime_includes() const {
+    std::set<std::string> headers;
+    for (const auto* f : {&plan_.train_batch, &plan_.train_pixel_batch, &plan_.forward_infer}) {
+        for (const statement& s : *f) {
+            const auto* c = std::get_if<call>(&s.action);
+            if (c != nullptr && !c->signature->per_target && c->signature->header != "runtime/data/pixel_rows.hpp") {
+                headers.insert(c->signature->header);  // pixel_rows.hpp comes with the Net's header
+            }
+        }
+    }
+    std::string text;
+    for (const auto& h : headers) text += fmt::format("#include \"{}\"\n", h);
+    return text;
+}
+
+}  // namespace nnfuse::codegen
