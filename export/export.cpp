@@ -19,7 +19,6 @@ namespace nnfuse::exporter {
 namespace {
 
 using codegen::layer_description;
-using codegen::layer_kind;
 
 enum class op_kind { affine, scale_shift, activation, softmax };
 
@@ -107,63 +106,60 @@ std::vector<op> operations(const std::vector<layer_description>& layers,
         o.covers = {layer.name};
         o.in = layer.in_size;
         o.out = layer.out_size;
-        switch (layer.kind) {
-            case layer_kind::flatten:
-                continue;  // a reshape: the next operation reads the same floats
-            case layer_kind::dense: {
-                o.kind = op_kind::affine;
-                o.kernel = *variable(values, layer, "/kernel:0");
-                o.bias = layer.use_bias ? *variable(values, layer, "/bias:0") : std::vector<double>(o.out, 0.0);
-                ops.push_back(o);
-                if (layer.activation == activation_kind::softmax) {
-                    op softmax;
-                    softmax.kind = op_kind::softmax;
-                    softmax.name = layer.name + "_softmax";
-                    softmax.covers = {layer.name};
-                    softmax.in = softmax.out = o.out;
-                    ops.push_back(softmax);
-                } else {
-                    ops.back().activation = layer.activation;
-                }
-                continue;
-            }
-            case layer_kind::batch_norm: {
-                o.kind = op_kind::scale_shift;
-                o.features = layer.features;
-                const auto* gamma = layer.scale ? variable(values, layer, "/gamma:0") : nullptr;
-                const auto* beta = layer.center ? variable(values, layer, "/beta:0") : nullptr;
-                const auto& mean = *variable(values, layer, "/moving_mean:0");
-                const auto& var = *variable(values, layer, "/moving_variance:0");
-                for (std::size_t c = 0; c < o.features; ++c) {
-                    if (!(var[c] + layer.epsilon > 0.0)) {
-                        throw export_error(
-                            fmt::format("{}: cannot export: `{}/moving_variance:0`[{}] = {} makes "
-                                        "variance + epsilon ({}) not positive",
-                                        source, layer.name, c, var[c], layer.epsilon));
-                    }
-                    const double s = (gamma ? (*gamma)[c] : 1.0) / std::sqrt(var[c] + layer.epsilon);
-                    o.scale.push_back(s);
-                    o.shift.push_back((beta ? (*beta)[c] : 0.0) - mean[c] * s);
-                }
-                ops.push_back(o);
-                continue;
-            }
-            case layer_kind::activation: {
-                if (layer.activation == activation_kind::softmax) {
-                    o.kind = op_kind::softmax;
-                } else if (!ops.empty() && ops.back().kind != op_kind::softmax &&
-                           ops.back().activation == activation_kind::linear && ops.back().kind != op_kind::activation) {
-                    ops.back().activation = layer.activation;  // applied by the loop that produces its input
-                    ops.back().covers.push_back(layer.name);
-                    continue;
-                } else {
-                    o.kind = op_kind::activation;
-                    o.activation = layer.activation;
-                }
-                ops.push_back(o);
-                continue;
-            }
+        if (layer.as<codegen::flatten_parameters>() != nullptr) {
+            continue;  // a reshape: the next operation reads the same floats
         }
+        if (const auto* dense = layer.as<codegen::dense_parameters>()) {
+            o.kind = op_kind::affine;
+            o.kernel = *variable(values, layer, "/kernel:0");
+            o.bias = dense->use_bias ? *variable(values, layer, "/bias:0") : std::vector<double>(o.out, 0.0);
+            ops.push_back(o);
+            if (dense->activation == activation_kind::softmax) {
+                op softmax;
+                softmax.kind = op_kind::softmax;
+                softmax.name = layer.name + "_softmax";
+                softmax.covers = {layer.name};
+                softmax.in = softmax.out = o.out;
+                ops.push_back(softmax);
+            } else {
+                ops.back().activation = dense->activation;
+            }
+            continue;
+        }
+        if (const auto* bn = layer.as<codegen::batch_norm_parameters>()) {
+            o.kind = op_kind::scale_shift;
+            o.features = bn->features;
+            const auto* gamma = bn->scale ? variable(values, layer, "/gamma:0") : nullptr;
+            const auto* beta = bn->center ? variable(values, layer, "/beta:0") : nullptr;
+            const auto& mean = *variable(values, layer, "/moving_mean:0");
+            const auto& var = *variable(values, layer, "/moving_variance:0");
+            for (std::size_t c = 0; c < o.features; ++c) {
+                if (!(var[c] + bn->epsilon > 0.0)) {
+                    throw export_error(
+                        fmt::format("{}: cannot export: `{}/moving_variance:0`[{}] = {} makes "
+                                    "variance + epsilon ({}) not positive",
+                                    source, layer.name, c, var[c], bn->epsilon));
+                }
+                const double s = (gamma ? (*gamma)[c] : 1.0) / std::sqrt(var[c] + bn->epsilon);
+                o.scale.push_back(s);
+                o.shift.push_back((beta ? (*beta)[c] : 0.0) - mean[c] * s);
+            }
+            ops.push_back(o);
+            continue;
+        }
+        const activation_kind activation = layer.as<codegen::activation_parameters>()->activation;
+        if (activation == activation_kind::softmax) {
+            o.kind = op_kind::softmax;
+        } else if (!ops.empty() && ops.back().kind != op_kind::softmax &&
+                   ops.back().activation == activation_kind::linear && ops.back().kind != op_kind::activation) {
+            ops.back().activation = activation;  // applied by the loop that produces its input
+            ops.back().covers.push_back(layer.name);
+            continue;
+        } else {
+            o.kind = op_kind::activation;
+            o.activation = activation;
+        }
+        ops.push_back(o);
     }
     return ops;
 }
@@ -189,17 +185,17 @@ void check_architecture(const std::vector<layer_description>& layers, const safe
         const std::string head = fmt::format("{} ({}) {}", layer.name, layer.keras_class, layer.out_shape);
         if (i >= lines.size() || lines[i].rfind(head, 0) != 0) fail(i, "starts \"" + head + "\"");
         std::map<std::string, std::string> expected;
-        if (layer.kind == layer_kind::dense) {
-            expected = {{"units", std::to_string(layer.units)},
-                        {"activation", std::string(keras_name(layer.activation))},
-                        {"use_bias", layer.use_bias ? "true" : "false"}};
-        } else if (layer.kind == layer_kind::activation) {
-            expected = {{"activation", std::string(keras_name(layer.activation))}};
-        } else if (layer.kind == layer_kind::batch_norm) {
-            expected = {{"profile", std::string(to_string(layer.profile))},
-                        {"epsilon", fmt::format("{}", layer.epsilon)},
-                        {"center", layer.center ? "true" : "false"},
-                        {"scale", layer.scale ? "true" : "false"}};
+        if (const auto* dense = layer.as<codegen::dense_parameters>()) {
+            expected = {{"units", std::to_string(dense->units)},
+                        {"activation", std::string(keras_name(dense->activation))},
+                        {"use_bias", dense->use_bias ? "true" : "false"}};
+        } else if (const auto* act = layer.as<codegen::activation_parameters>()) {
+            expected = {{"activation", std::string(keras_name(act->activation))}};
+        } else if (const auto* bn = layer.as<codegen::batch_norm_parameters>()) {
+            expected = {{"profile", std::string(to_string(bn->profile))},
+                        {"epsilon", fmt::format("{}", bn->epsilon)},
+                        {"center", bn->center ? "true" : "false"},
+                        {"scale", bn->scale ? "true" : "false"}};
         }
         std::istringstream words(lines[i].substr(head.size()));
         for (std::string word; words >> word;) {
@@ -378,9 +374,9 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
     text += ".\n//\n// Layers:\n";
     for (const auto& layer : layers) {
         text += fmt::format("//   {} ({}) {}", layer.name, layer.keras_class, layer.out_shape);
-        if (layer.kind == layer_kind::dense || layer.kind == layer_kind::activation)
-            text += fmt::format(" activation={}", keras_name(layer.activation));
-        if (layer.kind == layer_kind::batch_norm) text += fmt::format(" epsilon={}", layer.epsilon);
+        if (layer.as<codegen::dense_parameters>() || layer.as<codegen::activation_parameters>())
+            text += fmt::format(" activation={}", keras_name(layer.activation()));
+        if (const auto* bn = layer.as<codegen::batch_norm_parameters>()) text += fmt::format(" epsilon={}", bn->epsilon);
         text += "\n";
     }
     text +=
