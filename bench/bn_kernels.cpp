@@ -70,8 +70,7 @@ struct Layer {
                                   float* mean, float* var, float* inv_std) {
         kernels::BnMergeChunkMoments<C>(moments, rows, chunk_rows, epsilon, mean, var, inv_std);
     }
-    static void NormalizeRows(const float* x, std::size_t rows, const float* mean, const float* inv_std,
-                              float* xhat) {
+    static void NormalizeRows(const float* x, std::size_t rows, const float* mean, const float* inv_std, float* xhat) {
         kernels::BnNormalizeRows<C>(x, rows, mean, inv_std, xhat);
     }
 };
@@ -352,8 +351,8 @@ void register_all() {
             if (features == compare_features) {
                 register_libtorch_bn("BM_bn_fwd_train", bn_pass::forward_train, features, rows,
                                      bytes_per_element_forward, 2);
-                register_onednn_bn("BM_bn_fwd_train", bn_pass::forward_train, features, rows,
-                                   bytes_per_element_forward, 2);
+                register_onednn_bn("BM_bn_fwd_train", bn_pass::forward_train, features, rows, bytes_per_element_forward,
+                                   2);
             }
 #endif
         }

@@ -39,11 +39,14 @@ int main(int argc, char** argv) {
         } else if (arg == "--no-fold") {
             options.fold_bn_into_dense = false;
         } else {
-            fmt::print(stderr, "nnfuse-gen: unknown argument '{}'\nusage: nnfuse-gen --name NAME --templates DIR --out-dir DIR [--no-fold]\n",
+            fmt::print(stderr,
+                       "nnfuse-gen: unknown argument '{}'\nusage: nnfuse-gen --name NAME --templates DIR --out-dir DIR "
+                       "[--no-fold]\n",
                        arg);
             return 2;
         }
-        if (i < argc && (arg == "--name" || arg == "--templates" || arg == "--out-dir")) request.command_line += std::string(" ") + argv[i];
+        if (i < argc && (arg == "--name" || arg == "--templates" || arg == "--out-dir"))
+            request.command_line += std::string(" ") + argv[i];
     }
     if (request.model.empty() || request.templates.empty() || request.out_dir.empty()) {
         fmt::print(stderr, "usage: nnfuse-gen --name NAME --templates DIR --out-dir DIR\n");
@@ -57,7 +60,8 @@ int main(int argc, char** argv) {
         cg::write_if_changed(request.out_dir / (request.model + ".gen.cpp"), files.source);
         cg::write_if_changed(request.out_dir / (request.model + ".manifest.md"), files.manifest);
     } catch (const std::exception& error) {
-        fmt::print(stderr, "nnfuse-gen: model {} ({}): {}\n", request.model_expression, request.model_header, error.what());
+        fmt::print(stderr, "nnfuse-gen: model {} ({}): {}\n", request.model_expression, request.model_header,
+                   error.what());
         return 1;
     }
     return 0;

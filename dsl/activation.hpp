@@ -13,13 +13,20 @@ enum class activation_kind { linear, relu, elu, selu, sigmoid, tanh, softmax };
 
 constexpr std::string_view keras_name(activation_kind kind) {
     switch (kind) {
-        case activation_kind::linear: return "linear";
-        case activation_kind::relu: return "relu";
-        case activation_kind::elu: return "elu";
-        case activation_kind::selu: return "selu";
-        case activation_kind::sigmoid: return "sigmoid";
-        case activation_kind::tanh: return "tanh";
-        case activation_kind::softmax: return "softmax";
+        case activation_kind::linear:
+            return "linear";
+        case activation_kind::relu:
+            return "relu";
+        case activation_kind::elu:
+            return "elu";
+        case activation_kind::selu:
+            return "selu";
+        case activation_kind::sigmoid:
+            return "sigmoid";
+        case activation_kind::tanh:
+            return "tanh";
+        case activation_kind::softmax:
+            return "softmax";
     }
     return "?";
 }

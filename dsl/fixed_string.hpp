@@ -43,9 +43,7 @@ struct fixed_string {
     constexpr std::size_t size() const { return length; }
     constexpr const char* c_str() const { return chars; }
 
-    friend constexpr bool operator==(const fixed_string& a, const fixed_string& b) {
-        return a.view() == b.view();
-    }
+    friend constexpr bool operator==(const fixed_string& a, const fixed_string& b) { return a.view() == b.view(); }
     friend constexpr bool operator==(const fixed_string& a, std::string_view b) { return a.view() == b; }
 };
 

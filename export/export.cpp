@@ -376,7 +376,8 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
         text += fmt::format("//   {} ({}) {}", layer.name, layer.keras_class, layer.out_shape);
         if (layer.as<codegen::dense_parameters>() || layer.as<codegen::activation_parameters>())
             text += fmt::format(" activation={}", keras_name(layer.activation()));
-        if (const auto* bn = layer.as<codegen::batch_norm_parameters>()) text += fmt::format(" epsilon={}", bn->epsilon);
+        if (const auto* bn = layer.as<codegen::batch_norm_parameters>())
+            text += fmt::format(" epsilon={}", bn->epsilon);
         text += "\n";
     }
     text +=

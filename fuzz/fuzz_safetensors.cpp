@@ -25,11 +25,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         tensors.push_back({name, tensor.dtype, tensor.shape,
                            std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size())});
     }
-    const auto again = nnfuse::safetensors_file::parse(nnfuse::serialize_safetensors(tensors, file.metadata()), "round-trip");
+    const auto again =
+        nnfuse::safetensors_file::parse(nnfuse::serialize_safetensors(tensors, file.metadata()), "round-trip");
     if (again.metadata() != file.metadata() || again.tensors().size() != file.tensors().size()) std::abort();
     for (const auto& [name, tensor] : file.tensors()) {
         const auto& other = again.tensors().at(name);
-        if (other.dtype != tensor.dtype || other.shape != tensor.shape || again.data(other) != file.data(tensor)) std::abort();
+        if (other.dtype != tensor.dtype || other.shape != tensor.shape || again.data(other) != file.data(tensor))
+            std::abort();
     }
     return 0;
 }

@@ -24,7 +24,9 @@ struct activation_layer {
         using type = In;
     };
     template <class In>
-    static constexpr std::array<variable_info, 0> variables(const fixed_string&) { return {}; }
+    static constexpr std::array<variable_info, 0> variables(const fixed_string&) {
+        return {};
+    }
 };
 
 template <activation_kind Kind>

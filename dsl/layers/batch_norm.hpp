@@ -22,9 +22,7 @@ namespace nnfuse {
 
 enum class bn_profile { keras, torch };
 
-constexpr std::string_view to_string(bn_profile profile) {
-    return profile == bn_profile::keras ? "keras" : "torch";
-}
+constexpr std::string_view to_string(bn_profile profile) { return profile == bn_profile::keras ? "keras" : "torch"; }
 
 // A double that may be left unset, so that "not given" can mean "the profile's default".
 struct optional_double {
@@ -52,8 +50,7 @@ struct batch_norm_layer {
     static constexpr bn_options options = Options;
     static constexpr bn_profile profile = Options.profile;
     static constexpr bool is_keras = Options.profile == bn_profile::keras;
-    static constexpr double momentum =
-        Options.momentum.has_value ? Options.momentum.value : (is_keras ? 0.99 : 0.1);
+    static constexpr double momentum = Options.momentum.has_value ? Options.momentum.value : (is_keras ? 0.99 : 0.1);
     static constexpr double epsilon = Options.epsilon.has_value ? Options.epsilon.value : (is_keras ? 1e-3 : 1e-5);
     static constexpr bool cumulative_average = Options.cumulative_average;
     static constexpr bool center = Options.center;
@@ -61,10 +58,12 @@ struct batch_norm_layer {
     static constexpr bool trainable = Options.trainable;
 
     static_assert(epsilon > 0.0, "nnfuse::batch_norm: epsilon must be > 0");
-    static_assert(!is_keras || (momentum >= 0.0 && momentum < 1.0),
-                  "nnfuse::batch_norm: momentum must be in [0, 1) (Keras profile: the share of the moving average kept)");
-    static_assert(is_keras || (momentum > 0.0 && momentum <= 1.0),
-                  "nnfuse::batch_norm: torch-profile momentum must be in (0, 1] (the share of the batch statistic taken)");
+    static_assert(
+        !is_keras || (momentum >= 0.0 && momentum < 1.0),
+        "nnfuse::batch_norm: momentum must be in [0, 1) (Keras profile: the share of the moving average kept)");
+    static_assert(
+        is_keras || (momentum > 0.0 && momentum <= 1.0),
+        "nnfuse::batch_norm: torch-profile momentum must be in (0, 1] (the share of the batch statistic taken)");
     static_assert(!cumulative_average || !is_keras,
                   "nnfuse::batch_norm: cumulative_average is the torch profile's momentum=None; set .profile = torch");
     static_assert(!cumulative_average || !Options.momentum.has_value,

@@ -19,7 +19,9 @@ struct flatten_layer {
         using type = shape<In::size>;
     };
     template <class In>
-    static constexpr std::array<variable_info, 0> variables(const fixed_string&) { return {}; }
+    static constexpr std::array<variable_info, 0> variables(const fixed_string&) {
+        return {};
+    }
 };
 
 constexpr flatten_layer flatten() { return {}; }

@@ -72,13 +72,16 @@ std::vector<expected_tensor> training_tensors(network& net, optimizer& opt, std:
                 shape = variable_shape(v);
             }
         }
-        tensors.push_back({std::string(optimizer_prefix) + slot.name, "F32", shape, std::as_writable_bytes(slot.values)});
+        tensors.push_back(
+            {std::string(optimizer_prefix) + slot.name, "F32", shape, std::as_writable_bytes(slot.values)});
     }
     const auto bn = net.bn_layers();
     counters.assign(1 + bn.size(), 0);
     tensors.push_back({iterations_name, "I64", {}, std::as_writable_bytes(std::span(counters).first(1))});
     for (std::size_t k = 0; k < bn.size(); ++k) {
-        tensors.push_back({fmt::format("{}{}/batches_seen", training_prefix, bn[k].name), "I64", {},
+        tensors.push_back({fmt::format("{}{}/batches_seen", training_prefix, bn[k].name),
+                           "I64",
+                           {},
                            std::as_writable_bytes(std::span(counters).subspan(1 + k, 1))});
     }
     return tensors;
@@ -86,7 +89,8 @@ std::vector<expected_tensor> training_tensors(network& net, optimizer& opt, std:
 
 std::map<std::string, std::string> model_metadata(network& net, std::string_view content) {
     std::vector<std::string> profiles;
-    for (const bn_layer_ref& bn : net.bn_layers()) profiles.push_back(fmt::format("{}={}", bn.name, to_string(bn.profile)));
+    for (const bn_layer_ref& bn : net.bn_layers())
+        profiles.push_back(fmt::format("{}={}", bn.name, to_string(bn.profile)));
     return {{"schema", std::string(schema)},
             {"nnfuse_version", std::string(nnfuse_version)},
             {"content", std::string(content)},
@@ -121,13 +125,15 @@ void check_fit(const safetensors_file& file, std::string_view model, std::span<c
     for (const auto& [name, tensor] : file.tensors()) {
         if (by_name.contains(name)) continue;
         bool ignored = false;
-        for (std::string_view prefix : ignored_prefixes) ignored = ignored || std::string_view(name).starts_with(prefix);
+        for (std::string_view prefix : ignored_prefixes)
+            ignored = ignored || std::string_view(name).starts_with(prefix);
         if (!ignored) extra.push_back(fmt::format("`{}`", name));
     }
     if (missing.empty() && wrong.empty() && extra.empty()) return;
     std::vector<std::string> parts;
     if (!missing.empty()) parts.push_back(fmt::format("{} missing: {}", missing.size(), fmt::join(missing, ", ")));
-    if (!wrong.empty()) parts.push_back(fmt::format("{} of the wrong dtype or shape: {}", wrong.size(), fmt::join(wrong, ", ")));
+    if (!wrong.empty())
+        parts.push_back(fmt::format("{} of the wrong dtype or shape: {}", wrong.size(), fmt::join(wrong, ", ")));
     if (!extra.empty()) parts.push_back(fmt::format("{} not in the model: {}", extra.size(), fmt::join(extra, ", ")));
     throw checkpoint_error(fmt::format("{}: does not fit model {}: {}", file.source(), model, fmt::join(parts, "; ")));
 }
@@ -142,13 +148,15 @@ void copy_in(const safetensors_file& file, std::span<const expected_tensor> tens
 std::uint64_t metadata_number(const safetensors_file& file, const std::string& key) {
     const auto found = file.metadata().find(key);
     if (found == file.metadata().end()) {
-        throw checkpoint_error(fmt::format("{}: __metadata__ has no \"{}\": not a training checkpoint", file.source(), key));
+        throw checkpoint_error(
+            fmt::format("{}: __metadata__ has no \"{}\": not a training checkpoint", file.source(), key));
     }
     const std::string& text = found->second;
     std::uint64_t value = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-        throw checkpoint_error(fmt::format("{}: __metadata__ \"{}\" is \"{}\", not a decimal number", file.source(), key, text));
+        throw checkpoint_error(
+            fmt::format("{}: __metadata__ \"{}\" is \"{}\", not a decimal number", file.source(), key, text));
     }
     return value;
 }
@@ -158,8 +166,8 @@ std::string_view first_line(std::string_view text) { return text.substr(0, text.
 void check_architecture(const safetensors_file& file, network& net) {
     const auto found = file.metadata().find("architecture");
     if (found == file.metadata().end()) {
-        throw checkpoint_error(fmt::format("{}: __metadata__ has no \"architecture\": not an nnfuse training checkpoint",
-                                           file.source()));
+        throw checkpoint_error(
+            fmt::format("{}: __metadata__ has no \"architecture\": not an nnfuse training checkpoint", file.source()));
     }
     std::string_view saved = found->second, current = net.architecture();
     if (saved == current) return;
@@ -188,7 +196,8 @@ void load_weights(const std::filesystem::path& file, network& net) {
 }
 
 void save_training_checkpoint(const std::filesystem::path& file, network& net, optimizer& opt,
-                              const training_progress& progress, const std::map<std::string, std::string>& extra_metadata) {
+                              const training_progress& progress,
+                              const std::map<std::string, std::string>& extra_metadata) {
     std::vector<expected_tensor> tensors = variable_tensors(net);
     std::vector<std::int64_t> counters;
     for (expected_tensor& t : training_tensors(net, opt, counters)) tensors.push_back(std::move(t));
@@ -201,7 +210,8 @@ void save_training_checkpoint(const std::filesystem::path& file, network& net, o
     metadata["seed"] = std::to_string(progress.seed);
     for (const auto& [key, value] : extra_metadata) {
         if (!metadata.emplace(key, value).second) {
-            throw std::invalid_argument(fmt::format("save_training_checkpoint: extra metadata \"{}\" is reserved", key));
+            throw std::invalid_argument(
+                fmt::format("save_training_checkpoint: extra metadata \"{}\" is reserved", key));
         }
     }
     save(file, tensors, metadata);
@@ -212,7 +222,8 @@ loaded_training_checkpoint load_training_checkpoint(const std::filesystem::path&
     const auto content = contents.metadata().find("content");
     if (content == contents.metadata().end() || content->second != "training") {
         throw checkpoint_error(fmt::format(
-            "{}: holds no training state (__metadata__ \"content\" is {}): it cannot resume training, only load weights",
+            "{}: holds no training state (__metadata__ \"content\" is {}): it cannot resume training, only load "
+            "weights",
             contents.source(), content == contents.metadata().end() ? "absent" : "\"" + content->second + "\""));
     }
     check_architecture(contents, net);
@@ -226,12 +237,13 @@ loaded_training_checkpoint load_training_checkpoint(const std::filesystem::path&
     loaded.progress.seed = metadata_number(contents, "seed");
     loaded.metadata = contents.metadata();
     // Counters first, into `counters`, so a negative one is refused before anything of the model changes.
-    std::vector<expected_tensor> counter_tensors(tensors.end() - static_cast<std::ptrdiff_t>(counters.size()), tensors.end());
+    std::vector<expected_tensor> counter_tensors(tensors.end() - static_cast<std::ptrdiff_t>(counters.size()),
+                                                 tensors.end());
     copy_in(contents, counter_tensors);
     for (std::size_t k = 0; k < counters.size(); ++k) {
         if (counters[k] < 0) {
-            throw checkpoint_error(fmt::format("{}: tensor `{}` is negative ({}), but it counts steps", contents.source(),
-                                               counter_tensors[k].name, counters[k]));
+            throw checkpoint_error(fmt::format("{}: tensor `{}` is negative ({}), but it counts steps",
+                                               contents.source(), counter_tensors[k].name, counters[k]));
         }
     }
     copy_in(contents, tensors);

@@ -38,11 +38,10 @@ struct dtype_entry {
 
 // safetensors/src/tensor.rs, enum Dtype.
 constexpr dtype_entry dtypes[] = {
-    {"BOOL", 8},     {"U8", 8},          {"I8", 8},          {"F8_E5M2", 8},     {"F8_E4M3", 8},
-    {"F8_E8M0", 8},  {"F8_E4M3FNUZ", 8}, {"F8_E5M2FNUZ", 8}, {"I16", 16},        {"U16", 16},
-    {"F16", 16},     {"BF16", 16},       {"I32", 32},        {"U32", 32},        {"F32", 32},
-    {"C64", 64},     {"F64", 64},        {"I64", 64},        {"U64", 64},        {"F4", 4},
-    {"F6_E2M3", 6},  {"F6_E3M2", 6},
+    {"BOOL", 8},        {"U8", 8},          {"I8", 8},      {"F8_E5M2", 8}, {"F8_E4M3", 8}, {"F8_E8M0", 8},
+    {"F8_E4M3FNUZ", 8}, {"F8_E5M2FNUZ", 8}, {"I16", 16},    {"U16", 16},    {"F16", 16},    {"BF16", 16},
+    {"I32", 32},        {"U32", 32},        {"F32", 32},    {"C64", 64},    {"F64", 64},    {"I64", 64},
+    {"U64", 64},        {"F4", 4},          {"F6_E2M3", 6}, {"F6_E3M2", 6},
 };
 
 [[noreturn]] void fail(const std::string& source, std::string_view problem) {
@@ -91,9 +90,7 @@ std::uint64_t read_u64_le(std::string_view bytes) {
     return value;
 }
 
-std::string shape_text(const std::vector<std::uint64_t>& shape) {
-    return fmt::format("[{}]", fmt::join(shape, ", "));
-}
+std::string shape_text(const std::vector<std::uint64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 // The header's JSON, refusing duplicate keys and anything nested deeper than the format's
 // {"name": {"shape": [1, 2]}}.
@@ -144,7 +141,8 @@ std::uint64_t unsigned_integer(const std::string& source, const std::string& ten
 
 safetensors_tensor parse_tensor(const std::string& source, const std::string& name, const json& info) {
     if (name.empty()) fail(source, "a tensor has an empty name");
-    if (!info.is_object()) fail(source, fmt::format("tensor `{}`: expected an object, found {}", name, info.type_name()));
+    if (!info.is_object())
+        fail(source, fmt::format("tensor `{}`: expected an object, found {}", name, info.type_name()));
     for (const auto& [key, value] : info.items()) {
         if (key != "dtype" && key != "shape" && key != "data_offsets") {
             fail(source, fmt::format("tensor `{}`: unknown field \"{}\"", name, key));
@@ -187,8 +185,8 @@ safetensors_tensor parse_tensor(const std::string& source, const std::string& na
     tensor.begin = unsigned_integer(source, name, "data_offsets", offsets[0]);
     tensor.end = unsigned_integer(source, name, "data_offsets", offsets[1]);
     if (tensor.begin > tensor.end) {
-        fail(source, fmt::format("tensor `{}`: data_offsets [{}, {}] end before they begin", name, tensor.begin,
-                                 tensor.end));
+        fail(source,
+             fmt::format("tensor `{}`: data_offsets [{}, {}] end before they begin", name, tensor.begin, tensor.end));
     }
     if (tensor.end - tensor.begin != total_bits / 8) {
         fail(source, fmt::format("tensor `{}`: data_offsets [{}, {}] hold {} bytes, but shape {} of {} needs {}", name,
@@ -208,7 +206,8 @@ std::size_t safetensors_dtype_bits(std::string_view dtype) {
 
 safetensors_file safetensors_file::parse(std::string bytes, std::string source) {
     if (bytes.size() < 8) {
-        fail(source, fmt::format("file of {} bytes is too short for a safetensors header length (8 bytes)", bytes.size()));
+        fail(source,
+             fmt::format("file of {} bytes is too short for a safetensors header length (8 bytes)", bytes.size()));
     }
     const std::uint64_t header_length = read_u64_le(bytes);
     if (header_length > safetensors_max_header_bytes) {
@@ -320,7 +319,8 @@ std::string serialize_safetensors(std::span<const tensor_to_write> tensors,
             throw std::invalid_argument(fmt::format("safetensors: duplicate tensor name `{}`", t.name));
         }
         const std::size_t bits = safetensors_dtype_bits(t.dtype);
-        if (bits == 0) throw std::invalid_argument(fmt::format("safetensors: tensor `{}`: unknown dtype {}", t.name, t.dtype));
+        if (bits == 0)
+            throw std::invalid_argument(fmt::format("safetensors: tensor `{}`: unknown dtype {}", t.name, t.dtype));
         std::uint64_t elements = 1;
         for (std::uint64_t d : t.shape) elements *= d;
         if (elements * bits != t.bytes.size() * 8) {
@@ -344,15 +344,16 @@ std::string serialize_safetensors(std::span<const tensor_to_write> tensors,
     std::string text = header.dump();  // throws on invalid UTF-8 in a name or value
     text.append((8 - text.size() % 8) % 8, ' ');
     if (text.size() > safetensors_max_header_bytes) {
-        throw std::invalid_argument(fmt::format("safetensors: header of {} bytes is over the {} byte limit", text.size(),
-                                                safetensors_max_header_bytes));
+        throw std::invalid_argument(fmt::format("safetensors: header of {} bytes is over the {} byte limit",
+                                                text.size(), safetensors_max_header_bytes));
     }
 
     std::string out;
     out.reserve(8 + text.size() + offset);
     for (std::size_t k = 0; k < 8; ++k) out.push_back(static_cast<char>((text.size() >> (8 * k)) & 0xFF));
     out += text;
-    for (const placed& p : order) out.append(reinterpret_cast<const char*>(p.tensor->bytes.data()), p.tensor->bytes.size());
+    for (const placed& p : order)
+        out.append(reinterpret_cast<const char*>(p.tensor->bytes.data()), p.tensor->bytes.size());
     return out;
 }
 

@@ -11,7 +11,7 @@ namespace nnfuse {
 
 class data_error : public std::runtime_error {
 public:
-  using std::runtime_error::runtime_error;
+    using std::runtime_error::runtime_error;
 };
 
 }  // namespace nnfuse

@@ -20,7 +20,7 @@
 namespace nnfuse {
 
 struct fashion_mnist_data {
-  labeled_images train, test;
+    labeled_images train, test;
 };
 
 inline constexpr const char* fashion_mnist_default_dir = "/usr/share/datasets/fashion-mnist";

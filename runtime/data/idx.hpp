@@ -30,8 +30,8 @@ namespace nnfuse {
 inline constexpr std::uint64_t idx_max_payload_bytes = std::uint64_t{2} << 30;  // 2 GiB
 
 struct idx_u8 {
-  std::vector<std::uint32_t> dims;
-  std::vector<std::uint8_t> data;  // prod(dims) elements, C order
+    std::vector<std::uint32_t> dims;
+    std::vector<std::uint8_t> data;  // prod(dims) elements, C order
 };
 
 idx_u8 read_idx_u8(const std::filesystem::path& file);

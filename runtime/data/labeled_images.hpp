@@ -18,9 +18,9 @@
 namespace nnfuse {
 
 struct labeled_images {
-  std::size_t count = 0, height = 0, width = 0;
-  std::vector<std::uint8_t> pixels;  // count*height*width, row-major
-  std::vector<std::uint8_t> labels;  // count, each < classes
+    std::size_t count = 0, height = 0, width = 0;
+    std::vector<std::uint8_t> pixels;  // count*height*width, row-major
+    std::vector<std::uint8_t> labels;  // count, each < classes
 };
 
 labeled_images load_labeled_images(const std::filesystem::path& images, const std::filesystem::path& labels,

@@ -1,11 +1,11 @@
 // gather_pixel_rows, per SIMD target (Highway): u8 -> i32 -> f32, times scale, a vector of pixels at a time.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "runtime/data/pixel_rows.cpp"
-#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "runtime/data/pixel_rows.hpp"
 #include "hwy/cache_control.h"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "runtime/cache_line.hpp"
-#include "runtime/data/pixel_rows.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -18,8 +18,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 inline constexpr std::size_t kPrefetchRows = 4;
 
-void GatherPixelRows(const std::uint8_t* HWY_RESTRICT pixels, std::size_t row_size,
-                     std::span<const std::uint32_t> rows, float scale, float* HWY_RESTRICT out) {
+void GatherPixelRows(const std::uint8_t* HWY_RESTRICT pixels, std::size_t row_size, std::span<const std::uint32_t> rows,
+                     float scale, float* HWY_RESTRICT out) {
     const hn::ScalableTag<float> df;
     const hn::Rebind<std::int32_t, decltype(df)> di;
     const hn::Rebind<std::uint8_t, decltype(df)> du8;
@@ -84,15 +84,15 @@ void check_pixel_batch(const pixel_batch& batch, std::size_t row_size, std::stri
             fmt::format("{}: pixel rows of {} bytes; this Net takes {}", model, batch.row_size, row_size));
     }
     if (batch.pixels.size() % row_size != 0) {
-        throw std::invalid_argument(fmt::format("{}: an image set of {} bytes is not whole rows of {}", model,
-                                                batch.pixels.size(), row_size));
+        throw std::invalid_argument(
+            fmt::format("{}: an image set of {} bytes is not whole rows of {}", model, batch.pixels.size(), row_size));
     }
     const std::size_t set_rows = batch.pixels.size() / row_size;
     const auto check = [&](std::span<const std::uint32_t> rows, std::string_view what) {
         for (std::size_t i = 0; i < rows.size(); ++i) {
             if (rows[i] >= set_rows) {
-                throw std::invalid_argument(fmt::format("{}: {}[{}] is row {} of an image set of {} rows", model, what,
-                                                        i, rows[i], set_rows));
+                throw std::invalid_argument(
+                    fmt::format("{}: {}[{}] is row {} of an image set of {} rows", model, what, i, rows[i], set_rows));
             }
         }
     };

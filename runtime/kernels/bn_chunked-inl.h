@@ -71,11 +71,12 @@ HWY_INLINE void MergePanel(const float* moments, std::size_t rows, std::size_t c
                               std::min(chunk_rows, rows - r0));
     }
     const double inv_rows = 1.0 / static_cast<double>(rows);
-    bn_detail::ForEachVector(bn_detail::DD(), Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count)
-                                                                 HWY_ATTR {
-        bn_detail::FinishMoments<decltype(partial)::value>(merged, j, count, inv_rows, epsilon, batch_mean + kFirst + j,
-                                                           batch_var + kFirst + j, inv_std + kFirst + j);
-    });
+    bn_detail::ForEachVector(
+        bn_detail::DD(), Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            bn_detail::FinishMoments<decltype(partial)::value>(merged, j, count, inv_rows, epsilon,
+                                                               batch_mean + kFirst + j, batch_var + kFirst + j,
+                                                               inv_std + kFirst + j);
+        });
 }
 
 template <std::size_t C, std::size_t... kPanel>

@@ -97,7 +97,8 @@ HWY_INLINE hn::Vec<D4> FourLaneSums(V a, V b, V c, V e) {
 
 template <std::size_t In, std::size_t Units>
 void BnFoldIntoDense(const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT beta, const float* HWY_RESTRICT kernel,
-                     const float* HWY_RESTRICT bias, float* HWY_RESTRICT folded_kernel, float* HWY_RESTRICT folded_bias) {
+                     const float* HWY_RESTRICT bias, float* HWY_RESTRICT folded_kernel,
+                     float* HWY_RESTRICT folded_bias) {
     using namespace bn_dense_detail;
     using R = Row<Units>;
     const FloatTag d;
@@ -128,7 +129,7 @@ void BnDenseGradientEpilogue(const float* HWY_RESTRICT gamma, const float* HWY_R
     V s[R::kVectors];
     R::ForEachVector([&](auto v) __attribute__((always_inline)) { s[v] = R::Load(dz_sum, v); });
     // Row c: writes dkernel's row and returns the vectors whose lane sums are dgamma[c] and dbeta[c].
-    const auto row = [&](std::size_t c, V& w_dot_a, V& w_dot_s) __attribute__((always_inline)) {
+    const auto row = [&](std::size_t c, V & w_dot_a, V & w_dot_s) __attribute__((always_inline)) {
         const V g = hn::Set(d, gamma[c]), b = hn::Set(d, beta[c]);
         const float* HWY_RESTRICT w_row = kernel + c * Units;
         const float* HWY_RESTRICT a_row = xhat_dz + c * Units;

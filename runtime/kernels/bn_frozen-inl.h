@@ -36,13 +36,15 @@ void BnBackwardFrozen(const float* y, const float* dy, std::size_t rows, float e
         std::size_t c = 0;
         for (; c + lanes <= C; c += lanes) {
             auto g = hn::Mul(hn::LoadU(d, dy + row + c), hn::Load(d, s + c));
-            if constexpr (Act != activation_kind::linear) g = hn::Mul(g, DerivativeFromOutput<Act>(d, hn::LoadU(d, y + row + c)));
+            if constexpr (Act != activation_kind::linear)
+                g = hn::Mul(g, DerivativeFromOutput<Act>(d, hn::LoadU(d, y + row + c)));
             hn::StoreU(g, d, dx + row + c);
         }
         for (; c < C; ++c) {  // tail: one lane at a time with the same arithmetic
             const hn::CappedTag<float, 1> d1;
             auto g = hn::Mul(hn::LoadU(d1, dy + row + c), hn::Set(d1, s[c]));
-            if constexpr (Act != activation_kind::linear) g = hn::Mul(g, DerivativeFromOutput<Act>(d1, hn::LoadU(d1, y + row + c)));
+            if constexpr (Act != activation_kind::linear)
+                g = hn::Mul(g, DerivativeFromOutput<Act>(d1, hn::LoadU(d1, y + row + c)));
             hn::StoreU(g, d1, dx + row + c);
         }
     }

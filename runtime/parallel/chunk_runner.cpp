@@ -88,8 +88,8 @@ void chunk_runner::run_claimed_chunks(std::uint64_t generation, std::size_t thre
         if (ticket >> 32 != generation) return;
         const std::uint64_t low = ticket & 0xffffffffu;
         if (low == closed_job) return;
-        const std::size_t item = masked ? next_masked_item(low, chunks, items, thread, threads)
-                                        : static_cast<std::size_t>(low);
+        const std::size_t item =
+            masked ? next_masked_item(low, chunks, items, thread, threads) : static_cast<std::size_t>(low);
         if (item >= items) return;
         const std::uint64_t claimed = masked ? ticket | std::uint64_t{1} << item : ticket + 1;
         if (!ticket_.compare_exchange_weak(ticket, claimed, std::memory_order_acq_rel, std::memory_order_acquire)) {

@@ -32,22 +32,22 @@ namespace nnfuse {
 
 class history {
 public:
-  void record_epoch(std::span<const metric> logs, double seconds);
+    void record_epoch(std::span<const metric> logs, double seconds);
 
-  std::size_t epochs() const { return epochs_.size(); }
-  std::vector<std::string> keys() const;
-  std::optional<double> value(std::size_t epoch, std::string_view name) const;  // epoch < epochs()
-  std::vector<double> series(std::string_view name) const;
-  double seconds(std::size_t epoch) const { return epochs_.at(epoch).seconds; }
+    std::size_t epochs() const { return epochs_.size(); }
+    std::vector<std::string> keys() const;
+    std::optional<double> value(std::size_t epoch, std::string_view name) const;  // epoch < epochs()
+    std::vector<double> series(std::string_view name) const;
+    double seconds(std::size_t epoch) const { return epochs_.at(epoch).seconds; }
 
-  void write_csv(const std::filesystem::path& file) const;
+    void write_csv(const std::filesystem::path& file) const;
 
 private:
-  struct epoch_record {
-    std::map<std::string, double, std::less<>> logs;
-    double seconds = 0.0;
-  };
-  std::vector<epoch_record> epochs_;
+    struct epoch_record {
+        std::map<std::string, double, std::less<>> logs;
+        double seconds = 0.0;
+    };
+    std::vector<epoch_record> epochs_;
 };
 
 }  // namespace nnfuse

@@ -8,8 +8,8 @@
 namespace nnfuse {
 
 struct metric {
-  std::string name;
-  double value = 0.0;
+    std::string name;
+    double value = 0.0;
 };
 
 }  // namespace nnfuse

@@ -31,30 +31,30 @@ double steady_clock_seconds();  // std::chrono::steady_clock, in seconds
 
 class progress_bar {
 public:
-  static constexpr std::size_t bar_width = 30;
-  static constexpr double redraw_interval = 0.05;  // seconds, as Keras's Progbar interval
+    static constexpr std::size_t bar_width = 30;
+    static constexpr double redraw_interval = 0.05;  // seconds, as Keras's Progbar interval
 
-  progress_bar(std::ostream& out, std::size_t total_steps, bool interactive,
-               seconds_clock clock = steady_clock_seconds);
+    progress_bar(std::ostream& out, std::size_t total_steps, bool interactive,
+                 seconds_clock clock = steady_clock_seconds);
 
-  void update(std::size_t step, std::span<const metric> metrics);
-  void finish(std::span<const metric> metrics);
-  bool finished() const { return finished_; }
+    void update(std::size_t step, std::span<const metric> metrics);
+    void finish(std::span<const metric> metrics);
+    bool finished() const { return finished_; }
 
 private:
-  std::string render(std::size_t step, double now, bool final, std::span<const metric> metrics) const;
-  void draw(const std::string& line, bool final);
-  double seconds_per_step(std::size_t step, double now) const;
+    std::string render(std::size_t step, double now, bool final, std::span<const metric> metrics) const;
+    void draw(const std::string& line, bool final);
+    double seconds_per_step(std::size_t step, double now) const;
 
-  std::ostream& out_;
-  std::size_t total_;
-  bool interactive_;
-  seconds_clock clock_;
-  double start_;
-  std::optional<double> time_after_first_step_;
-  std::optional<double> last_draw_;
-  std::size_t drawn_width_ = 0;
-  bool finished_ = false;
+    std::ostream& out_;
+    std::size_t total_;
+    bool interactive_;
+    seconds_clock clock_;
+    double start_;
+    std::optional<double> time_after_first_step_;
+    std::optional<double> last_draw_;
+    std::size_t drawn_width_ = 0;
+    bool finished_ = false;
 };
 
 }  // namespace nnfuse

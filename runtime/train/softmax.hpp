@@ -17,7 +17,8 @@ inline void softmax_rows(const float* logits, std::size_t rows, std::size_t clas
         const float top = *std::max_element(z, z + classes);
         double total = 0.0;
         for (std::size_t c = 0; c < classes; ++c) total += std::exp(static_cast<double>(z[c] - top));
-        for (std::size_t c = 0; c < classes; ++c) p[c] = static_cast<float>(std::exp(static_cast<double>(z[c] - top)) / total);
+        for (std::size_t c = 0; c < classes; ++c)
+            p[c] = static_cast<float>(std::exp(static_cast<double>(z[c] - top)) / total);
     }
 }
 

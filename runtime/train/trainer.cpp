@@ -34,9 +34,7 @@ std::vector<std::pair<std::size_t, std::size_t>> training_batches(std::size_t co
 }
 
 // The epoch's sample order depends only on the seed and the epoch, so a resumed run sees the same batches.
-std::uint64_t epoch_seed(std::uint64_t seed, std::size_t epoch) {
-    return seed ^ (0x9E3779B97F4A7C15ull * (epoch + 1));
-}
+std::uint64_t epoch_seed(std::uint64_t seed, std::size_t epoch) { return seed ^ (0x9E3779B97F4A7C15ull * (epoch + 1)); }
 
 }  // namespace
 
@@ -57,8 +55,9 @@ void trainer::check_set(const labeled_images& data, const char* what) const {
     }
     for (std::size_t i = 0; i < data.count; ++i) {
         if (data.labels[i] >= net_.output_size()) {
-            throw std::invalid_argument(fmt::format("the {} set's label {} at index {} is not below the model's {} classes",
-                                                    what, data.labels[i], i, net_.output_size()));
+            throw std::invalid_argument(
+                fmt::format("the {} set's label {} at index {} is not below the model's {} classes", what,
+                            data.labels[i], i, net_.output_size()));
         }
     }
 }
@@ -85,8 +84,8 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
                                                 options.initial_epoch, options.epochs));
     }
     if (options.batch_size < 2) {
-        throw std::invalid_argument(fmt::format("batch size {} is less than 2 (batch normalization needs 2 or more)",
-                                                options.batch_size));
+        throw std::invalid_argument(
+            fmt::format("batch size {} is less than 2 (batch normalization needs 2 or more)", options.batch_size));
     }
     // The final batch of one sample joins the batch before it, so fit needs one row more than the batch size.
     if (options.batch_size + 1 > net_.max_batch()) {
@@ -152,7 +151,8 @@ evaluation trainer::evaluate(const labeled_images& data, std::size_t batch_size)
     std::size_t correct = 0;
     for (std::size_t begin = 0; begin < data.count; begin += batch_size) {
         const std::size_t rows = std::min(batch_size, data.count - begin);
-        std::iota(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rows), static_cast<std::uint32_t>(begin));
+        std::iota(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rows),
+                  static_cast<std::uint32_t>(begin));
         load_batch(data, std::span(samples).first(rows));
         const batch_result result = net_.evaluate_batch(batch_x_.data(), batch_labels_.data(), rows);
         loss_sum += result.loss_sum;
@@ -171,7 +171,8 @@ std::vector<float> trainer::predict(const labeled_images& data, std::size_t batc
     std::vector<std::uint32_t> samples(batch_size);
     for (std::size_t begin = 0; begin < data.count; begin += batch_size) {
         const std::size_t rows = std::min(batch_size, data.count - begin);
-        std::iota(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rows), static_cast<std::uint32_t>(begin));
+        std::iota(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rows),
+                  static_cast<std::uint32_t>(begin));
         load_batch(data, std::span(samples).first(rows));
         net_.predict_batch(batch_x_.data(), rows, probabilities.data() + begin * net_.output_size());
     }

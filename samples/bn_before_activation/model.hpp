@@ -8,12 +8,8 @@
 
 namespace bn_before_activation {
 
-inline constexpr auto model = nnfuse::sequential(
-    nnfuse::input<28, 28>,
-    nnfuse::flatten(),
-    nnfuse::dense<20>(nnfuse::no_bias),
-    nnfuse::batch_norm(),
-    nnfuse::activation(nnfuse::elu),
-    nnfuse::dense<10>(nnfuse::softmax));
+inline constexpr auto model =
+    nnfuse::sequential(nnfuse::input<28, 28>, nnfuse::flatten(), nnfuse::dense<20>(nnfuse::no_bias),
+                       nnfuse::batch_norm(), nnfuse::activation(nnfuse::elu), nnfuse::dense<10>(nnfuse::softmax));
 
 }  // namespace bn_before_activation

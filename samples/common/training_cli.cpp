@@ -11,9 +11,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <map>
-#include <iostream>
 #include <memory>
 #include <thread>
 
@@ -48,8 +48,8 @@ void keep_first(nnfuse::labeled_images& set, std::size_t count) {
     set.labels.resize(count);
 }
 
-// Validators return "" or the problem (`hint` explains a value of 1); CLI11 prefixes it with the flag's name. They check the text
-// before CLI11 converts it, so "-1", "abc" and "1e3" get these messages, not CLI11's conversion errors.
+// Validators return "" or the problem (`hint` explains a value of 1); CLI11 prefixes it with the flag's name. They
+// check the text before CLI11 converts it, so "-1", "abc" and "1e3" get these messages, not CLI11's conversion errors.
 CLI::Validator whole_number(std::uint64_t min, std::uint64_t max, std::string hint = "") {
     return CLI::Validator(
         [=](std::string& text) -> std::string {
@@ -68,7 +68,8 @@ CLI::Validator positive_real() {
         [](std::string& text) -> std::string {
             float value = 0;
             const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-            if (!text.empty() && error == std::errc() && end == text.data() + text.size() && std::isfinite(value) && value > 0) {
+            if (!text.empty() && error == std::errc() && end == text.data() + text.size() && std::isfinite(value) &&
+                value > 0) {
                 return "";
             }
             return fmt::format("{} is not a positive finite number", text);
@@ -131,16 +132,21 @@ std::map<std::string, std::string> run_metadata(const training_flags& flags, flo
 }  // namespace
 
 void add_training_flags(CLI::App& app, training_flags& flags) {
-    app.add_option("--epochs", flags.epochs, "passes over the training set (counted from the start, also with --resume)")
+    app.add_option("--epochs", flags.epochs,
+                   "passes over the training set (counted from the start, also with --resume)")
         ->check(whole_number(1, 1'000'000))
         ->capture_default_str();
     app.add_option("--batch-size", flags.batch_size, "samples per step (batch normalization needs at least 2)")
-        ->check(whole_number(2, max_batch_size,
-                             "is too small: batch normalization cannot train on one sample per batch (it needs at least 2 "
-                             "values per feature); use 2 or more"))
+        ->check(
+            whole_number(2, max_batch_size,
+                         "is too small: batch normalization cannot train on one sample per batch (it needs at least 2 "
+                         "values per feature); use 2 or more"))
         ->capture_default_str();
-    app.add_option("--optimizer", flags.optimizer, "sgd or adam")->check(one_of({"sgd", "adam"}))->capture_default_str();
-    app.add_option("--learning-rate", flags.learning_rate, "default 0.01 for sgd, 0.001 for adam")->check(positive_real());
+    app.add_option("--optimizer", flags.optimizer, "sgd or adam")
+        ->check(one_of({"sgd", "adam"}))
+        ->capture_default_str();
+    app.add_option("--learning-rate", flags.learning_rate, "default 0.01 for sgd, 0.001 for adam")
+        ->check(positive_real());
     app.add_option("--seed", flags.seed, "seeds initialization and shuffling")
         ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
         ->capture_default_str();
@@ -155,7 +161,8 @@ void add_training_flags(CLI::App& app, training_flags& flags) {
                    "training set)")
         ->check(one_of({"moving", "population"}))
         ->capture_default_str();
-    app.add_option("--limit", flags.limit, "train on the first N training samples only")->check(whole_number(1, 1u << 30));
+    app.add_option("--limit", flags.limit, "train on the first N training samples only")
+        ->check(whole_number(1, 1u << 30));
     app.add_option("--history", flags.history_csv, "write the per-epoch history as CSV to this file");
     app.add_option("--plot", flags.plot_file, "draw loss and accuracy per epoch into this .svg or .png (gnuplot)")
         ->check([](const std::string& file) {
@@ -198,14 +205,17 @@ int resume(const training_flags& flags, nnfuse::network& net, nnfuse::optimizer&
     }
     const auto loaded = nnfuse::load_training_checkpoint(flags.resume_path, net, opt);
     if (loaded.progress.epochs_done >= flags.epochs) {
-        fmt::print(stderr, "error: {} has already trained {} epochs; --epochs {} asks for no more (epochs count from the start)\n",
-                   flags.resume_path, loaded.progress.epochs_done, flags.epochs);
+        fmt::print(
+            stderr,
+            "error: {} has already trained {} epochs; --epochs {} asks for no more (epochs count from the start)\n",
+            flags.resume_path, loaded.progress.epochs_done, flags.epochs);
         return exit_usage;
     }
     for (const auto& [key, value] : metadata) {
         const auto saved = loaded.metadata.find(key);
         if (saved != loaded.metadata.end() && saved->second != value) {
-            fmt::print(stderr, "note: {} was trained with {} {}, this run has {}: it will not match an uninterrupted run\n",
+            fmt::print(stderr,
+                       "note: {} was trained with {} {}, this run has {}: it will not match an uninterrupted run\n",
                        flags.resume_path, key, saved->second, value);
         }
     }

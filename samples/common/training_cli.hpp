@@ -31,12 +31,12 @@ struct training_flags {
     std::string optimizer = "sgd";
     std::optional<float> learning_rate;  // 0.01 for sgd, 0.001 for adam
     std::uint64_t seed = 42;
-    std::size_t threads = 0;             // 0: all cores
+    std::size_t threads = 0;  // 0: all cores
     std::string data_dir;
     std::string bn_stats = "moving";
-    std::size_t limit = 0;               // 0: every training sample
+    std::size_t limit = 0;  // 0: every training sample
     std::string history_csv;
-    std::string plot_file;               // .svg or .png: loss and accuracy per epoch
+    std::string plot_file;    // .svg or .png: loss and accuracy per epoch
     std::string save_path;    // training checkpoint written after each epoch (atomically)
     std::string resume_path;  // training checkpoint to continue from
 };

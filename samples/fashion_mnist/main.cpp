@@ -25,8 +25,9 @@ int train(const Model& model, const samples::training_flags& flags, bool summary
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"nnfuse reference sample: Flatten -> BatchNormalization -> Dense(20, elu) -> Dense(10, softmax) on "
-                 "Fashion-MNIST"};
+    CLI::App app{
+        "nnfuse reference sample: Flatten -> BatchNormalization -> Dense(20, elu) -> Dense(10, softmax) on "
+        "Fashion-MNIST"};
     samples::training_flags flags;
     samples::add_training_flags(app, flags);
     std::string bn_profile = "keras";

@@ -8,19 +8,12 @@
 
 namespace fashion_mnist {
 
-inline constexpr auto model = nnfuse::sequential(
-    nnfuse::input<28, 28>,
-    nnfuse::flatten(),
-    nnfuse::batch_norm(),
-    nnfuse::dense<20>(nnfuse::elu),
-    nnfuse::dense<10>(nnfuse::softmax));
+inline constexpr auto model = nnfuse::sequential(nnfuse::input<28, 28>, nnfuse::flatten(), nnfuse::batch_norm(),
+                                                 nnfuse::dense<20>(nnfuse::elu), nnfuse::dense<10>(nnfuse::softmax));
 
-inline constexpr auto torch_model = nnfuse::sequential(
-    nnfuse::input<28, 28>,
-    nnfuse::flatten(),
-    nnfuse::batch_norm<nnfuse::torch_bn>(),
-    nnfuse::dense<20>(nnfuse::elu),
-    nnfuse::dense<10>(nnfuse::softmax));
+inline constexpr auto torch_model =
+    nnfuse::sequential(nnfuse::input<28, 28>, nnfuse::flatten(), nnfuse::batch_norm<nnfuse::torch_bn>(),
+                       nnfuse::dense<20>(nnfuse::elu), nnfuse::dense<10>(nnfuse::softmax));
 
 // The counts Keras reports for this model (docs/design.md, "The reference model").
 static_assert(nnfuse::total_params(model) == 19046);

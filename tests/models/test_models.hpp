@@ -6,9 +6,9 @@
 namespace test_models {
 
 // BN before the activation (tanh fused into BN), BN's input gradient needed (not the model input).
-inline constexpr auto bn_before_activation = nnfuse::sequential(
-    nnfuse::input<7>, nnfuse::dense<5>(nnfuse::no_bias), nnfuse::batch_norm(), nnfuse::activation(nnfuse::tanh),
-    nnfuse::dense<3>(nnfuse::softmax));
+inline constexpr auto bn_before_activation =
+    nnfuse::sequential(nnfuse::input<7>, nnfuse::dense<5>(nnfuse::no_bias), nnfuse::batch_norm(),
+                       nnfuse::activation(nnfuse::tanh), nnfuse::dense<3>(nnfuse::softmax));
 
 // Two BN layers: the torch profile on a rank-2 sample (3 rows of 4 features each), a flatten, a
 // BN without beta with sigmoid fused, a standalone activation, and softmax as its own last layer.
@@ -28,7 +28,7 @@ inline constexpr auto cumulative_bn = nnfuse::sequential(
     nnfuse::dense<2>(nnfuse::softmax));
 
 // One feature: the narrowest BN, below any vector width.
-inline constexpr auto one_feature = nnfuse::sequential(
-    nnfuse::input<1>, nnfuse::batch_norm(), nnfuse::dense<2>(nnfuse::softmax));
+inline constexpr auto one_feature =
+    nnfuse::sequential(nnfuse::input<1>, nnfuse::batch_norm(), nnfuse::dense<2>(nnfuse::softmax));
 
 }  // namespace test_models

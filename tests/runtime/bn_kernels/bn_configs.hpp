@@ -1,7 +1,7 @@
 // The batch-normalization kernel instantiations under test: feature counts below, at and above the
-// vector widths (4, 8, 16 floats), odd sizes, rows of a whole KiB (256), two panels (C > 1024), each fused activation and each
-// affine variant. test_bn_kernels.cpp instantiates every entry on every compiled SIMD target and
-// reaches it by index through one exported dispatcher per kernel.
+// vector widths (4, 8, 16 floats), odd sizes, rows of a whole KiB (256), two panels (C > 1024), each fused activation
+// and each affine variant. test_bn_kernels.cpp instantiates every entry on every compiled SIMD target and reaches it by
+// index through one exported dispatcher per kernel.
 #pragma once
 
 #include <cstddef>

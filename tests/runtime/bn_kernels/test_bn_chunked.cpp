@@ -130,7 +130,8 @@ std::vector<float> make_x(std::size_t rows, std::size_t features, float offset, 
         feature_spread[c] = spread(rng);
     }
     std::vector<float> x(rows * features);
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] = feature_offset[i % features] + feature_spread[i % features] * normal(rng);
+    for (std::size_t i = 0; i < x.size(); ++i)
+        x[i] = feature_offset[i % features] + feature_spread[i % features] * normal(rng);
     return x;
 }
 
@@ -175,8 +176,8 @@ TEST_CASE("chunked BN statistics and xhat match the double reference on every ta
                     CHECK(worst_ratio(out.mean, ref.mean, mean_tolerance, [&](std::size_t c) {
                               return std::abs(ref.mean[c]) + std::sqrt(ref.var[c]);
                           }) <= 1.0);
-                    CHECK(worst_ratio(out.var, ref.var, statistic_tolerance, [&](std::size_t c) { return ref.var[c]; }) <=
-                          1.0);
+                    CHECK(worst_ratio(out.var, ref.var, statistic_tolerance,
+                                      [&](std::size_t c) { return ref.var[c]; }) <= 1.0);
                     CHECK(worst_ratio(out.inv_std, ref.inv_std, statistic_tolerance,
                                       [&](std::size_t c) { return ref.inv_std[c]; }) <= 1.0);
                     // xhat is (x - mean) * inv_std with the mean rounded to float: half an ulp of it, times inv_std,

@@ -142,46 +142,50 @@ TEST_CASE("BN statistics and xhat straight from uint8 pixels match the double re
     };
     const shape shapes[] = {{2, 64}, {3, 64}, {64, 64}, {65, 64}, {200, 64}, {257, 5}};
     constexpr std::size_t set_rows = 300;
-    for_each_simd_target([] { return HWY_DYNAMIC_DISPATCH(CompiledTarget)(); }, [&] {
-        for (std::size_t config = 0; config < std::size(pixel_feature_counts); ++config) {
-            const std::size_t features = pixel_feature_counts[config];
-            const auto set = make_set(set_rows, features, static_cast<std::uint32_t>(features));
-            for (const shape s : shapes) {
-                INFO(features << " features, " << s.rows << " rows in chunks of " << s.chunk_rows);
-                // Rows picked at random from the set, some more than once, as a shuffled epoch's are not.
-                std::mt19937 rng(static_cast<std::uint32_t>(s.rows));
-                std::vector<std::uint32_t> samples(s.rows);
-                for (auto& sample : samples) sample = static_cast<std::uint32_t>(rng() % set_rows);
-                const pixel_ref ref = reference(set, samples, features, pixel_scale, keras_epsilon);
+    for_each_simd_target(
+        [] { return HWY_DYNAMIC_DISPATCH(CompiledTarget)(); },
+        [&] {
+            for (std::size_t config = 0; config < std::size(pixel_feature_counts); ++config) {
+                const std::size_t features = pixel_feature_counts[config];
+                const auto set = make_set(set_rows, features, static_cast<std::uint32_t>(features));
+                for (const shape s : shapes) {
+                    INFO(features << " features, " << s.rows << " rows in chunks of " << s.chunk_rows);
+                    // Rows picked at random from the set, some more than once, as a shuffled epoch's are not.
+                    std::mt19937 rng(static_cast<std::uint32_t>(s.rows));
+                    std::vector<std::uint32_t> samples(s.rows);
+                    for (auto& sample : samples) sample = static_cast<std::uint32_t>(rng() % set_rows);
+                    const pixel_ref ref = reference(set, samples, features, pixel_scale, keras_epsilon);
 
-                const std::size_t chunks = (s.rows + s.chunk_rows - 1) / s.chunk_rows;
-                const std::size_t moment_floats = chunks * nnfuse::kernels::bn_chunk_moments_floats(features);
-                auto moments = hwy::AllocateAligned<float>(moment_floats);
-                std::fill_n(moments.get(), moment_floats, std::nanf(""));
-                std::vector<float> mean(features), var(features), inv_std(features), xhat(s.rows * features);
-                HWY_DYNAMIC_DISPATCH(PixelForward)
-                (config, set.data(), samples.data(), s.rows, s.chunk_rows, pixel_scale, keras_epsilon, moments.get(),
-                 mean.data(), var.data(), inv_std.data(), xhat.data());
+                    const std::size_t chunks = (s.rows + s.chunk_rows - 1) / s.chunk_rows;
+                    const std::size_t moment_floats = chunks * nnfuse::kernels::bn_chunk_moments_floats(features);
+                    auto moments = hwy::AllocateAligned<float>(moment_floats);
+                    std::fill_n(moments.get(), moment_floats, std::nanf(""));
+                    std::vector<float> mean(features), var(features), inv_std(features), xhat(s.rows * features);
+                    HWY_DYNAMIC_DISPATCH(PixelForward)
+                    (config, set.data(), samples.data(), s.rows, s.chunk_rows, pixel_scale, keras_epsilon,
+                     moments.get(), mean.data(), var.data(), inv_std.data(), xhat.data());
 
-                CHECK(worst_ratio(mean, ref.mean, mean_tolerance,
-                                  [&](std::size_t c) { return std::abs(ref.mean[c]) + std::sqrt(ref.var[c]); }) <= 1.0);
-                // Variance: relative to itself; of the constant features (exactly 0), no more than float's rounding
-                // of their mean leaves.
-                CHECK(worst_ratio(var, ref.var, statistic_tolerance,
-                                  [&](std::size_t c) { return std::max(ref.var[c], 1e-9); }) <= 1.0);
-                CHECK(worst_ratio(inv_std, ref.inv_std, statistic_tolerance,
-                                  [&](std::size_t c) { return ref.inv_std[c]; }) <= 1.0);
-                // xhat: the mean and each pixel times the scale rounded to float, half an ulp each, times inv_std, come
-                // on top (xhat of a feature without variance is (x - mean) / sqrt(epsilon): nothing but that).
-                CHECK(worst_ratio(xhat, ref.xhat, output_tolerance, [&](std::size_t i) {
-                          const std::size_t c = i % features;
-                          const float m = static_cast<float>(ref.mean[c]);
-                          const double half_ulp = 0.5 * (std::nextafter(m, INFINITY) - m);
-                          return std::max(1.0, std::abs(ref.xhat[i])) + 2 * half_ulp * ref.inv_std[c] / output_tolerance;
-                      }) <= 1.0);
+                    CHECK(worst_ratio(mean, ref.mean, mean_tolerance, [&](std::size_t c) {
+                              return std::abs(ref.mean[c]) + std::sqrt(ref.var[c]);
+                          }) <= 1.0);
+                    // Variance: relative to itself; of the constant features (exactly 0), no more than float's rounding
+                    // of their mean leaves.
+                    CHECK(worst_ratio(var, ref.var, statistic_tolerance,
+                                      [&](std::size_t c) { return std::max(ref.var[c], 1e-9); }) <= 1.0);
+                    CHECK(worst_ratio(inv_std, ref.inv_std, statistic_tolerance,
+                                      [&](std::size_t c) { return ref.inv_std[c]; }) <= 1.0);
+                    // xhat: the mean and each pixel times the scale rounded to float, half an ulp each, times inv_std,
+                    // come on top (xhat of a feature without variance is (x - mean) / sqrt(epsilon): nothing but that).
+                    CHECK(worst_ratio(xhat, ref.xhat, output_tolerance, [&](std::size_t i) {
+                              const std::size_t c = i % features;
+                              const float m = static_cast<float>(ref.mean[c]);
+                              const double half_ulp = 0.5 * (std::nextafter(m, INFINITY) - m);
+                              return std::max(1.0, std::abs(ref.xhat[i])) +
+                                     2 * half_ulp * ref.inv_std[c] / output_tolerance;
+                          }) <= 1.0);
+                }
             }
-        }
-    });
+        });
 }
 
 }  // namespace nnfuse::test::pixels

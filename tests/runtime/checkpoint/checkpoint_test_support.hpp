@@ -15,8 +15,8 @@
 #include <iterator>
 #include <map>
 #include <span>
-#include <string_view>
 #include <string>
+#include <string_view>
 
 namespace checkpoint_test {
 
@@ -31,9 +31,12 @@ struct state_snapshot {
 
 inline state_snapshot snapshot(nnfuse::network& net, nnfuse::optimizer* opt = nullptr) {
     state_snapshot s;
-    const auto bytes = [](std::span<const float> v) { return std::string(reinterpret_cast<const char*>(v.data()), v.size_bytes()); };
+    const auto bytes = [](std::span<const float> v) {
+        return std::string(reinterpret_cast<const char*>(v.data()), v.size_bytes());
+    };
     for (const auto& v : net.variables()) s.values[std::string(v.name)] = bytes(v.value);
-    for (const auto& bn : net.bn_layers()) s.values["batches_seen " + std::string(bn.name)] = std::to_string(*bn.batches_seen);
+    for (const auto& bn : net.bn_layers())
+        s.values["batches_seen " + std::string(bn.name)] = std::to_string(*bn.batches_seen);
     if (opt != nullptr) {
         for (const auto& slot : opt->state()) s.values["slot " + slot.name] = bytes(slot.values);
         s.values["iterations"] = std::to_string(opt->iterations());
@@ -54,7 +57,8 @@ inline std::string read_all(const std::filesystem::path& file) {
 }
 
 inline void write_all(const std::filesystem::path& file, const std::string& bytes) {
-    std::ofstream(file, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(file, std::ios::binary | std::ios::trunc)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 inline std::string u64_le(std::uint64_t value) {

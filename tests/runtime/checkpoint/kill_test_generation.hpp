@@ -34,16 +34,19 @@ inline void set_generation(nnfuse::network& net, nnfuse::adam& opt, std::uint64_
 
 // "" when the network and optimizer hold generation g exactly; otherwise the first difference.
 inline std::string generation_problem(nnfuse::network& net, nnfuse::adam& opt, std::uint64_t generation) {
-    if (opt.iterations() != generation) return fmt::format("iterations {} in generation {}", opt.iterations(), generation);
+    if (opt.iterations() != generation)
+        return fmt::format("iterations {} in generation {}", opt.iterations(), generation);
     std::size_t tensor = 0;
     for (const auto& v : net.variables()) {
         for (std::size_t i = 0; i < v.value.size(); ++i)
-            if (v.value[i] != pattern(generation, tensor, i)) return fmt::format("{}[{}] is not of generation {}", v.name, i, generation);
+            if (v.value[i] != pattern(generation, tensor, i))
+                return fmt::format("{}[{}] is not of generation {}", v.name, i, generation);
         ++tensor;
     }
     for (const auto& slot : opt.state()) {
         for (std::size_t i = 0; i < slot.values.size(); ++i)
-            if (slot.values[i] != pattern(generation, tensor, i)) return fmt::format("{}[{}] is not of generation {}", slot.name, i, generation);
+            if (slot.values[i] != pattern(generation, tensor, i))
+                return fmt::format("{}[{}] is not of generation {}", slot.name, i, generation);
         ++tensor;
     }
     return "";

@@ -17,7 +17,8 @@ using checkpoint_test::scratch_dir;
 namespace {
 
 std::size_t entries(const std::filesystem::path& dir) {
-    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()));
+    return static_cast<std::size_t>(
+        std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()));
 }
 
 }  // namespace
@@ -59,14 +60,17 @@ TEST_CASE("a save that cannot happen names the path and changes nothing", "[chec
         const auto target = dir / "taken";
         std::filesystem::create_directory(target);
         std::filesystem::create_directory(target / "inside");
-        CHECK_THROWS_WITH(nnfuse::write_file_atomically(target, "x"), Catch::StartsWith(target.string() + ": cannot save ("));
-        CHECK_THROWS_WITH(nnfuse::check_writable(target), target.string() + ": cannot save (the path is a directory: Is a directory)");
+        CHECK_THROWS_WITH(nnfuse::write_file_atomically(target, "x"),
+                          Catch::StartsWith(target.string() + ": cannot save ("));
+        CHECK_THROWS_WITH(nnfuse::check_writable(target),
+                          target.string() + ": cannot save (the path is a directory: Is a directory)");
         CHECK(std::filesystem::is_directory(target / "inside"));
         CHECK(entries(dir.path()) == 1);
     }
     SECTION("a file where a directory should be") {
         checkpoint_test::write_all(dir / "plain", "keep");
-        CHECK_THROWS_WITH(nnfuse::write_file_atomically(dir / "plain/model.safetensors", "x"), Catch::Contains("Not a directory"));
+        CHECK_THROWS_WITH(nnfuse::write_file_atomically(dir / "plain/model.safetensors", "x"),
+                          Catch::Contains("Not a directory"));
         CHECK(read_all(dir / "plain") == "keep");
     }
     SECTION("a path ending in a slash") {

@@ -34,7 +34,6 @@ using checkpoint_test::variable;
 
 namespace {
 
-
 // A Net trained for one batch, so that no variable holds its initial constant.
 template <class Net>
 std::unique_ptr<Net> trained_net(std::uint64_t seed) {
@@ -55,7 +54,8 @@ std::unique_ptr<nnfuse::optimizer> make_optimizer(const std::string& kind) {
 // Trains 3 epochs straight, and 2 epochs + checkpoint + (fresh Net and optimizer) + resume for 1; returns
 // both final states. `resume_from_checkpoint` false reloads the weights only (the control experiment).
 template <class Net>
-std::pair<state_snapshot, state_snapshot> straight_and_resumed(const std::string& optimizer_kind, bool resume_from_checkpoint) {
+std::pair<state_snapshot, state_snapshot> straight_and_resumed(const std::string& optimizer_kind,
+                                                               bool resume_from_checkpoint) {
     const std::size_t side = Net::input_size_per_sample == 784 ? 28 : Net::input_size_per_sample;
     const auto data = test_support::random_images(61, side, Net::input_size_per_sample / side, Net::classes, 9);
     nnfuse::fit_options options;
@@ -111,8 +111,9 @@ TEST_CASE("a weights checkpoint holds the variables under their Keras names, and
     std::vector<std::string> names;
     for (const auto& [name, tensor] : file.tensors()) names.push_back(name);
     CHECK(names == std::vector<std::string>{"batch_normalization/beta:0", "batch_normalization/gamma:0",
-                                            "batch_normalization/moving_mean:0", "batch_normalization/moving_variance:0",
-                                            "dense/bias:0", "dense/kernel:0", "dense_1/bias:0", "dense_1/kernel:0"});
+                                            "batch_normalization/moving_mean:0",
+                                            "batch_normalization/moving_variance:0", "dense/bias:0", "dense/kernel:0",
+                                            "dense_1/bias:0", "dense_1/kernel:0"});
     CHECK(file.tensors().at("dense/kernel:0").shape == std::vector<std::uint64_t>{784, 20});
     CHECK(file.tensors().at("dense_1/bias:0").shape == std::vector<std::uint64_t>{10});
     CHECK(file.tensors().at("batch_normalization/moving_variance:0").dtype == "F32");
@@ -126,8 +127,9 @@ TEST_CASE("a weights checkpoint holds the variables under their Keras names, and
     CHECK(meta.at("bn_profiles") == "batch_normalization=keras");
     CHECK(meta.at("schema") == "nnfuse.checkpoint/1");
     CHECK_FALSE(meta.at("nnfuse_version").empty());
-    CHECK_THAT(meta.at("architecture"), Catch::Contains("batch_normalization (BatchNormalization) (None, 784) profile=keras") &&
-                                            Catch::Contains("dense_1 (Dense) (None, 10)"));
+    CHECK_THAT(meta.at("architecture"),
+               Catch::Contains("batch_normalization (BatchNormalization) (None, 784) profile=keras") &&
+                   Catch::Contains("dense_1 (Dense) (None, 10)"));
 }
 
 TEST_CASE("weights load back bit for bit", "[checkpoint]") {
@@ -164,11 +166,13 @@ TEST_CASE("a file that does not fit the model is refused with every mismatch lis
         const auto file = dir / "bad.safetensors";
         checkpoint_test::write_all(file, nnfuse::serialize_safetensors(tensors, {}));
 
-        CHECK_THROWS_WITH(nnfuse::load_weights(file, *net),
-                          Catch::StartsWith(file.string() + ": does not fit model fashion_mnist: ") &&
-                              Catch::Contains("2 missing: `batch_normalization/beta:0`, `dense/bias:0`") &&
-                              Catch::Contains("1 of the wrong dtype or shape: `dense_1/kernel:0` (file F32 (10, 20), model F32 (20, 10))") &&
-                              Catch::Contains("1 not in the model: `dense_2/kernel:0`"));
+        CHECK_THROWS_WITH(
+            nnfuse::load_weights(file, *net),
+            Catch::StartsWith(file.string() + ": does not fit model fashion_mnist: ") &&
+                Catch::Contains("2 missing: `batch_normalization/beta:0`, `dense/bias:0`") &&
+                Catch::Contains(
+                    "1 of the wrong dtype or shape: `dense_1/kernel:0` (file F32 (10, 20), model F32 (20, 10))") &&
+                Catch::Contains("1 not in the model: `dense_2/kernel:0`"));
         CHECK(snapshot(*net) == before);
     }
     SECTION("another model's checkpoint") {
@@ -186,17 +190,20 @@ TEST_CASE("a file that does not fit the model is refused with every mismatch lis
         for (const auto& v : net->variables()) {
             if (v.name == "dense_1/bias:0") {
                 widened.emplace_back(v.value.begin(), v.value.end());
-                tensors.push_back({std::string(v.name), "F64", {v.value.size()}, std::as_bytes(std::span(widened.back()))});
+                tensors.push_back(
+                    {std::string(v.name), "F64", {v.value.size()}, std::as_bytes(std::span(widened.back()))});
             } else {
                 const std::vector<std::uint64_t> shape =
-                    v.name == "dense/kernel:0" ? std::vector<std::uint64_t>{784, 20}
-                    : v.name == "dense_1/kernel:0" ? std::vector<std::uint64_t>{20, 10} : std::vector<std::uint64_t>{v.value.size()};
+                    v.name == "dense/kernel:0"     ? std::vector<std::uint64_t>{784, 20}
+                    : v.name == "dense_1/kernel:0" ? std::vector<std::uint64_t>{20, 10}
+                                                   : std::vector<std::uint64_t>{v.value.size()};
                 tensors.push_back({std::string(v.name), "F32", shape, std::as_bytes(v.value)});
             }
         }
         checkpoint_test::write_all(dir / "f64.safetensors", nnfuse::serialize_safetensors(tensors, {}));
-        CHECK_THROWS_WITH(nnfuse::load_weights(dir / "f64.safetensors", *net),
-                          Catch::EndsWith("1 of the wrong dtype or shape: `dense_1/bias:0` (file F64 (10,), model F32 (10,))"));
+        CHECK_THROWS_WITH(
+            nnfuse::load_weights(dir / "f64.safetensors", *net),
+            Catch::EndsWith("1 of the wrong dtype or shape: `dense_1/bias:0` (file F64 (10,), model F32 (10,))"));
         CHECK(snapshot(*net) == before);
     }
     SECTION("a defective file") {
@@ -257,9 +264,11 @@ TEST_CASE("a training checkpoint holds the optimizer, counters, epoch and seed; 
         auto torch = trained_net<gen::fashion_mnist_torch::Net>(1);
         const auto before = snapshot(*torch);
         nnfuse::sgd plain2;
-        CHECK_THROWS_WITH(nnfuse::load_training_checkpoint(dir / "keras.safetensors", *torch, plain2),
-                          Catch::Contains("was saved from another architecture") && Catch::Contains("profile=keras") &&
-                              Catch::Contains("where the model has \"batch_normalization (BatchNormalization) (None, 784) profile=torch"));
+        CHECK_THROWS_WITH(
+            nnfuse::load_training_checkpoint(dir / "keras.safetensors", *torch, plain2),
+            Catch::Contains("was saved from another architecture") && Catch::Contains("profile=keras") &&
+                Catch::Contains(
+                    "where the model has \"batch_normalization (BatchNormalization) (None, 784) profile=torch"));
         CHECK(snapshot(*torch) == before);
     }
 }

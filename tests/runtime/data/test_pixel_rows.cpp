@@ -11,7 +11,8 @@
 
 TEST_CASE("gather_pixel_rows widens and scales the chosen rows on every SIMD target", "[data][pixels]") {
     const float scale = 1.0f / 255.0f;
-    for (const std::size_t row_size : {std::size_t{1}, std::size_t{7}, std::size_t{16}, std::size_t{33}, std::size_t{784}}) {
+    for (const std::size_t row_size :
+         {std::size_t{1}, std::size_t{7}, std::size_t{16}, std::size_t{33}, std::size_t{784}}) {
         const std::size_t count = 9;
         std::vector<std::uint8_t> pixels(count * row_size);
         for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<std::uint8_t>((i * 37 + 11) % 256);

@@ -107,9 +107,8 @@ TEST_CASE("Activate matches std:: functions in double on every target", "[activa
     for (std::size_t e = 0; e < configurations.count; ++e) {
         const activation_kind act = configurations.entries[e].shape.act;
         INFO(keras_name(act));
-        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(ActivationForwardKernels)(); }, [&](const auto&) {
-            CheckActivate(act, points, Activate(e, points));
-        });
+        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(ActivationForwardKernels)(); },
+                           [&](const auto&) { CheckActivate(act, points, Activate(e, points)); });
     }
 }
 
@@ -136,20 +135,22 @@ TEST_CASE("DerivativeFromOutput matches f'(z) in double on every target", "[acti
         for (std::size_t i = 0; i < points.size(); ++i) {
             outputs[i] = static_cast<float>(ActivationReference(act, points[i]));
         }
-        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(ActivationBackwardKernels)(); }, [&](const auto& kernels) {
-            const GuardedArray<float> x(points.size(), 1.0f), kernel(1, 1.0f);
-            const auto y = GuardedArray<float>::CopyOf(outputs);
-            GuardedArray<float> dy(points.size(), 1.0f), dkernel(1, kUnwritten);
-            kernels.entries[e].run(x.data(), y.data(), dy.data(), points.size(), kernel.data(), dkernel.data(), nullptr,
-                                   nullptr);
-            CheckWithin(
-                "Act'(y)", points.size(), [&](std::size_t i) { return dy[i]; },
-                [&](std::size_t i) { return DerivativeReference(act, points[i]); },
-                [&](std::size_t i) {
-                    return 8 * kUnitRoundoff *
-                           (std::abs(DerivativeReference(act, points[i])) + std::abs(outputs[i]) + 1);
-                });
-        });
+        ForEachTargetTable(
+            [] { return HWY_DYNAMIC_DISPATCH(ActivationBackwardKernels)(); },
+            [&](const auto& kernels) {
+                const GuardedArray<float> x(points.size(), 1.0f), kernel(1, 1.0f);
+                const auto y = GuardedArray<float>::CopyOf(outputs);
+                GuardedArray<float> dy(points.size(), 1.0f), dkernel(1, kUnwritten);
+                kernels.entries[e].run(x.data(), y.data(), dy.data(), points.size(), kernel.data(), dkernel.data(),
+                                       nullptr, nullptr);
+                CheckWithin(
+                    "Act'(y)", points.size(), [&](std::size_t i) { return dy[i]; },
+                    [&](std::size_t i) { return DerivativeReference(act, points[i]); },
+                    [&](std::size_t i) {
+                        return 8 * kUnitRoundoff *
+                               (std::abs(DerivativeReference(act, points[i])) + std::abs(outputs[i]) + 1);
+                    });
+            });
     }
 }
 

@@ -40,8 +40,8 @@ constexpr FoldKernels Shape() {
 }
 
 FoldTable FoldKernelTable() {
-    static const FoldKernels entries[] = {Shape<1, 1>(), Shape<3, 2>(), Shape<7, 5>(), Shape<37, 16>(),
-                                          Shape<9, 33>(), Shape<784, 20>()};
+    static const FoldKernels entries[] = {Shape<1, 1>(),   Shape<3, 2>(),  Shape<7, 5>(),
+                                          Shape<37, 16>(), Shape<9, 33>(), Shape<784, 20>()};
     return {HWY_TARGET, entries, sizeof(entries) / sizeof(entries[0])};
 }
 
@@ -83,52 +83,54 @@ TEST_CASE("BN folded into dense: kernel, bias and gradients match the double for
         const auto gamma = Values(in, 1, 1.0f), beta = Values(in, 2), kernel = Values(in * units, 3);
         const auto bias = Values(units, 4), a = Values(in * units, 5), dz_sum = Values(units, 6);
         for (const bool with_bias : {true, false}) {
-            ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(FoldKernelTable)(); }, [&](const auto& kernels) {
-                const FoldKernels k = kernels.entries[e];
-                INFO("In " << in << ", Units " << units << (with_bias ? ", bias" : ", no bias"));
-                std::vector<float> folded_kernel(in * units + 1, -7.0f), folded_bias(units + 1, -7.0f);
-                k.fold(gamma.data(), beta.data(), kernel.data(), with_bias ? bias.data() : nullptr, folded_kernel.data(),
-                       folded_bias.data());
-                for (std::size_t c = 0; c < in; ++c) {
-                    for (std::size_t j = 0; j < units; ++j) {
-                        const double w = kernel[c * units + j];
-                        CheckSum(folded_kernel[c * units + j], gamma[c] * w, std::abs(gamma[c] * w));
-                    }
-                }
-                for (std::size_t j = 0; j < units; ++j) {
-                    double expected = with_bias ? bias[j] : 0.0, magnitude = std::abs(expected);
+            ForEachTargetTable(
+                [] { return HWY_DYNAMIC_DISPATCH(FoldKernelTable)(); },
+                [&](const auto& kernels) {
+                    const FoldKernels k = kernels.entries[e];
+                    INFO("In " << in << ", Units " << units << (with_bias ? ", bias" : ", no bias"));
+                    std::vector<float> folded_kernel(in * units + 1, -7.0f), folded_bias(units + 1, -7.0f);
+                    k.fold(gamma.data(), beta.data(), kernel.data(), with_bias ? bias.data() : nullptr,
+                           folded_kernel.data(), folded_bias.data());
                     for (std::size_t c = 0; c < in; ++c) {
-                        expected += static_cast<double>(beta[c]) * kernel[c * units + j];
-                        magnitude += std::abs(static_cast<double>(beta[c]) * kernel[c * units + j]);
+                        for (std::size_t j = 0; j < units; ++j) {
+                            const double w = kernel[c * units + j];
+                            CheckSum(folded_kernel[c * units + j], gamma[c] * w, std::abs(gamma[c] * w));
+                        }
                     }
-                    CheckSum(folded_bias[j], expected, magnitude);
-                }
-                CHECK(folded_kernel.back() == -7.0f);  // nothing written past the outputs
-                CHECK(folded_bias.back() == -7.0f);
-
-                std::vector<float> dkernel(in * units + 1, -7.0f), dgamma(in + 1, -7.0f), dbeta(in + 1, -7.0f);
-                k.epilogue(gamma.data(), beta.data(), kernel.data(), dz_sum.data(), a.data(), dkernel.data(),
-                           dgamma.data(), dbeta.data());
-                for (std::size_t c = 0; c < in; ++c) {
-                    double g = 0.0, g_magnitude = 0.0, b = 0.0, b_magnitude = 0.0;
                     for (std::size_t j = 0; j < units; ++j) {
-                        const double w = kernel[c * units + j], a_cj = a[c * units + j];
-                        g += w * a_cj;
-                        g_magnitude += std::abs(w * a_cj);
-                        b += w * dz_sum[j];
-                        b_magnitude += std::abs(w * dz_sum[j]);
-                        const double expected = gamma[c] * a_cj + static_cast<double>(beta[c]) * dz_sum[j];
-                        CheckSum(dkernel[c * units + j], expected,
-                                 std::abs(gamma[c] * a_cj) + std::abs(static_cast<double>(beta[c]) * dz_sum[j]));
+                        double expected = with_bias ? bias[j] : 0.0, magnitude = std::abs(expected);
+                        for (std::size_t c = 0; c < in; ++c) {
+                            expected += static_cast<double>(beta[c]) * kernel[c * units + j];
+                            magnitude += std::abs(static_cast<double>(beta[c]) * kernel[c * units + j]);
+                        }
+                        CheckSum(folded_bias[j], expected, magnitude);
                     }
-                    INFO("feature " << c);
-                    CheckSum(dgamma[c], g, g_magnitude);
-                    CheckSum(dbeta[c], b, b_magnitude);
-                }
-                CHECK(dkernel.back() == -7.0f);
-                CHECK(dgamma.back() == -7.0f);
-                CHECK(dbeta.back() == -7.0f);
-            });
+                    CHECK(folded_kernel.back() == -7.0f);  // nothing written past the outputs
+                    CHECK(folded_bias.back() == -7.0f);
+
+                    std::vector<float> dkernel(in * units + 1, -7.0f), dgamma(in + 1, -7.0f), dbeta(in + 1, -7.0f);
+                    k.epilogue(gamma.data(), beta.data(), kernel.data(), dz_sum.data(), a.data(), dkernel.data(),
+                               dgamma.data(), dbeta.data());
+                    for (std::size_t c = 0; c < in; ++c) {
+                        double g = 0.0, g_magnitude = 0.0, b = 0.0, b_magnitude = 0.0;
+                        for (std::size_t j = 0; j < units; ++j) {
+                            const double w = kernel[c * units + j], a_cj = a[c * units + j];
+                            g += w * a_cj;
+                            g_magnitude += std::abs(w * a_cj);
+                            b += w * dz_sum[j];
+                            b_magnitude += std::abs(w * dz_sum[j]);
+                            const double expected = gamma[c] * a_cj + static_cast<double>(beta[c]) * dz_sum[j];
+                            CheckSum(dkernel[c * units + j], expected,
+                                     std::abs(gamma[c] * a_cj) + std::abs(static_cast<double>(beta[c]) * dz_sum[j]));
+                        }
+                        INFO("feature " << c);
+                        CheckSum(dgamma[c], g, g_magnitude);
+                        CheckSum(dbeta[c], b, b_magnitude);
+                    }
+                    CHECK(dkernel.back() == -7.0f);
+                    CHECK(dgamma.back() == -7.0f);
+                    CHECK(dbeta.back() == -7.0f);
+                });
         }
     }
 }

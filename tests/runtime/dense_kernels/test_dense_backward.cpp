@@ -155,34 +155,36 @@ TEST_CASE("DenseBackward matches a double-precision reference on every target", 
                 }
             }
 
-            ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)(); }, [&](const auto& kernels) {
-                for (const bool with_dx : {true, false}) {
-                    INFO((with_dx ? "with dx" : "dx == nullptr"));
-                    const BackwardResult result = RunBackward(kernels.entries[c].run, problem, with_dx);
-                    CheckWithin(
-                        "dz (in dy)", dz.size(), [&](std::size_t i) { return result.dz[i]; },
-                        [&](std::size_t i) { return dz[i]; }, [&](std::size_t i) { return dz_tolerance[i]; });
-                    CheckWithin(
-                        "dkernel", dkernel.size(), [&](std::size_t i) { return result.dkernel[i]; },
-                        [&](std::size_t i) { return dkernel[i].value; },
-                        [&](std::size_t i) { return dkernel[i].Tolerance(rows); });
-                    if (shape.use_bias) {
+            ForEachTargetTable(
+                [] { return HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)(); },
+                [&](const auto& kernels) {
+                    for (const bool with_dx : {true, false}) {
+                        INFO((with_dx ? "with dx" : "dx == nullptr"));
+                        const BackwardResult result = RunBackward(kernels.entries[c].run, problem, with_dx);
                         CheckWithin(
-                            "dbias", dbias.size(), [&](std::size_t i) { return result.dbias[i]; },
-                            [&](std::size_t i) { return dbias[i].value; },
-                            [&](std::size_t i) { return dbias[i].Tolerance(rows); });
-                    } else {
-                        CHECK(std::all_of(result.dbias.begin(), result.dbias.end(),
-                                          [](float v) { return std::isnan(v); }));
-                    }
-                    if (with_dx) {
+                            "dz (in dy)", dz.size(), [&](std::size_t i) { return result.dz[i]; },
+                            [&](std::size_t i) { return dz[i]; }, [&](std::size_t i) { return dz_tolerance[i]; });
                         CheckWithin(
-                            "dx", dx.size(), [&](std::size_t i) { return result.dx[i]; },
-                            [&](std::size_t i) { return dx[i].value; },
-                            [&](std::size_t i) { return dx[i].Tolerance(units); });
+                            "dkernel", dkernel.size(), [&](std::size_t i) { return result.dkernel[i]; },
+                            [&](std::size_t i) { return dkernel[i].value; },
+                            [&](std::size_t i) { return dkernel[i].Tolerance(rows); });
+                        if (shape.use_bias) {
+                            CheckWithin(
+                                "dbias", dbias.size(), [&](std::size_t i) { return result.dbias[i]; },
+                                [&](std::size_t i) { return dbias[i].value; },
+                                [&](std::size_t i) { return dbias[i].Tolerance(rows); });
+                        } else {
+                            CHECK(std::all_of(result.dbias.begin(), result.dbias.end(),
+                                              [](float v) { return std::isnan(v); }));
+                        }
+                        if (with_dx) {
+                            CheckWithin(
+                                "dx", dx.size(), [&](std::size_t i) { return result.dx[i]; },
+                                [&](std::size_t i) { return dx[i].value; },
+                                [&](std::size_t i) { return dx[i].Tolerance(units); });
+                        }
                     }
-                }
-            });
+                });
         }
     }
 }
@@ -242,19 +244,20 @@ TEST_CASE("DenseBackward agrees with finite differences of sum(g * dense(x)) on 
             return [&fd](std::size_t i) { return 2e-5 * (1 + std::abs(fd[i])); };
         };
 
-        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)(); }, [&](const auto& kernels) {
-            const BackwardResult result =
-                RunBackward(kernels.entries[c].run, problem, true);
-            CheckWithin(
-                "dx", x_samples.size(), [&](std::size_t i) { return result.dx[x_samples[i]]; },
-                [&](std::size_t i) { return x_fd[i]; }, tolerance(x_fd));
-            CheckWithin(
-                "dkernel", kernel_samples.size(), [&](std::size_t i) { return result.dkernel[kernel_samples[i]]; },
-                [&](std::size_t i) { return kernel_fd[i]; }, tolerance(kernel_fd));
-            CheckWithin(
-                "dbias", bias_samples.size(), [&](std::size_t i) { return result.dbias[bias_samples[i]]; },
-                [&](std::size_t i) { return bias_fd[i]; }, tolerance(bias_fd));
-        });
+        ForEachTargetTable(
+            [] { return HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)(); },
+            [&](const auto& kernels) {
+                const BackwardResult result = RunBackward(kernels.entries[c].run, problem, true);
+                CheckWithin(
+                    "dx", x_samples.size(), [&](std::size_t i) { return result.dx[x_samples[i]]; },
+                    [&](std::size_t i) { return x_fd[i]; }, tolerance(x_fd));
+                CheckWithin(
+                    "dkernel", kernel_samples.size(), [&](std::size_t i) { return result.dkernel[kernel_samples[i]]; },
+                    [&](std::size_t i) { return kernel_fd[i]; }, tolerance(kernel_fd));
+                CheckWithin(
+                    "dbias", bias_samples.size(), [&](std::size_t i) { return result.dbias[bias_samples[i]]; },
+                    [&](std::size_t i) { return bias_fd[i]; }, tolerance(bias_fd));
+            });
     }
 }
 
@@ -264,18 +267,20 @@ TEST_CASE("DenseBackward with no rows gives zero parameter gradients", "[dense][
         const DenseShape shape = configurations.entries[c].shape;
         INFO(Describe(shape, 0));
         const GuardedArray<float> kernel(shape.in * shape.units, 1.0f);
-        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)(); }, [&](const auto& kernels) {
-            // Empty arrays point at their guard page: any access crashes.
-            const GuardedArray<float> x(0), y(0);
-            GuardedArray<float> dy(0), dx(0);
-            GuardedArray<float> dkernel(shape.in * shape.units, kUnwritten), dbias(shape.units, kUnwritten);
-            kernels.entries[c].run(x.data(), y.data(), dy.data(), 0, kernel.data(), dkernel.data(),
-                              shape.use_bias ? dbias.data() : nullptr, dx.data());
-            CHECK(std::all_of(dkernel.data(), dkernel.data() + dkernel.size(), [](float v) { return v == 0.0f; }));
-            if (shape.use_bias) {
-                CHECK(std::all_of(dbias.data(), dbias.data() + dbias.size(), [](float v) { return v == 0.0f; }));
-            }
-        });
+        ForEachTargetTable(
+            [] { return HWY_DYNAMIC_DISPATCH(DenseBackwardKernels)(); },
+            [&](const auto& kernels) {
+                // Empty arrays point at their guard page: any access crashes.
+                const GuardedArray<float> x(0), y(0);
+                GuardedArray<float> dy(0), dx(0);
+                GuardedArray<float> dkernel(shape.in * shape.units, kUnwritten), dbias(shape.units, kUnwritten);
+                kernels.entries[c].run(x.data(), y.data(), dy.data(), 0, kernel.data(), dkernel.data(),
+                                       shape.use_bias ? dbias.data() : nullptr, dx.data());
+                CHECK(std::all_of(dkernel.data(), dkernel.data() + dkernel.size(), [](float v) { return v == 0.0f; }));
+                if (shape.use_bias) {
+                    CHECK(std::all_of(dbias.data(), dbias.data() + dbias.size(), [](float v) { return v == 0.0f; }));
+                }
+            });
     }
 }
 

@@ -82,8 +82,7 @@ std::vector<double> ForwardTolerance(const DenseShape& shape, std::size_t rows, 
         const std::size_t first = r * shape.units, last = first + shape.units;
         const double max = *std::max_element(pre.z.begin() + first, pre.z.begin() + last);
         for (std::size_t i = first; i < last; ++i) {
-            const double relative =
-                2 * u * (std::abs(pre.z[i] - max) + 1) + (static_cast<double>(shape.units) + 8) * u;
+            const double relative = 2 * u * (std::abs(pre.z[i] - max) + 1) + (static_cast<double>(shape.units) + 8) * u;
             tolerance[i] = y[i] * relative + kSmallestNormal;
         }
     }
@@ -108,14 +107,16 @@ TEST_CASE("DenseForward matches a double-precision reference on every target", "
             const auto guarded_x = GuardedArray<float>::CopyOf(x);
             const auto guarded_kernel = GuardedArray<float>::CopyOf(kernel);
             const auto guarded_bias = GuardedArray<float>::CopyOf(bias);
-            ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(DenseForwardKernels)(); }, [&](const auto& kernels) {
-                GuardedArray<float> y(rows * shape.units, kUnwritten);
-                kernels.entries[c].run(guarded_x.data(), rows, guarded_kernel.data(),
-                                       shape.use_bias ? guarded_bias.data() : nullptr, y.data());
-                CheckWithin(
-                    "y", y.size(), [&](std::size_t i) { return y[i]; }, [&](std::size_t i) { return expected[i]; },
-                    [&](std::size_t i) { return tolerance[i]; });
-            });
+            ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(DenseForwardKernels)(); },
+                               [&](const auto& kernels) {
+                                   GuardedArray<float> y(rows * shape.units, kUnwritten);
+                                   kernels.entries[c].run(guarded_x.data(), rows, guarded_kernel.data(),
+                                                          shape.use_bias ? guarded_bias.data() : nullptr, y.data());
+                                   CheckWithin(
+                                       "y", y.size(), [&](std::size_t i) { return y[i]; },
+                                       [&](std::size_t i) { return expected[i]; },
+                                       [&](std::size_t i) { return tolerance[i]; });
+                               });
         }
     }
 }
@@ -126,13 +127,14 @@ TEST_CASE("DenseForward with no rows touches nothing", "[dense][forward]") {
         const DenseShape shape = configurations.entries[c].shape;
         INFO(Describe(shape, 0));
         const GuardedArray<float> kernel(shape.in * shape.units, 1.0f), bias(shape.units, 1.0f);
-        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(DenseForwardKernels)(); }, [&](const auto& kernels) {
-            // Empty arrays point at their guard page: any access crashes.
-            const GuardedArray<float> x(0);
-            GuardedArray<float> y(0);
-            kernels.entries[c].run(x.data(), 0, kernel.data(), bias.data(), y.data());
-            SUCCEED();
-        });
+        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(DenseForwardKernels)(); },
+                           [&](const auto& kernels) {
+                               // Empty arrays point at their guard page: any access crashes.
+                               const GuardedArray<float> x(0);
+                               GuardedArray<float> y(0);
+                               kernels.entries[c].run(x.data(), 0, kernel.data(), bias.data(), y.data());
+                               SUCCEED();
+                           });
     }
 }
 

@@ -163,9 +163,11 @@ TEST_CASE("SoftmaxCrossEntropy matches a double-precision reference on every tar
         for (const std::size_t rows : kRowCounts) {
             INFO("Units " << units << ", rows " << rows);
             const XentProblem problem = MakeProblem(units, rows, 3.0, static_cast<std::uint32_t>(5000 * c + rows));
-            ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)(); }, [&](const auto& kernels) {
-                CheckAgainstReference(kernels.entries[c].run, problem, 1.0f / static_cast<float>(rows));
-            });
+            ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)(); },
+                               [&](const auto& kernels) {
+                                   CheckAgainstReference(kernels.entries[c].run, problem,
+                                                         1.0f / static_cast<float>(rows));
+                               });
         }
     }
 }
@@ -180,14 +182,15 @@ TEST_CASE("SoftmaxCrossEntropy is stable for logits of magnitude 1e4", "[softmax
         XentProblem problem = MakeProblem(units, kRows, 1.0, static_cast<std::uint32_t>(6000 + c));
         std::mt19937 random(static_cast<std::uint32_t>(7000 + c));
         problem.logits = RandomUniform(random, problem.logits.size(), kMagnitude);
-        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)(); }, [&](const auto& kernels) {
-            const auto run = kernels.entries[c].run;
-            const XentResult result = RunXent(run, problem, 1.0f / kRows, true);
-            CHECK(std::isfinite(result.loss));
-            CHECK(
-                std::all_of(result.gradient.begin(), result.gradient.end(), [](float v) { return std::isfinite(v); }));
-            CheckAgainstReference(run, problem, 1.0f / kRows);
-        });
+        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)(); },
+                           [&](const auto& kernels) {
+                               const auto run = kernels.entries[c].run;
+                               const XentResult result = RunXent(run, problem, 1.0f / kRows, true);
+                               CHECK(std::isfinite(result.loss));
+                               CHECK(std::all_of(result.gradient.begin(), result.gradient.end(),
+                                                 [](float v) { return std::isfinite(v); }));
+                               CheckAgainstReference(run, problem, 1.0f / kRows);
+                           });
     }
 }
 
@@ -204,24 +207,26 @@ TEST_CASE("SoftmaxCrossEntropy's gradient agrees with finite differences of the 
         constexpr std::size_t kRows = 3;
         INFO("Units " << units << ", rows " << kRows);
         const XentProblem problem = MakeProblem(units, kRows, 2.0, static_cast<std::uint32_t>(8000 + c));
-        ForEachTargetTable([] { return HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)(); }, [&](const auto& kernels) {
-            const auto run = kernels.entries[c].run;
-            const auto mean_loss = [&](const XentProblem& perturbed) {
-                return RunXent(run, perturbed, 1.0f, false).loss / kRows;
-            };
-            const std::vector<float> gradient = RunXent(run, problem, 1.0f / kRows, true).gradient;
-            std::vector<double> fd(problem.logits.size());
-            for (std::size_t i = 0; i < fd.size(); ++i) {
-                XentProblem above = problem, below = problem;
-                above.logits[i] = static_cast<float>(problem.logits[i] + kStep);
-                below.logits[i] = static_cast<float>(problem.logits[i] - kStep);
-                fd[i] = (mean_loss(above) - mean_loss(below)) /
-                        (static_cast<double>(above.logits[i]) - static_cast<double>(below.logits[i]));
-            }
-            CheckWithin(
-                "dlogits", fd.size(), [&](std::size_t i) { return gradient[i]; }, [&](std::size_t i) { return fd[i]; },
-                [&](std::size_t i) { return 1e-4 + 1e-3 * std::abs(fd[i]); });
-        });
+        ForEachTargetTable(
+            [] { return HWY_DYNAMIC_DISPATCH(SoftmaxCrossEntropyKernels)(); },
+            [&](const auto& kernels) {
+                const auto run = kernels.entries[c].run;
+                const auto mean_loss = [&](const XentProblem& perturbed) {
+                    return RunXent(run, perturbed, 1.0f, false).loss / kRows;
+                };
+                const std::vector<float> gradient = RunXent(run, problem, 1.0f / kRows, true).gradient;
+                std::vector<double> fd(problem.logits.size());
+                for (std::size_t i = 0; i < fd.size(); ++i) {
+                    XentProblem above = problem, below = problem;
+                    above.logits[i] = static_cast<float>(problem.logits[i] + kStep);
+                    below.logits[i] = static_cast<float>(problem.logits[i] - kStep);
+                    fd[i] = (mean_loss(above) - mean_loss(below)) /
+                            (static_cast<double>(above.logits[i]) - static_cast<double>(below.logits[i]));
+                }
+                CheckWithin(
+                    "dlogits", fd.size(), [&](std::size_t i) { return gradient[i]; },
+                    [&](std::size_t i) { return fd[i]; }, [&](std::size_t i) { return 1e-4 + 1e-3 * std::abs(fd[i]); });
+            });
     }
 }
 

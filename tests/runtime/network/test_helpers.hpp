@@ -3,9 +3,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <random>
 #include <stdexcept>
 #include <string_view>
-#include <random>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -16,7 +16,8 @@
 namespace test_support {
 
 // Values spread like normalized data, from a fixed seed.
-inline std::vector<float> random_values(std::size_t count, std::uint32_t seed, float scale = 1.0f, float offset = 0.0f) {
+inline std::vector<float> random_values(std::size_t count, std::uint32_t seed, float scale = 1.0f,
+                                        float offset = 0.0f) {
     std::mt19937 engine(seed);
     std::vector<float> values(count);
     for (float& v : values) {
@@ -36,8 +37,8 @@ inline std::vector<std::int32_t> random_labels(std::size_t count, std::size_t cl
 }
 
 // A set of `count` random height x width images with labels below `classes`.
-inline nnfuse::labeled_images random_images(std::size_t count, std::size_t height, std::size_t width, std::size_t classes,
-                                            std::uint32_t seed) {
+inline nnfuse::labeled_images random_images(std::size_t count, std::size_t height, std::size_t width,
+                                            std::size_t classes, std::uint32_t seed) {
     std::mt19937 engine(seed);
     nnfuse::labeled_images set;
     set.count = count;

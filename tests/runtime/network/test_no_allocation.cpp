@@ -61,7 +61,8 @@ TEST_CASE("a training step allocates nothing", "[network][allocation]") {
             INFO(threads << " threads, batch " << batch);
             nnfuse::sgd sgd(0.01f, 0.9f);
             nnfuse::adam adam(0.001f);
-            for (nnfuse::optimizer* optimizer : {static_cast<nnfuse::optimizer*>(&sgd), static_cast<nnfuse::optimizer*>(&adam)}) {
+            for (nnfuse::optimizer* optimizer :
+                 {static_cast<nnfuse::optimizer*>(&sgd), static_cast<nnfuse::optimizer*>(&adam)}) {
                 const auto counts = allocations_per_step(*optimizer, threads, batch);
                 REQUIRE(counts.size() == 2 * 3);  // batches 2, 3 and 4 (the last, 3 rows) of each epoch
                 for (const std::size_t count : counts) CHECK(count == 0);

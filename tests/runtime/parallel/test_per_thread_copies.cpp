@@ -75,7 +75,9 @@ TEST_CASE("a thread's copy is made once a step, by that thread, and is that thre
 TEST_CASE("more threads than before: every copy is made again", "[parallel]") {
     nnfuse::per_thread_copies copies(16);
     int makes = 0;
-    const auto use = [&] { return copies.this_threads_copy([&](float* copy) { copy[0] = static_cast<float>(++makes); }); };
+    const auto use = [&] {
+        return copies.this_threads_copy([&](float* copy) { copy[0] = static_cast<float>(++makes); });
+    };
     copies.begin_step(1);
     CHECK(use()[0] == 1.0f);
     CHECK(use()[0] == 1.0f);  // made already in this step
