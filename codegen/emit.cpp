@@ -1,6 +1,7 @@
 #include "codegen/emit.hpp"
 
 #include <sstream>
+#include <string_view>
 
 #include <fmt/core.h>
 
@@ -33,6 +34,29 @@ std::string banner(const emit_request& request, const std::string& comment) {
         comment, request.model_expression, request.model_header, portable_command(request.command_line));
 }
 
+std::string_view target_enum(target_kind kind) {
+    return kind == target_kind::class_id ? "nnfuse::target_kind::class_id" : "nnfuse::target_kind::float_vector";
+}
+
+std::string_view metric_enum(metric_kind kind) {
+    return kind == metric_kind::accuracy ? "nnfuse::metric_kind::accuracy" : "nnfuse::metric_kind::mean_absolute_error";
+}
+
+// The Net's constants and loss() for its loss (network_loss, runtime/train/loss_interface.hpp).
+std::string loss_members(const model_plan& plan) {
+    const loss_description& loss = plan.loss;
+    std::string text = fmt::format("    static constexpr std::size_t outputs_per_sample = {};\n", plan.outputs);
+    if (loss.target == target_kind::class_id) text += "    static constexpr std::size_t classes = outputs_per_sample;\n";
+    text += fmt::format(
+        "    static constexpr std::size_t targets_per_sample = {};\n"
+        "    nnfuse::network_loss loss() const override {{\n"
+        "        return {{\"{}\", {}, targets_per_sample, {}, \"{}\"}};\n"
+        "    }}\n",
+        loss.targets_per_sample, loss.keras_name, target_enum(loss.target), metric_enum(loss.metric),
+        loss.metric_name);
+    return text;
+}
+
 }  // namespace
 
 generated_files render(const emit_request& request, const std::vector<layer_description>& layers,
@@ -45,7 +69,11 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
     for (const auto& [index, input] : plan.bn_inputs) {
         bn_inputs += fmt::format("    if (stop_before_bn == {}) return {};\n", index, print.storage_ref(input));
     }
-    const std::string logits = print.storage_ref(plan.buffers[plan.logits].activations);
+    const std::string output = print.storage_ref(plan.buffers[plan.output].activations);
+    const targets_binding& targets = plan.targets;
+    const std::string bind_targets =
+        fmt::format("    const {}* const {} = {}(targets, \"{}\", \"{}\");\n", targets.element_type, targets.targets.name,
+                    targets.accessor, request.model, plan.loss.keras_name);
 
     generated_files files;
     files.header = templates.fill("net.gen.hpp.in", {
@@ -53,7 +81,7 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                                                         {"model", request.model},
                                                         {"layer_chain", chain},
                                                         {"input_size", std::to_string(plan.input_size)},
-                                                        {"classes", std::to_string(plan.classes)},
+                                                        {"loss_members", loss_members(plan)},
                                                         {"variable_count", std::to_string(plan.variables.size())},
                                                         {"bn_count", std::to_string(plan.bn_layers.size())},
                                                         {"members", storage.members},
@@ -74,12 +102,14 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                               {"variable_table", storage.variable_table},
                               {"bn_table", storage.bn_table},
                               {"forward_train", print.chunked(plan.forward_train)},
-                              {"logits", logits},
+                              {"output", output},
+                              {"bind_targets", bind_targets},
+                              {"evaluate", print.chunked(plan.evaluate)},
+                              {"predict", print.chunked(plan.predict)},
                               {"stop_parameter", plan.bn_layers.empty() ? "/*stop_before_bn*/" : "stop_before_bn"},
                               {"forward_infer", print.pieces(plan.forward_infer) + bn_inputs},
                               {"train_step", print.chunked(plan.train_batch)},
                               {"train_step_pixels", print.chunked(plan.train_pixel_batch)},
-                              {"loss_kernel", plan.kernels[plan.loss_kernel].name},
                           });
     files.manifest = manifest(request.model, banner(request, ">"), layers, plan);
     return files;

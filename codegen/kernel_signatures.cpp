@@ -11,6 +11,7 @@ constexpr const char* fold = "runtime/kernels/bn_dense_fold-inl.h";
 constexpr const char* frozen = "runtime/kernels/bn_frozen-inl.h";
 constexpr const char* activation = "runtime/kernels/activation-inl.h";
 constexpr const char* softmax_xent = "runtime/kernels/softmax_xent-inl.h";
+constexpr const char* mean_squared_error_kernel = "runtime/kernels/mean_squared_error-inl.h";
 }  // namespace
 
 const kernel_signature dense_forward{"kernels::DenseForward",
@@ -139,7 +140,16 @@ const kernel_signature softmax_cross_entropy{"kernels::SoftmaxCrossEntropy",
                                               {"float", "grad_scale"},
                                               {"float*", "dlogits"},
                                               {"double*", "loss_sum"},
-                                              {"std::size_t*", "correct"}}};
+                                              {"double*", "correct"}}};
+const kernel_signature mean_squared_error{"kernels::MeanSquaredError",
+                                          mean_squared_error_kernel,
+                                          {{"const float*", "predictions"},
+                                           {"const float*", "targets"},
+                                           {"std::size_t", "rows"},
+                                           {"float", "grad_scale"},
+                                           {"float*", "dpredictions"},
+                                           {"double*", "loss_sum"},
+                                           {"double*", "abs_error_sum"}}};
 
 const kernel_signature bn_update_moving{"nnfuse::kernels::BnUpdateMoving",
                                         "runtime/kernels/bn_moving.hpp",
@@ -162,6 +172,15 @@ const kernel_signature gather_pixel_rows{"nnfuse::gather_pixel_rows",
                                           {"float", "scale"},
                                           {"float*", "out"}},
                                          false};
+const kernel_signature softmax_rows{"nnfuse::softmax_rows",
+                                    "runtime/train/softmax.hpp",
+                                    {{"const float*", "logits"},
+                                     {"std::size_t", "rows"},
+                                     {"std::size_t", "classes"},
+                                     {"float*", "probabilities"}},
+                                    false};
+const kernel_signature copy_floats{
+    "std::copy_n", "", {{"const float*", "from"}, {"std::size_t", "count"}, {"float*", "to"}}, false};
 const kernel_signature prefetch_next_chunk{
     "nnfuse::prefetch_next_chunk",
     "runtime/data/pixel_rows.hpp",

@@ -27,7 +27,7 @@ struct template_argument {
 
 struct kernel_signature {
     std::string function;  // "kernels::DenseForward" (per-target building block) or "nnfuse::gather_pixel_rows"
-    std::string header;    // where it is declared
+    std::string header;    // where it is declared ("" for the standard library)
     std::vector<kernel_parameter> parameters;
     bool per_target = true;  // false: a runtime function, called directly
 };
@@ -40,9 +40,9 @@ extern const kernel_signature bn_chunk_moments, bn_merge_chunk_moments, bn_norma
 extern const kernel_signature bn_chunk_moments_from_pixels, bn_normalize_pixel_rows;
 extern const kernel_signature bn_fold_into_dense, bn_dense_gradient_epilogue;
 extern const kernel_signature activation_forward, activation_backward;
-extern const kernel_signature softmax_cross_entropy;
-// runtime functions
-extern const kernel_signature bn_update_moving, gather_pixel_rows, prefetch_next_chunk;
+extern const kernel_signature softmax_cross_entropy, mean_squared_error;
+// runtime functions (copy_floats is std::copy_n: no header of its own, the generated source includes <algorithm>)
+extern const kernel_signature bn_update_moving, gather_pixel_rows, prefetch_next_chunk, softmax_rows, copy_floats;
 
 }  // namespace signatures
 

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     }
     try {
         const auto layers = cg::describe(NNFUSE_MODEL);
-        const auto plan = cg::make_plan(layers, options);
+        const auto plan = cg::make_plan(layers, cg::describe_loss(NNFUSE_MODEL), options);
         const auto files = cg::render(request, layers, plan);
         cg::write_if_changed(request.out_dir / (request.model + ".gen.hpp"), files.header);
         cg::write_if_changed(request.out_dir / (request.model + ".gen.cpp"), files.source);

@@ -4,6 +4,7 @@
 // so the planner and the printers are ordinary code compiled once, not per model.
 // ensures: each layer's kind-specific facts are one alternative of layer_description::parameters; the variant's
 // alternatives are the one list of the layer kinds the generator knows (codegen/layers/ has a module for each).
+// The model's loss: describe_loss(model) (loss_description.hpp).
 #pragma once
 
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "codegen/loss_description.hpp"
 #include "dsl/nnfuse.hpp"
 
 namespace nnfuse::codegen {

@@ -7,6 +7,7 @@
 
 #include "codegen/layers/bn_dense_fold.hpp"
 #include "codegen/layers/layer_module.hpp"
+#include "codegen/losses/loss_module.hpp"
 
 namespace nnfuse::codegen {
 
@@ -56,7 +57,13 @@ auto visit_kind(const layer_description& layer, Function f) {
     return std::visit(f, layer.parameters);
 }
 
+template <class Function>
+auto visit_loss(const loss_description& loss, Function f) {
+    return std::visit(f, loss.parameters);
+}
+
 std::vector<step> plan_steps(const std::vector<layer_description>& layers, model_plan& plan) {
+    const auto fused_by_loss = visit_loss(plan.loss, [](const auto& p) { return losses::fused_activation(p); });
     std::vector<step> steps;
     std::size_t current = 0, bn_count = 0;
     for (std::size_t i = 0; i < layers.size(); ++i) {
@@ -70,9 +77,9 @@ std::vector<step> plan_steps(const std::vector<layer_description>& layers, model
             continue;
         }
         const auto element_wise = visit_kind(layer, [](const auto& p) { return layers::element_wise_activation(p); });
-        if (element_wise && is_last) {  // softmax: the loss applies it
-            plan.notes.push_back(
-                fmt::format("{}: softmax fused with the cross-entropy loss (gradient p - onehot)", layer.name));
+        if (element_wise && is_last && element_wise == fused_by_loss) {  // the loss applies it
+            plan.notes.push_back(fmt::format("{}: {} fused with the loss {}", layer.name, keras_name(*element_wise),
+                                             plan.loss.keras_name));
             continue;
         }
         if (element_wise && !steps.empty()) {
@@ -98,7 +105,7 @@ std::vector<step> plan_steps(const std::vector<layer_description>& layers, model
         s.needs_input_grad = s.in != 0;
         steps.push_back(std::move(s));
     }
-    plan.logits = current;
+    plan.output = current;
     return steps;
 }
 
@@ -144,27 +151,6 @@ void plan_tables(const std::vector<layer_description>& layers, model_plan& plan)
     }
 }
 
-// The loss of each chunk into chunk_results_, and its gradient (each row's scaled by 1/rows: the batch mean).
-std::vector<statement> plan_loss(plan_builder& b) {
-    model_plan& plan = b.plan();
-    const std::size_t c = plan.classes;
-    plan.loss_kernel = b.add_kernel({fmt::format("softmax_xent_f32_c{}", c),
-                                     &signatures::softmax_cross_entropy,
-                                     {{std::to_string(c)}},
-                                     fmt::format("logits [N, {}]", c),
-                                     "loss",
-                                     "softmax and sparse categorical cross-entropy in one pass; gradient p - onehot"});
-    const storage labels{"labels", extent::caller, 1, "the batch's class ids"};
-    return {
-        {.id = "loss.reset", .when = phase::per_chunk, .comment = "loss", .action = reset_chunk_result{}},
-        {.id = "loss.forward",
-         .when = phase::per_chunk,
-         .action = b.kernel_call(plan.loss_kernel,
-                                 {rows_of(b.buffer(plan.logits), c), rows_of(labels, 1), row_count(),
-                                  value("1.0f / static_cast<float>(rows)"), rows_of(b.gradient(plan.logits), c),
-                                  value("&chunk_results_[chunk].loss_sum"), value("&chunk_results_[chunk].correct")})}};
-}
-
 // train_pixel_batch: train_batch's statements with their pixel variants when every read of x has one; otherwise the
 // batch widened to floats chunk by chunk, and train_batch's statements reading that instead of x.
 void plan_pixel_batch(model_plan& plan) {
@@ -206,7 +192,7 @@ void plan_pixel_batch(model_plan& plan) {
 // Only the kernels that a statement calls (a pixel variant that is not taken calls none).
 void keep_called_kernels(model_plan& plan) {
     std::vector<std::vector<statement>*> functions = {&plan.forward_train, &plan.train_batch, &plan.train_pixel_batch,
-                                                      &plan.forward_infer};
+                                                      &plan.forward_infer,  &plan.evaluate,    &plan.predict};
     std::vector<bool> called(plan.kernels.size(), false);
     called[plan.loss_kernel] = true;
     for (auto* f : functions) {
@@ -280,35 +266,45 @@ bool statement::reads(const std::string& storage_name) const {
 }
 
 model_plan make_plan(const std::vector<layer_description>& layers, const plan_options& options) {
+    return make_plan(layers, default_loss(), options);
+}
+
+model_plan make_plan(const std::vector<layer_description>& layers, const loss_description& loss,
+                     const plan_options& options) {
     if (layers.empty()) throw plan_error("the model has no layers");
     model_plan plan;
+    plan.loss = loss;
     plan.input_size = layers.front().in_size;
     plan.buffers.push_back({{"x", extent::caller, plan.input_size, "the batch, the caller's"},
                             {"grad_x", extent::caller, plan.input_size, "never formed"}});
     const layer_description& last = layers.back();
-    if (last.activation() != activation_kind::softmax) {
-        throw plan_error(
-            fmt::format("the last layer '{}' must end in softmax: nnfuse trains classifiers with sparse categorical "
-                        "cross-entropy (e.g. end with nnfuse::dense<classes>(nnfuse::softmax))",
-                        last.name));
-    }
-    plan.classes = last.out_size;
+    visit_loss(loss, [&](const auto& p) { losses::check_last_layer(p, last); });
+    plan.outputs = last.out_size;
     plan.steps = plan_steps(layers, plan);
-    if (plan.logits == 0) throw plan_error("the model has no layer with weights before its softmax");
-    if (plan.buffers[plan.logits].activations.floats != plan.classes) {
-        throw plan_error("internal: the logits buffer does not match the number of classes");
+    if (plan.output == 0) throw plan_error("the model has no layer with weights before its loss");
+    if (plan.buffers[plan.output].activations.floats != plan.outputs) {
+        throw plan_error("internal: the buffer the loss reads does not match the model's output size");
     }
+    visit_loss(loss, [&](const auto& p) { losses::rewrite_output_step(p, plan.steps.back()); });
+    for (const step& s : plan.steps) {
+        if (s.activation == activation_kind::softmax) {
+            throw plan_error(fmt::format("internal: no kernel applies the softmax of '{}'", s.layer->name));
+        }
+    }
+    plan.targets = visit_loss(loss, [&](const auto& p) { return losses::targets(p, plan); });
     if (options.fold_bn_into_dense) fold_bn_into_dense(plan);
     plan_tables(layers, plan);
 
     plan_builder b(plan);
     for (const step& s : plan.steps) visit_kind(*s.layer, [&](const auto& p) { layers::plan_training(p, s, b); });
-    const std::vector<statement> loss = plan_loss(b);
+    const std::vector<statement> loss_statements = visit_loss(loss, [&](const auto& p) { return losses::plan_loss(p, b); });
     for (const step& s : plan.steps) visit_kind(*s.layer, [&](const auto& p) { layers::plan_inference(p, s, b); });
+    plan.evaluate = {visit_loss(loss, [&](const auto& p) { return losses::plan_evaluation(p, b); })};
+    plan.predict = {visit_loss(loss, [&](const auto& p) { return losses::plan_prediction(p, b); })};
 
     plan.forward_train = b.forward_statements();
     plan.train_batch = b.forward_statements();
-    plan.train_batch.insert(plan.train_batch.end(), loss.begin(), loss.end());
+    plan.train_batch.insert(plan.train_batch.end(), loss_statements.begin(), loss_statements.end());
     plan.train_batch.insert(plan.train_batch.end(), b.backward_statements().begin(), b.backward_statements().end());
     plan.forward_infer = b.infer_statements();
     plan_pixel_batch(plan);

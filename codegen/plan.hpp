@@ -5,13 +5,15 @@
 //   - flatten is a reshape: no step, the next step reads the same storage;
 //   - an element-wise activation after a dense or batch_norm step is applied in that step's kernel (its
 //     derivative comes from the step's output in backward);
-//   - the final softmax moves into the loss: softmax + cross-entropy have the gradient p - onehot(label);
+//   - the loss reads the last step's output; its module (codegen/losses/) may take the last activation into its
+//     kernel: the final softmax moves into sparse categorical cross-entropy (gradient p - onehot(label));
 //   - a trainable batch_norm (no activation, one row per sample, gamma and beta) on the model's input that feeds a
 //     dense layer is folded into it (codegen/layers/bn_dense_fold.hpp);
 //   - train_pixel_batch reads uint8 pixels itself when every statement of train_batch that reads the input x has a
 //     pixel variant; otherwise it widens the batch to floats and runs train_batch's statements on those.
 // Storage is derived from the statements: a region exists when a statement (or the variable table) names it.
-// requires: the model ends in softmax (sparse categorical cross-entropy); softmax only there.
+// requires: the loss can train the last layer (a classifier ends in softmax, a regression does not); softmax only
+// there.
 // Violations throw plan_error with a message for the model's author.
 #pragma once
 
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "codegen/kernel_signatures.hpp"
+#include "codegen/loss_description.hpp"
 #include "codegen/model_description.hpp"
 
 namespace nnfuse::codegen {
@@ -34,7 +37,7 @@ struct plan_error : std::runtime_error {
 // --- storage -------------------------------------------------------------------------------------------------
 
 enum class extent {
-    caller,         // not allocated: a function argument (x, labels)
+    caller,         // not allocated: a function argument or a local (x, labels)
     rows,           // max_batch rows of `floats` each
     fixed,          // `floats`
     partials,       // one copy of `floats` per chunk after the first (a reduction's partial sums)
@@ -142,6 +145,14 @@ struct statement {
     bool reads(const std::string& storage_name) const;
 };
 
+// How train_batch, train_pixel_batch and evaluate_batch take the loss's targets from their batch_targets
+// argument: `const <element_type>* const <storage.name> = <accessor>(targets, model, loss)` (accessor throws
+// std::invalid_argument for targets of the other kind).
+struct targets_binding {
+    storage targets = {};
+    std::string element_type = {}, accessor = {};
+};
+
 // --- steps and the plan ------------------------------------------------------------------------------------------
 
 // A fusion group: one layer's kernels with what is fused into them.
@@ -177,8 +188,10 @@ struct bn_entry {
 struct model_plan {
     std::vector<buffer> buffers = {};  // buffers[0] is the input x
     std::vector<step> steps = {};
-    std::size_t logits = 0;  // buffer the loss reads
-    std::size_t classes = 0;
+    std::size_t output = 0;   // buffer the loss reads (a classifier's logits)
+    std::size_t outputs = 0;  // floats per sample of that buffer (a classifier's classes)
+    loss_description loss = {};
+    targets_binding targets = {};
     std::size_t input_size = 0;
     std::vector<std::string> notes;  // decisions that are no statement (flatten, softmax into the loss, folds)
 
@@ -189,6 +202,7 @@ struct model_plan {
     bool trains_from_pixels = false;
 
     std::vector<statement> forward_train, train_batch, train_pixel_batch, forward_infer;
+    std::vector<statement> evaluate, predict;  // after forward_infer, whole batch: the loss kernel, predictions
     std::vector<std::pair<std::size_t, storage>> bn_inputs;  // forward_infer's return for a stop before BN i
 
     std::vector<storage> arena = {};  // every allocated region, derived from the statements and the variable table
@@ -200,6 +214,9 @@ struct plan_options {
 };
 
 // The plan points into `layers` (step::layer, bn_entry::layer): they must outlive it.
+model_plan make_plan(const std::vector<layer_description>& layers, const loss_description& loss,
+                     const plan_options& options = {});
+// A model that declares no loss: sparse categorical cross-entropy (default_loss(), as in the DSL).
 model_plan make_plan(const std::vector<layer_description>& layers, const plan_options& options = {});
 
 }  // namespace nnfuse::codegen

@@ -175,11 +175,14 @@ std::string statement_printer::kernel_includes() const {
 
 std::string statement_printer::runtime_includes() const {
     std::set<std::string> headers;
-    for (const auto* f : {&plan_.train_batch, &plan_.train_pixel_batch, &plan_.forward_infer}) {
+    for (const auto* f :
+         {&plan_.train_batch, &plan_.train_pixel_batch, &plan_.forward_infer, &plan_.evaluate, &plan_.predict}) {
         for (const statement& s : *f) {
             const auto* c = std::get_if<call>(&s.action);
-            if (c != nullptr && !c->signature->per_target && c->signature->header != "runtime/data/pixel_rows.hpp") {
-                headers.insert(c->signature->header);  // pixel_rows.hpp comes with the Net's header
+            // pixel_rows.hpp comes with the Net's header; a standard function ("") with the source's
+            if (c != nullptr && !c->signature->per_target && c->signature->header != "runtime/data/pixel_rows.hpp" &&
+                !c->signature->header.empty()) {
+                headers.insert(c->signature->header);
             }
         }
     }

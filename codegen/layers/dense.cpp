@@ -39,12 +39,8 @@ argument bias_of(const dense_parameters& layer, const step& s) {
 bool makes_step(const dense_parameters&) { return true; }
 std::optional<activation_kind> element_wise_activation(const dense_parameters&) { return std::nullopt; }
 bool absorbs_activation(const dense_parameters&) { return true; }
+// A last dense layer's softmax is the loss's to take (codegen/losses/): its module rewrites this step.
 void init_step(const dense_parameters& layer, step& s) {
-    if (layer.activation == activation_kind::softmax) {
-        s.activation = activation_kind::linear;
-        s.why = "produces logits: its softmax is fused with the cross-entropy loss";
-        return;
-    }
     s.activation = layer.activation;
     s.why = layer.activation == activation_kind::linear
                 ? "matrix product"

@@ -7,7 +7,7 @@
 //   requires: 0 <= labels[r] < Units for every row (the data loader validates); logits finite;
 //             dlogits is [rows, Units] or nullptr (evaluation only: nothing is written).
 //   ensures:  *loss_sum += sum of loss_r (double); *correct += number of rows whose argmax (the first maximal
-//             index, like numpy.argmax) equals the label.
+//             index, like numpy.argmax) equals the label (a double, as every loss's metric: exact below 2^53).
 // Numerically stable: the row maximum is subtracted before exponentiating, so every exponent is <= 0
 // (logits of magnitude 1e4 give finite losses) and the loss is formed as log(sum) + (max - logit[label]).
 //
@@ -95,7 +95,7 @@ struct SoftmaxRow {
 
 template <std::size_t Units>
 void SoftmaxCrossEntropy(const float* HWY_RESTRICT logits, const std::int32_t* HWY_RESTRICT labels, std::size_t rows,
-                         float grad_scale, float* HWY_RESTRICT dlogits, double* loss_sum, std::size_t* correct) {
+                         float grad_scale, float* HWY_RESTRICT dlogits, double* loss_sum, double* correct) {
     using Row = softmax_detail::SoftmaxRow<Units>;
     const vector_helpers::FloatTag d;
     // loss_r = log(sum_r) + (max_r - logit_r[label]). The difference of two floats is exact in double, so a loss
@@ -131,7 +131,7 @@ void SoftmaxCrossEntropy(const float* HWY_RESTRICT logits, const std::int32_t* H
         });
     }
     *loss_sum += batch_loss + std::log(sums_product);
-    *correct += batch_correct;
+    *correct += static_cast<double>(batch_correct);
 }
 
 }  // namespace nnfuse::kernels::HWY_NAMESPACE

@@ -14,6 +14,7 @@
 #include "dsl/initializer.hpp"
 #include "dsl/layers/batch_norm.hpp"
 #include "runtime/data/pixel_rows.hpp"
+#include "runtime/train/loss_interface.hpp"
 
 namespace nnfuse {
 
@@ -57,12 +58,6 @@ private:
     void (*call_)(const void*, std::size_t, std::size_t);
 };
 
-// Sum of the per-sample losses and number of correct predictions over a batch.
-struct batch_result {
-    double loss_sum = 0.0;
-    std::size_t correct = 0;
-};
-
 class network {
 public:
     virtual ~network() = default;
@@ -72,8 +67,10 @@ public:
     // "dense (Dense) (None, 20) units=20 activation=elu use_bias=true".
     virtual std::string_view architecture() const = 0;
     virtual std::size_t input_size() const = 0;   // floats per sample
-    virtual std::size_t output_size() const = 0;  // classes
+    virtual std::size_t output_size() const = 0;  // floats per sample of the output (classes for a classifier)
     virtual std::size_t max_batch() const = 0;
+    // The loss the model declares: which targets a batch takes and which metric batch_result sums.
+    virtual network_loss loss() const = 0;
 
     virtual std::span<const variable_ref> variables() = 0;
     virtual std::span<const bn_layer_ref> bn_layers() = 0;
@@ -88,9 +85,10 @@ public:
     virtual void for_each_chunk(std::size_t rows, chunk_body_ref body) = 0;
 
     // One training step's forward and backward: batch statistics, moving-statistics update,
-    // loss (sparse categorical cross-entropy, mean over the batch) and every trainable gradient.
-    // Throws std::invalid_argument when a BN layer would see fewer than 2 values per feature.
-    virtual batch_result train_batch(const float* x, const std::int32_t* labels, std::size_t rows) = 0;
+    // the model's loss (mean over the batch) and every trainable gradient.
+    // Throws std::invalid_argument when a BN layer would see fewer than 2 values per feature, or when `targets`
+    // are not of the kind loss().target (loss_interface.hpp).
+    virtual batch_result train_batch(const float* x, batch_targets targets, std::size_t rows) = 0;
 
     // The same step on the rows of a uint8 image set (runtime/data/pixel_rows.hpp): batch.samples.size() rows;
     // std::invalid_argument unless batch.row_size == input_size() and every index is a row of the set. A model
@@ -98,13 +96,14 @@ public:
     // statistics from exact integer sums, xhat from the pixels: no float copy of the batch, see the manifest);
     // any other widens them to floats on the training threads and runs train_batch's step. Both ask for
     // batch.next_samples' rows to be brought into cache.
-    virtual batch_result train_pixel_batch(const pixel_batch& batch, const std::int32_t* labels) = 0;
+    virtual batch_result train_pixel_batch(const pixel_batch& batch, batch_targets targets) = 0;
 
-    // Inference mode (moving statistics): loss and correct count, no gradients.
-    virtual batch_result evaluate_batch(const float* x, const std::int32_t* labels, std::size_t rows) = 0;
+    // Inference mode (moving statistics): the loss and its metric, no gradients; the same targets as train_batch.
+    virtual batch_result evaluate_batch(const float* x, batch_targets targets, std::size_t rows) = 0;
 
-    // Inference mode: class probabilities, rows * output_size() floats.
-    virtual void predict_batch(const float* x, std::size_t rows, float* probabilities) = 0;
+    // Inference mode: rows * output_size() floats, class probabilities for a classifier (the softmax the loss
+    // fuses in training), the model's outputs otherwise.
+    virtual void predict_batch(const float* x, std::size_t rows, float* predictions) = 0;
 
     // Inference mode up to BN layer `bn_index`: returns its input, rows * rows_per_sample * features
     // floats, valid until the next call. Used to compute population statistics.

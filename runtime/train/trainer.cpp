@@ -6,6 +6,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include <fmt/core.h>
 
@@ -53,12 +54,23 @@ void trainer::check_set(const labeled_images& data, const char* what) const {
                                                 data.height, data.width, data.height * data.width, net_.model_name(),
                                                 net_.input_size()));
     }
+    if (net_.loss().target != target_kind::class_id) return;  // fit and evaluate refuse the model (check_classifier)
     for (std::size_t i = 0; i < data.count; ++i) {
         if (data.labels[i] >= net_.output_size()) {
             throw std::invalid_argument(
                 fmt::format("the {} set's label {} at index {} is not below the model's {} classes", what,
                             data.labels[i], i, net_.output_size()));
         }
+    }
+}
+
+void trainer::check_classifier(const char* what) const {
+    const network_loss loss = net_.loss();
+    if (loss.target != target_kind::class_id) {
+        throw std::invalid_argument(
+            fmt::format("{}: model {} has the loss {}, which trains on float targets; the trainer's data sets "
+                        "(labeled_images) hold class ids: train it through network::train_batch with float targets",
+                        what, net_.model_name(), loss.keras_name));
     }
 }
 
@@ -76,6 +88,7 @@ void trainer::load_labels(const labeled_images& data, std::span<const std::uint3
 }
 
 history trainer::fit(const labeled_images& train, const fit_options& options) {
+    check_classifier("fit");
     check_set(train, "training");
     if (options.validation != nullptr) check_set(*options.validation, "validation");
     if (options.epochs == 0) throw std::invalid_argument("epochs must be at least 1");
@@ -94,6 +107,7 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
             "sample more)",
             options.batch_size, options.batch_size + 1, net_.max_batch()));
     }
+    const std::string_view metric_name = net_.loss().metric_name;
     std::vector<std::uint32_t> order(train.count);
     const auto batches = training_batches(train.count, options.batch_size);
     history log;
@@ -105,9 +119,9 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
         if (options.log) bar.emplace(*options.log, batches.size(), options.interactive);
         const double started = steady_clock_seconds();
 
-        double loss_sum = 0.0;
-        std::size_t correct = 0, seen = 0;
-        std::vector<metric> metrics = {{"loss", 0.0}, {"accuracy", 0.0}};
+        double loss_sum = 0.0, metric_sum = 0.0;
+        std::size_t seen = 0;
+        std::vector<metric> metrics = {{"loss", 0.0}, {std::string(metric_name), 0.0}};
         for (std::size_t b = 0; b < batches.size(); ++b) {
             const auto [begin, end] = batches[b];
             const auto [next_begin, next_end] = b + 1 < batches.size() ? batches[b + 1] : std::pair{end, end};
@@ -123,16 +137,16 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
             optimizer_.step(trainable_);
             if (options.on_batch_end) options.on_batch_end(epoch, b);
             loss_sum += result.loss_sum;
-            correct += result.correct;
+            metric_sum += result.metric_sum;
             seen += end - begin;
             metrics[0].value = loss_sum / static_cast<double>(seen);
-            metrics[1].value = static_cast<double>(correct) / static_cast<double>(seen);
+            metrics[1].value = metric_sum / static_cast<double>(seen);
             if (bar) bar->update(b + 1, metrics);
         }
         if (options.validation != nullptr) {
             const evaluation val = evaluate(*options.validation, options.batch_size);
             metrics.push_back({"val_loss", val.loss});
-            metrics.push_back({"val_accuracy", val.accuracy});
+            metrics.push_back({"val_" + std::string(metric_name), val.accuracy});
         }
         if (bar) bar->finish(metrics);
         log.record_epoch(metrics, steady_clock_seconds() - started);
@@ -142,13 +156,13 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
 }
 
 evaluation trainer::evaluate(const labeled_images& data, std::size_t batch_size) {
+    check_classifier("evaluate");
     check_set(data, "evaluation");
     if (batch_size == 0 || batch_size > net_.max_batch()) {
         throw std::invalid_argument(fmt::format("batch size {} is not in [1, {}]", batch_size, net_.max_batch()));
     }
     std::vector<std::uint32_t> samples(batch_size);
-    double loss_sum = 0.0;
-    std::size_t correct = 0;
+    double loss_sum = 0.0, metric_sum = 0.0;
     for (std::size_t begin = 0; begin < data.count; begin += batch_size) {
         const std::size_t rows = std::min(batch_size, data.count - begin);
         std::iota(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rows),
@@ -156,10 +170,10 @@ evaluation trainer::evaluate(const labeled_images& data, std::size_t batch_size)
         load_batch(data, std::span(samples).first(rows));
         const batch_result result = net_.evaluate_batch(batch_x_.data(), batch_labels_.data(), rows);
         loss_sum += result.loss_sum;
-        correct += result.correct;
+        metric_sum += result.metric_sum;
     }
     const double n = static_cast<double>(data.count);
-    return {loss_sum / n, static_cast<double>(correct) / n};
+    return {loss_sum / n, metric_sum / n};
 }
 
 std::vector<float> trainer::predict(const labeled_images& data, std::size_t batch_size) {

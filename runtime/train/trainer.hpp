@@ -9,6 +9,10 @@
 //        (Keras's TerminateOnNaN), before the optimizer applies that batch's gradients.
 //        Epochs run from options.initial_epoch to options.epochs - 1 (Keras's numbering).
 //   evaluate: inference mode, mean loss and accuracy.
+//   The progress and the history name the loss's metric as Keras does (network::loss().metric_name: "accuracy").
+//   fit and evaluate take classifiers (a loss on class ids, the labels of labeled_images): a model whose loss
+//   trains on float targets (mean_squared_error) is refused with std::invalid_argument; it trains through
+//   network::train_batch with float targets.
 //   population_statistics: replaces every BN layer's moving statistics with the exact mean and
 //        (biased) variance of its input over the whole set, in inference mode, layer after layer,
 //        merged across batches in double (Chan et al.).
@@ -66,6 +70,7 @@ public:
 
 private:
     void check_set(const labeled_images& data, const char* what) const;
+    void check_classifier(const char* what) const;
     // Widens the samples' pixels into batch_x_ (evaluation, prediction, population statistics), labels as below.
     void load_batch(const labeled_images& data, std::span<const std::uint32_t> samples);
     void load_labels(const labeled_images& data, std::span<const std::uint32_t> samples);

@@ -31,4 +31,8 @@ inline constexpr auto cumulative_bn = nnfuse::sequential(
 inline constexpr auto one_feature =
     nnfuse::sequential(nnfuse::input<1>, nnfuse::batch_norm(), nnfuse::dense<2>(nnfuse::softmax));
 
+// Regression: one linear output trained with mean squared error (float targets, the mae metric, no softmax).
+inline constexpr auto linear_regression =
+    nnfuse::sequential(nnfuse::input<3>, nnfuse::dense<1>(), nnfuse::mean_squared_error);
+
 }  // namespace test_models

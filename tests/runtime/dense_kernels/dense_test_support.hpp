@@ -227,7 +227,7 @@ using DenseForwardFn = void (*)(const float* x, std::size_t rows, const float* k
 using DenseBackwardFn = void (*)(const float* x, const float* y, float* dy, std::size_t rows, const float* kernel,
                                  float* dkernel, float* dbias, float* dx);
 using SoftmaxCrossEntropyFn = void (*)(const float* logits, const std::int32_t* labels, std::size_t rows,
-                                       float grad_scale, float* dlogits, double* loss_sum, std::size_t* correct);
+                                       float grad_scale, float* dlogits, double* loss_sum, double* correct);
 
 template <class Fn>
 struct KernelEntry {

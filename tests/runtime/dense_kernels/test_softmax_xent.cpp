@@ -119,19 +119,19 @@ XentReference ComputeReference(const XentProblem& problem, float grad_scale) {
 // What the kernel adds to nonzero running totals (checking that it adds rather than overwrites), and its gradient.
 struct XentResult {
     double loss;
-    std::size_t correct;
+    double correct;  // a count, exact in double
     std::vector<float> gradient;
 };
 
 constexpr double kInitialLoss = 0.25;
-constexpr std::size_t kInitialCorrect = 7;
+constexpr double kInitialCorrect = 7.0;
 
 XentResult RunXent(SoftmaxCrossEntropyFn run, const XentProblem& problem, float grad_scale, bool with_gradient) {
     const auto logits = GuardedArray<float>::CopyOf(problem.logits);
     const auto labels = GuardedArray<std::int32_t>::CopyOf(problem.labels);
     GuardedArray<float> gradient(problem.logits.size(), kUnwritten);
     double loss_sum = kInitialLoss;
-    std::size_t correct = kInitialCorrect;
+    double correct = kInitialCorrect;
     run(logits.data(), labels.data(), problem.rows, grad_scale, with_gradient ? gradient.data() : nullptr, &loss_sum,
         &correct);
     return {loss_sum - kInitialLoss, correct - kInitialCorrect, gradient.ToVector()};
@@ -144,7 +144,7 @@ void CheckAgainstReference(SoftmaxCrossEntropyFn run, const XentProblem& problem
         const XentResult result = RunXent(run, problem, grad_scale, with_gradient);
         INFO("loss " << result.loss << ", expected " << reference.loss << " +- " << reference.loss_tolerance);
         CHECK(std::abs(result.loss - reference.loss) <= reference.loss_tolerance);
-        CHECK(result.correct == reference.correct);
+        CHECK(result.correct == static_cast<double>(reference.correct));
         if (with_gradient) {
             CheckWithin(
                 "dlogits", result.gradient.size(), [&](std::size_t i) { return result.gradient[i]; },

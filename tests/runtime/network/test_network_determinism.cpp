@@ -64,7 +64,7 @@ TEST_CASE("training is bit-identical for any number of threads", "[network][dete
         perturb_trainables(net, 10);
         net.set_threads(threads);
         const auto result = net.train_batch(x.data(), labels.data(), 150);
-        std::vector<float> all{static_cast<float>(result.loss_sum), static_cast<float>(result.correct)};
+        std::vector<float> all{static_cast<float>(result.loss_sum), static_cast<float>(result.metric_sum)};
         for (const auto& v : net.variables()) {
             all.insert(all.end(), v.value.begin(), v.value.end());
             all.insert(all.end(), v.grad.begin(), v.grad.end());
@@ -107,7 +107,7 @@ TEST_CASE("inference is bit-identical for any batching and any number of threads
     };
     const auto serial = evaluate(1), parallel = evaluate(2);
     CHECK(serial.loss_sum == parallel.loss_sum);
-    CHECK(serial.correct == parallel.correct);
+    CHECK(serial.metric_sum == parallel.metric_sum);
     // The input of the second BN layer, as the population statistics read it.
     const auto bn_input = [&](std::size_t threads) {
         net.set_threads(threads);

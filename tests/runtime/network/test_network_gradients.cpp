@@ -114,7 +114,7 @@ TEST_CASE("BN folded into dense computes what BN followed by dense computes", "[
         const auto a = folded.train_batch(x.data(), labels.data(), rows);
         const auto b = plain.train_batch(x.data(), labels.data(), rows);
         CHECK(a.loss_sum == Approx(b.loss_sum).epsilon(1e-5));
-        CHECK(a.correct == b.correct);
+        CHECK(a.metric_sum == b.metric_sum);
         for (std::size_t k = 0; k < folded_variables.size(); ++k) {
             const auto& f = folded_variables[k];
             const auto& p = plain_variables[k];
@@ -154,7 +154,7 @@ std::pair<std::vector<double>, std::vector<double>> pixel_and_float_step(std::si
         net.set_threads(2);
         const auto result = from_pixels ? net.train_pixel_batch(batch, labels.data())
                                         : net.train_batch(widened.data(), labels.data(), rows);
-        std::vector<double> all{result.loss_sum, static_cast<double>(result.correct)};
+        std::vector<double> all{result.loss_sum, result.metric_sum};
         for (const auto& v : net.variables()) {
             all.insert(all.end(), v.value.begin(), v.value.end());
             all.insert(all.end(), v.grad.begin(), v.grad.end());
