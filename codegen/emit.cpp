@@ -46,14 +46,14 @@ std::string_view metric_enum(metric_kind kind) {
 std::string loss_members(const model_plan& plan) {
     const loss_description& loss = plan.loss;
     std::string text = fmt::format("    static constexpr std::size_t outputs_per_sample = {};\n", plan.outputs);
-    if (loss.target == target_kind::class_id) text += "    static constexpr std::size_t classes = outputs_per_sample;\n";
+    if (loss.target == target_kind::class_id)
+        text += "    static constexpr std::size_t classes = outputs_per_sample;\n";
     text += fmt::format(
         "    static constexpr std::size_t targets_per_sample = {};\n"
         "    nnfuse::network_loss loss() const override {{\n"
         "        return {{\"{}\", {}, targets_per_sample, {}, \"{}\"}};\n"
         "    }}\n",
-        loss.targets_per_sample, loss.keras_name, target_enum(loss.target), metric_enum(loss.metric),
-        loss.metric_name);
+        loss.targets_per_sample, loss.keras_name, target_enum(loss.target), metric_enum(loss.metric), loss.metric_name);
     return text;
 }
 
@@ -72,8 +72,8 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
     const std::string output = print.storage_ref(plan.buffers[plan.output].activations);
     const targets_binding& targets = plan.targets;
     const std::string bind_targets =
-        fmt::format("    const {}* const {} = {}(targets, \"{}\", \"{}\");\n", targets.element_type, targets.targets.name,
-                    targets.accessor, request.model, plan.loss.keras_name);
+        fmt::format("    const {}* const {} = {}(targets, \"{}\", \"{}\");\n", targets.element_type,
+                    targets.targets.name, targets.accessor, request.model, plan.loss.keras_name);
 
     generated_files files;
     files.header = templates.fill("net.gen.hpp.in", {

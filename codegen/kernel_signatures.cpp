@@ -172,13 +172,11 @@ const kernel_signature gather_pixel_rows{"nnfuse::gather_pixel_rows",
                                           {"float", "scale"},
                                           {"float*", "out"}},
                                          false};
-const kernel_signature softmax_rows{"nnfuse::softmax_rows",
-                                    "runtime/train/softmax.hpp",
-                                    {{"const float*", "logits"},
-                                     {"std::size_t", "rows"},
-                                     {"std::size_t", "classes"},
-                                     {"float*", "probabilities"}},
-                                    false};
+const kernel_signature softmax_rows{
+    "nnfuse::softmax_rows",
+    "runtime/train/softmax.hpp",
+    {{"const float*", "logits"}, {"std::size_t", "rows"}, {"std::size_t", "classes"}, {"float*", "probabilities"}},
+    false};
 const kernel_signature copy_floats{
     "std::copy_n", "", {{"const float*", "from"}, {"std::size_t", "count"}, {"float*", "to"}}, false};
 const kernel_signature prefetch_next_chunk{

@@ -37,6 +37,9 @@ std::string manifest(const std::string& model, const std::string& banner, const 
     std::string text = fmt::format("# {} — generated kernels\n\n{}\n\nLayers: ", model, banner);
     for (const auto& layer : layers)
         text += fmt::format("{} ({}) {}; ", layer.name, layer.keras_class, layer.out_shape);
+    text += fmt::format("\n\nLoss: {} on {} targets ({} per sample); metric: {}", plan.loss.keras_name,
+                        plan.loss.target == target_kind::class_id ? "class id" : "float", plan.loss.targets_per_sample,
+                        plan.loss.metric_name);
     text += "\n\n| kernel | shapes | layers | what it does, fused, and why |\n|---|---|---|---|\n";
     for (const auto& k : plan.kernels)
         text += fmt::format("| `{}` | {} | {} | {} |\n", k.name, k.shapes, k.layers, k.why);

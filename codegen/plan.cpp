@@ -192,7 +192,7 @@ void plan_pixel_batch(model_plan& plan) {
 // Only the kernels that a statement calls (a pixel variant that is not taken calls none).
 void keep_called_kernels(model_plan& plan) {
     std::vector<std::vector<statement>*> functions = {&plan.forward_train, &plan.train_batch, &plan.train_pixel_batch,
-                                                      &plan.forward_infer,  &plan.evaluate,    &plan.predict};
+                                                      &plan.forward_infer, &plan.evaluate,    &plan.predict};
     std::vector<bool> called(plan.kernels.size(), false);
     called[plan.loss_kernel] = true;
     for (auto* f : functions) {
@@ -297,7 +297,8 @@ model_plan make_plan(const std::vector<layer_description>& layers, const loss_de
 
     plan_builder b(plan);
     for (const step& s : plan.steps) visit_kind(*s.layer, [&](const auto& p) { layers::plan_training(p, s, b); });
-    const std::vector<statement> loss_statements = visit_loss(loss, [&](const auto& p) { return losses::plan_loss(p, b); });
+    const std::vector<statement> loss_statements =
+        visit_loss(loss, [&](const auto& p) { return losses::plan_loss(p, b); });
     for (const step& s : plan.steps) visit_kind(*s.layer, [&](const auto& p) { layers::plan_inference(p, s, b); });
     plan.evaluate = {visit_loss(loss, [&](const auto& p) { return losses::plan_evaluation(p, b); })};
     plan.predict = {visit_loss(loss, [&](const auto& p) { return losses::plan_prediction(p, b); })};

@@ -259,6 +259,8 @@ TEST_CASE("a regression model's train_batch: mean squared error of the last laye
     CHECK(files.source.find("#include \"runtime/kernels/mean_squared_error-inl.h\"") != std::string::npos);
     CHECK(files.source.find("softmax") == std::string::npos);
     CHECK(files.header.find("classes") == std::string::npos);  // not a classifier
+    CHECK(files.manifest.find("Loss: mean_squared_error on float targets (1 per sample); metric: mae") !=
+          std::string::npos);
     CHECK(files.header.find("\"mean_squared_error\", nnfuse::target_kind::float_vector") != std::string::npos);
     const auto reference = cg::describe(fashion_mnist::model);
     const auto classifier = cg::render(request_for("fashion_mnist"), reference,
