@@ -230,3 +230,18 @@ TEST_CASE("the trainer's fit and evaluate take classifiers: a regression network
     REQUIRE_THROWS_WITH(trainer.evaluate(images, 4), Catch::StartsWith("evaluate: model linear_regression_test"));
     CHECK(trainer.predict(images, 4).size() == 4);  // prediction needs no targets
 }
+
+TEST_CASE("a regression step gives the same bits on 1 and 2 threads", "[regression][determinism]") {
+    const data_set set = linear_relation(17);
+    const auto step = [&](std::size_t threads) {
+        gen::linear_regression_test::Net net(kSamples);
+        nnfuse::initialize_variables(net, 9);
+        net.set_threads(threads);
+        const nnfuse::batch_result result = net.train_batch(set.x.data(), set.targets.data(), kSamples);
+        std::vector<double> all{result.loss_sum, result.metric_sum};
+        for (const float g : variable(net, "dense/kernel:0", true)) all.push_back(g);
+        all.push_back(variable(net, "dense/bias:0", true)[0]);
+        return all;
+    };
+    CHECK(step(1) == step(2));
+}
