@@ -20,6 +20,7 @@ struct variable_description {
     std::string name;
     std::vector<std::size_t> dims;
     bool trainable = false;
+    initializer init = initializer::zeros;  // the layer's choice (dsl/variable.hpp)
 };
 
 struct flatten_parameters {};
@@ -124,7 +125,8 @@ std::vector<layer_description> describe(const Model& model) {
         d.out_shape = std::string(P::output_shape::keras_text().view());
         for (const auto& v : P::variables) {
             d.variables.push_back({std::string(v.name.view()),
-                                   std::vector<std::size_t>(v.dims.begin(), v.dims.begin() + v.rank), v.trainable});
+                                   std::vector<std::size_t>(v.dims.begin(), v.dims.begin() + v.rank), v.trainable,
+                                   v.init});
         }
         // A layer kind without a parameters_of specialization is an incomplete type here: a compile error.
         d.parameters = detail::parameters_of<L>::template get<P>();

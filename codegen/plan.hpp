@@ -165,8 +165,8 @@ struct variable_entry {
     std::string keras_name = {};
     storage value = {};
     std::optional<storage> gradient = {};
-    std::string initializer = {};
-    std::size_t fan_in = 0, fan_out = 0;
+    initializer init = initializer::zeros;
+    std::size_t fan_in = 0, fan_out = 0;  // glorot_uniform: the variable's two dims
 };
 
 struct bn_entry {

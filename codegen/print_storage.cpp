@@ -54,7 +54,7 @@ printed_storage print_storage(const model_plan& plan) {
             "                     .trainable = {},\n"
             "                     .init = {}",
             i, v.keras_name, span_of(v.value), v.gradient ? span_of(*v.gradient) : "{}", v.gradient ? "true" : "false",
-            v.initializer);
+            fmt::format("nnfuse::initializer::{}", keras_name(v.init)));
         if (v.fan_in != 0 || v.fan_out != 0) {
             out.variable_table += fmt::format(
                 ",\n                     .fan_in = {},\n                     .fan_out = {}", v.fan_in, v.fan_out);
