@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include "codegen/line_wrap.hpp"
 #include "codegen/manifest.hpp"
 #include "codegen/print_statements.hpp"
 #include "codegen/print_storage.hpp"
@@ -48,19 +49,20 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
     const std::string logits = print.storage_ref(plan.buffers[plan.logits].activations);
 
     generated_files files;
-    files.header = templates.fill("net.gen.hpp.in", {
-                                                        {"banner", banner(request, "//")},
-                                                        {"model", request.model},
-                                                        {"layer_chain", chain},
-                                                        {"input_size", std::to_string(plan.input_size)},
-                                                        {"classes", std::to_string(plan.classes)},
-                                                        {"variable_count", std::to_string(plan.variables.size())},
-                                                        {"bn_count", std::to_string(plan.bn_layers.size())},
-                                                        {"members", storage.members},
-                                                        {"size_constants", storage.size_constants},
-                                                        {"architecture", architecture(layers)},
-                                                    });
-    files.source = templates.fill(
+    files.header =
+        wrap_long_lines(templates.fill("net.gen.hpp.in", {
+                                                             {"banner", banner(request, "//")},
+                                                             {"model", request.model},
+                                                             {"layer_chain", chain},
+                                                             {"input_size", std::to_string(plan.input_size)},
+                                                             {"classes", std::to_string(plan.classes)},
+                                                             {"variable_count", std::to_string(plan.variables.size())},
+                                                             {"bn_count", std::to_string(plan.bn_layers.size())},
+                                                             {"members", storage.members},
+                                                             {"size_constants", storage.size_constants},
+                                                             {"architecture", architecture(layers)},
+                                                         }));
+    files.source = wrap_long_lines(templates.fill(
         "net.gen.cpp.in", {
                               {"banner", banner(request, "//")},
                               {"model", request.model},
@@ -80,7 +82,7 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                               {"train_step", print.chunked(plan.train_batch)},
                               {"train_step_pixels", print.chunked(plan.train_pixel_batch)},
                               {"loss_kernel", plan.kernels[plan.loss_kernel].name},
-                          });
+                          }));
     files.manifest = manifest(request.model, banner(request, ">"), layers, plan);
     return files;
 }
