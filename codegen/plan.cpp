@@ -125,9 +125,8 @@ void fold_bn_into_dense(model_plan& plan) {
 void plan_tables(const std::vector<layer_description>& layers, model_plan& plan) {
     for (const auto& layer : layers) {
         for (const auto& variable : layer.variables) {
-            variable_entry entry{.keras_name = variable.name,
-                                 .value = plan_builder::variable_storage(variable),
-                                 .init = variable.init};
+            variable_entry entry{
+                .keras_name = variable.name, .value = plan_builder::variable_storage(variable), .init = variable.init};
             if (variable.trainable) entry.gradient = plan_builder::gradient_of(entry.value);
             if (variable.init == initializer::glorot_uniform) {  // rank 2, checked by the DSL
                 entry.fan_in = variable.dims[0];

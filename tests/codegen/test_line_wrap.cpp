@@ -41,10 +41,10 @@ TEST_CASE("wrap_long_lines keeps lines that fit, byte for byte", "[codegen][wrap
 
 TEST_CASE("wrap_long_lines breaks a call between its arguments, aligned after the parenthesis", "[codegen][wrap]") {
     const std::string call = "    kernels::Dense<784, 20>(x, rows, kernel, bias, y, scratch_one, scratch_two, result);";
-    const std::string wrapped = wrap_long_lines(call, 60);
+    const std::string wrapped = wrap_long_lines(call, 80);
     const auto lines = lines_of(wrapped);
     REQUIRE(lines.size() >= 2);
-    CHECK(longest(wrapped) <= 60);
+    CHECK(longest(wrapped) <= 80);
     CHECK(without_spaces(wrapped) == without_spaces(call));
     const std::size_t after_paren = call.find('(') + 1;
     CHECK(lines[0].substr(0, after_paren) == call.substr(0, after_paren));
