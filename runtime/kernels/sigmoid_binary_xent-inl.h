@@ -14,9 +14,10 @@
 //             dlogits is [rows, Outputs] or nullptr (evaluation: nothing is written); it overlaps neither input.
 //   ensures:  *loss_sum += sum of loss_r, *accuracy_sum += sum of accuracy_r (both double; the accuracy sum is
 //             exact when Outputs is a power of two); each value's loss is float arithmetic with
-//             max(z,0) - z t fused into one rounding, each gradient the float product of sigmoid(z) - t and the
-//             factor grad_scale / Outputs (computed in double, rounded once to float). Sums as in
-//             elementwise_loss-inl.h: all rows * Outputs values at once, then divided by Outputs in double.
+//             max(z,0) - z t fused into one rounding where the target has FMA (AVX2 and up), each gradient the float
+//             product of sigmoid(z) - t and the factor grad_scale / Outputs (computed in double, rounded once to
+//             float). Sums as in elementwise_loss-inl.h: all rows * Outputs values at once, then divided by Outputs in
+//             double.
 // The same calling pattern as MeanSquaredError<Outputs> (mean_squared_error-inl.h), with the accuracy sum in place
 // of the absolute error sum.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.

@@ -4,8 +4,8 @@
 //
 // Reference (double, from the definitions): with s(z) = 1 / (1 + e^-z), loss = -t log s(z) - (1 - t) log(1 - s(z)),
 // written stably as max(z, 0) - z t + log1p(e^-|z|). Tolerances, with u float's unit roundoff:
-//   a value's loss:    2u |max(z, 0) - z t| + 8u log1p(e^-|z|)    (the fused product-difference and the final add;
-//                                                                  Exp and Log1p each a few ulp)
+//   a value's loss:    2u (|max(z, 0) - z t| + |z t|) + 8u log1p(e^-|z|)    (z t rounded where the target has no
+//                                                     FMA, the difference, the final add; Exp and Log1p a few ulp)
 //   the batch's loss:  their sum + 40u sum of the losses           (float sums of up to 16 vectors, then the lanes)
 //   a gradient:        (8u s(z) + 3u |s(z) - t|) grad_scale / Outputs   (s from Exp, an add, a divide, a product;
 //                                                                  the subtraction, the factor's rounding, product)
@@ -88,8 +88,8 @@ BceReference ComputeReference(const LossProblem& p, float grad_scale) {
             const double z = p.predictions[i], t = p.targets[i];
             const double loss = ReferenceLoss(z, t), s = ReferenceSigmoid(z);
             losses += loss;
-            tolerances += 2 * u * std::abs(std::max(z, 0.0) - z * t) + 8 * u * std::log1p(std::exp(-std::abs(z))) +
-                          kSmallestNormal;
+            tolerances += 2 * u * (std::abs(std::max(z, 0.0) - z * t) + std::abs(z * t)) +
+                          8 * u * std::log1p(std::exp(-std::abs(z))) + kSmallestNormal;
             ref.gradient[i] = (s - t) * factor;
             ref.gradient_tolerance[i] = (8 * u * s + 3 * u * std::abs(s - t)) * factor + kSmallestNormal;
             matches += (t == (z > 0 ? 1.0 : 0.0)) ? 1 : 0;
