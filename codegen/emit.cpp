@@ -59,6 +59,9 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                                                         {"members", storage.members},
                                                         {"size_constants", storage.size_constants},
                                                         {"architecture", architecture(layers)},
+                                                        {"randomness", plan.draws_random_numbers
+                                                                           ? templates.text("snippets/randomness.in")
+                                                                           : ""},
                                                     });
     files.source = templates.fill(
         "net.gen.cpp.in", {
