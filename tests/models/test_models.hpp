@@ -44,4 +44,12 @@ inline constexpr auto dropout_edges = nnfuse::sequential(
     nnfuse::input<6>, nnfuse::dense<8>(nnfuse::elu), nnfuse::dropout<0.3>(), nnfuse::batch_norm(),
     nnfuse::dropout<0.0>(), nnfuse::dense<5>(), nnfuse::dropout<0.25>(), nnfuse::activation(nnfuse::softmax));
 
+// The two models above without their dropout layers: the same variables under the same names, so that a test can
+// check that inference through a dropout layer is the identity.
+inline constexpr auto dropout_mlp_without = nnfuse::sequential(
+    nnfuse::input<8, 8>, nnfuse::flatten(), nnfuse::dense<32>(nnfuse::relu), nnfuse::dense<10>(nnfuse::softmax));
+inline constexpr auto dropout_edges_without =
+    nnfuse::sequential(nnfuse::input<6>, nnfuse::dense<8>(nnfuse::elu), nnfuse::batch_norm(), nnfuse::dense<5>(),
+                       nnfuse::activation(nnfuse::softmax));
+
 }  // namespace test_models
