@@ -46,6 +46,7 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
         bn_inputs += fmt::format("    if (stop_before_bn == {}) return {};\n", index, print.storage_ref(input));
     }
     const std::string logits = print.storage_ref(plan.buffers[plan.logits].activations);
+    const std::string randomness = plan.draws_random_numbers ? templates.text("snippets/randomness.in") : "";
 
     generated_files files;
     files.header = templates.fill("net.gen.hpp.in", {
@@ -59,9 +60,7 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                                                         {"members", storage.members},
                                                         {"size_constants", storage.size_constants},
                                                         {"architecture", architecture(layers)},
-                                                        {"randomness", plan.draws_random_numbers
-                                                                           ? templates.text("snippets/randomness.in")
-                                                                           : ""},
+                                                        {"randomness", randomness},
                                                     });
     files.source = templates.fill(
         "net.gen.cpp.in", {

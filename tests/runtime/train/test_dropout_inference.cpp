@@ -50,7 +50,7 @@ void check_inference_is_the_identity(std::size_t height, std::size_t width, std:
     with_trainer.fit(data, options);
     Without without(33);
     copy_variables(with, without);
-    nnfuse::sgd unused(0.0f);
+    nnfuse::sgd unused;
     nnfuse::trainer without_trainer(without, unused);
 
     const auto probabilities = with_trainer.predict(data, 20);

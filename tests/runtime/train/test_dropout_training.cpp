@@ -206,3 +206,25 @@ TEST_CASE("dropout: 3 epochs straight and 2 + checkpoint + resume + 1 give bit-i
         CHECK(resume(old_file, true) == straight);
     }
 }
+
+TEST_CASE("each row of a batch draws its own mask, across chunks too; a training forward takes no step",
+          "[dropout][random]") {
+    constexpr std::size_t rows = nnfuse::chunk_rows + 2;
+    gen::dropout_mlp_test::Net net(rows);
+    nnfuse::initialize_variables(net, 51);
+    *net.randomness() = {8, 3};
+    // every row the same sample: rows differ after the dropout layers only by their masks
+    const auto sample = test_support::random_values(64, 52, 1.0f, 2.0f);
+    std::vector<float> x;
+    for (std::size_t r = 0; r < rows; ++r) x.insert(x.end(), sample.begin(), sample.end());
+    const float* logits = net.forward<nnfuse::mode::train>(x.data(), rows);
+    const auto row = [&](std::size_t r) { return std::vector<float>(logits + r * 10, logits + (r + 1) * 10); };
+    const auto first = row(0);
+    CHECK_FALSE(same_bits(first, row(1)));                   // the next row, same chunk
+    CHECK_FALSE(same_bits(first, row(nnfuse::chunk_rows)));  // the first row of the next chunk
+    CHECK_FALSE(same_bits(row(1), row(nnfuse::chunk_rows + 1)));
+    CHECK(net.randomness()->step == 3);
+    // the same state again: the same masks
+    const float* again = net.forward<nnfuse::mode::train>(x.data(), rows);
+    CHECK(same_bits(first, std::vector<float>(again, again + 10)));
+}
