@@ -255,8 +255,11 @@ loaded_training_checkpoint load_training_checkpoint(const std::filesystem::path&
     const auto metadata_or = [&](const std::string& key, std::uint64_t otherwise) {
         return contents.metadata().contains(key) ? metadata_number(contents, key) : otherwise;
     };
-    const random_state random{metadata_or("random_seed", loaded.progress.seed),
-                              metadata_or("random_step", static_cast<std::uint64_t>(counters[0]))};
+    random_state random;
+    if (net.randomness() != nullptr) {
+        random = {metadata_or("random_seed", loaded.progress.seed),
+                  metadata_or("random_step", static_cast<std::uint64_t>(counters[0]))};
+    }
     copy_in(contents, tensors);
     opt.set_iterations(static_cast<std::uint64_t>(counters[0]));
     if (random_state* state = net.randomness()) *state = random;

@@ -136,6 +136,13 @@ TEST_CASE("the masks are a function of the seed and the step; fit sets the seed 
 
     gen::fashion_mnist::Net without(4);  // no dropout: no random state to seed or to save
     CHECK(without.randomness() == nullptr);
+    scratch_dir dir;
+    nnfuse::sgd without_opt(0.01f);
+    nnfuse::save_training_checkpoint(dir / "without.safetensors", without, without_opt, {1, 42});
+    const auto metadata = nnfuse::read_safetensors(dir / "without.safetensors").metadata();
+    CHECK(metadata.count("seed") == 1);
+    CHECK(metadata.count("random_seed") == 0);
+    CHECK(metadata.count("random_step") == 0);
 }
 
 TEST_CASE("dropout: 3 epochs straight and 2 + checkpoint + resume + 1 give bit-identical state", "[dropout][resume]") {
