@@ -23,7 +23,9 @@ std::size_t mask_kernel(const step& s, plan_builder& b, bool backward) {
                          {{std::to_string(n)}},
                          backward ? fmt::format("dy [N, {}] -> dx", n) : fmt::format("[N, {}]", n),
                          covers_of(s),
-                         backward ? "the forward's mask, recomputed from (seed, step, row, value)" : s.why});
+                         backward ? "the forward's mask, recomputed from (seed, step, row, value)"
+                                  : "inverted dropout (the rate an argument): the kept values times 1/(1 - rate), the "
+                                    "mask from (seed, step, row, value)"});
 }
 
 }  // namespace
