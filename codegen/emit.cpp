@@ -47,6 +47,7 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
         bn_inputs += fmt::format("    if (stop_before_bn == {}) return {};\n", index, print.storage_ref(input));
     }
     const std::string logits = print.storage_ref(plan.buffers[plan.logits].activations);
+    const std::string randomness = plan.draws_random_numbers ? templates.text("snippets/randomness.in") : "";
 
     generated_files files;
     files.header =
@@ -61,6 +62,7 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                                                              {"members", storage.members},
                                                              {"size_constants", storage.size_constants},
                                                              {"architecture", architecture(layers)},
+                                                             {"randomness", randomness},
                                                          }));
     files.source = wrap_long_lines(templates.fill(
         "net.gen.cpp.in", {

@@ -42,8 +42,12 @@ struct activation_parameters {
     activation_kind activation = activation_kind::linear;
 };
 
-using layer_parameters =
-    std::variant<flatten_parameters, dense_parameters, batch_norm_parameters, activation_parameters>;
+struct dropout_parameters {
+    double rate = 0;  // the share of values dropped in training, in [0, 1)
+};
+
+using layer_parameters = std::variant<flatten_parameters, dense_parameters, batch_norm_parameters,
+                                      activation_parameters, dropout_parameters>;
 
 struct layer_description {
     std::string name;                       // Keras name: "dense_1"
@@ -105,6 +109,14 @@ struct parameters_of<activation_layer<A>> {
     template <class P>
     static layer_parameters get() {
         return activation_parameters{.activation = A};
+    }
+};
+
+template <double Rate>
+struct parameters_of<dropout_layer<Rate>> {
+    template <class P>
+    static layer_parameters get() {
+        return dropout_parameters{.rate = Rate};
     }
 };
 

@@ -187,6 +187,7 @@ struct model_plan {
     std::vector<variable_entry> variables = {};
     std::vector<bn_entry> bn_layers = {};
     bool trains_from_pixels = false;
+    bool draws_random_numbers = false;  // training uses the Net's random_state (dropout)
 
     std::vector<statement> forward_train, train_batch, train_pixel_batch, forward_infer;
     std::vector<std::pair<std::size_t, storage>> bn_inputs;  // forward_infer's return for a stop before BN i

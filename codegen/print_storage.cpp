@@ -45,6 +45,7 @@ printed_storage print_storage(const model_plan& plan) {
             fmt::format("    // {}\n    nnfuse::per_thread_copies {}_{{nnfuse::cache_line_floats({}) + {}}};\n", s.what,
                         s.name, size_of(s), s.tail);
     }
+    if (plan.draws_random_numbers) out.members += "    nnfuse::random_state random_;  // randomness()\n";
     for (std::size_t i = 0; i < plan.variables.size(); ++i) {
         const variable_entry& v = plan.variables[i];
         out.variable_table += fmt::format(

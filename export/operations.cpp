@@ -95,6 +95,9 @@ std::vector<op> operations(const std::vector<layer_description>& layers,
         if (layer.as<codegen::flatten_parameters>() != nullptr) {
             continue;  // a reshape: the next operation reads the same floats
         }
+        if (layer.as<codegen::dropout_parameters>() != nullptr) {
+            continue;  // the identity in inference
+        }
         if (const auto* dense = layer.as<codegen::dense_parameters>()) {
             o.kind = op_kind::affine;
             o.kernel = *variable(values, layer, "/kernel:0");
