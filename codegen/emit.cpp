@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include "codegen/line_wrap.hpp"
 #include "codegen/manifest.hpp"
 #include "codegen/print_statements.hpp"
 #include "codegen/print_storage.hpp"
@@ -39,7 +40,15 @@ std::string_view target_enum(target_kind kind) {
 }
 
 std::string_view metric_enum(metric_kind kind) {
-    return kind == metric_kind::accuracy ? "nnfuse::metric_kind::accuracy" : "nnfuse::metric_kind::mean_absolute_error";
+    switch (kind) {
+        case metric_kind::accuracy:
+            return "nnfuse::metric_kind::accuracy";
+        case metric_kind::mean_absolute_error:
+            return "nnfuse::metric_kind::mean_absolute_error";
+        case metric_kind::binary_accuracy:
+            return "nnfuse::metric_kind::binary_accuracy";
+    }
+    throw plan_error("internal: a metric without a name");
 }
 
 // The Net's constants and loss() for its loss (network_loss, runtime/train/loss_interface.hpp).
@@ -70,25 +79,28 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
         bn_inputs += fmt::format("    if (stop_before_bn == {}) return {};\n", index, print.storage_ref(input));
     }
     const std::string output = print.storage_ref(plan.buffers[plan.output].activations);
+    const std::string randomness = plan.draws_random_numbers ? templates.text("snippets/randomness.in") : "";
     const targets_binding& targets = plan.targets;
     const std::string bind_targets =
         fmt::format("    const {}* const {} = {}(targets, \"{}\", \"{}\");\n", targets.element_type,
                     targets.targets.name, targets.accessor, request.model, plan.loss.keras_name);
 
     generated_files files;
-    files.header = templates.fill("net.gen.hpp.in", {
-                                                        {"banner", banner(request, "//")},
-                                                        {"model", request.model},
-                                                        {"layer_chain", chain},
-                                                        {"input_size", std::to_string(plan.input_size)},
-                                                        {"loss_members", loss_members(plan)},
-                                                        {"variable_count", std::to_string(plan.variables.size())},
-                                                        {"bn_count", std::to_string(plan.bn_layers.size())},
-                                                        {"members", storage.members},
-                                                        {"size_constants", storage.size_constants},
-                                                        {"architecture", architecture(layers)},
-                                                    });
-    files.source = templates.fill(
+    files.header =
+        wrap_long_lines(templates.fill("net.gen.hpp.in", {
+                                                             {"banner", banner(request, "//")},
+                                                             {"model", request.model},
+                                                             {"layer_chain", chain},
+                                                             {"input_size", std::to_string(plan.input_size)},
+                                                             {"loss_members", loss_members(plan)},
+                                                             {"variable_count", std::to_string(plan.variables.size())},
+                                                             {"bn_count", std::to_string(plan.bn_layers.size())},
+                                                             {"members", storage.members},
+                                                             {"size_constants", storage.size_constants},
+                                                             {"architecture", architecture(layers)},
+                                                             {"randomness", randomness},
+                                                         }));
+    files.source = wrap_long_lines(templates.fill(
         "net.gen.cpp.in", {
                               {"banner", banner(request, "//")},
                               {"model", request.model},
@@ -110,7 +122,7 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                               {"forward_infer", print.pieces(plan.forward_infer) + bn_inputs},
                               {"train_step", print.chunked(plan.train_batch)},
                               {"train_step_pixels", print.chunked(plan.train_pixel_batch)},
-                          });
+                          }));
     files.manifest = manifest(request.model, banner(request, ">"), layers, plan);
     return files;
 }

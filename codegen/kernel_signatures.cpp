@@ -12,6 +12,7 @@ constexpr const char* frozen = "runtime/kernels/bn_frozen-inl.h";
 constexpr const char* activation = "runtime/kernels/activation-inl.h";
 constexpr const char* softmax_xent = "runtime/kernels/softmax_xent-inl.h";
 constexpr const char* mean_squared_error_kernel = "runtime/kernels/mean_squared_error-inl.h";
+constexpr const char* dropout = "runtime/kernels/dropout-inl.h";
 }  // namespace
 
 const kernel_signature dense_forward{"kernels::DenseForward",
@@ -151,6 +152,27 @@ const kernel_signature mean_squared_error{"kernels::MeanSquaredError",
                                            {"double*", "loss_sum"},
                                            {"double*", "abs_error_sum"}}};
 
+const kernel_signature dropout_forward{"kernels::DropoutForward",
+                                       dropout,
+                                       {{"const float*", "x"},
+                                        {"std::size_t", "rows"},
+                                        {"std::uint64_t", "first_row"},
+                                        {"double", "rate"},
+                                        {"std::uint64_t", "seed"},
+                                        {"std::uint64_t", "step"},
+                                        {"float*", "y"}}};
+const kernel_signature dropout_backward{"kernels::DropoutBackward",
+                                        dropout,
+                                        {{"const float*", "dy"},
+                                         {"std::size_t", "rows"},
+                                         {"std::uint64_t", "first_row"},
+                                         {"double", "rate"},
+                                         {"std::uint64_t", "seed"},
+                                         {"std::uint64_t", "step"},
+                                         {"float*", "dx"}}};
+const kernel_signature dropout_infer{
+    "kernels::DropoutInfer", dropout, {{"const float*", "x"}, {"std::size_t", "rows"}, {"float*", "y"}}};
+
 const kernel_signature bn_update_moving{"nnfuse::kernels::BnUpdateMoving",
                                         "runtime/kernels/bn_moving.hpp",
                                         {{"std::size_t", "features"},
@@ -184,5 +206,8 @@ const kernel_signature prefetch_next_chunk{
     "runtime/data/pixel_rows.hpp",
     {{"const nnfuse::pixel_batch&", "batch"}, {"std::size_t", "begin"}, {"std::size_t", "count"}},
     false};
+
+const kernel_signature advance_random_step{
+    "nnfuse::advance_random_step", "runtime/train/random_state.hpp", {{"nnfuse::random_state&", "state"}}, false};
 
 }  // namespace nnfuse::codegen::signatures

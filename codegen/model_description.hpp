@@ -22,6 +22,7 @@ struct variable_description {
     std::string name;
     std::vector<std::size_t> dims;
     bool trainable = false;
+    initializer init = initializer::zeros;  // the layer's choice (dsl/variable.hpp)
 };
 
 struct flatten_parameters {};
@@ -43,8 +44,12 @@ struct activation_parameters {
     activation_kind activation = activation_kind::linear;
 };
 
-using layer_parameters =
-    std::variant<flatten_parameters, dense_parameters, batch_norm_parameters, activation_parameters>;
+struct dropout_parameters {
+    double rate = 0;  // the share of values dropped in training, in [0, 1)
+};
+
+using layer_parameters = std::variant<flatten_parameters, dense_parameters, batch_norm_parameters,
+                                      activation_parameters, dropout_parameters>;
 
 struct layer_description {
     std::string name;                       // Keras name: "dense_1"
@@ -109,6 +114,14 @@ struct parameters_of<activation_layer<A>> {
     }
 };
 
+template <double Rate>
+struct parameters_of<dropout_layer<Rate>> {
+    template <class P>
+    static layer_parameters get() {
+        return dropout_parameters{.rate = Rate};
+    }
+};
+
 }  // namespace detail
 
 template <class Model>
@@ -126,7 +139,8 @@ std::vector<layer_description> describe(const Model& model) {
         d.out_shape = std::string(P::output_shape::keras_text().view());
         for (const auto& v : P::variables) {
             d.variables.push_back({std::string(v.name.view()),
-                                   std::vector<std::size_t>(v.dims.begin(), v.dims.begin() + v.rank), v.trainable});
+                                   std::vector<std::size_t>(v.dims.begin(), v.dims.begin() + v.rank), v.trainable,
+                                   v.init});
         }
         // A layer kind without a parameters_of specialization is an incomplete type here: a compile error.
         d.parameters = detail::parameters_of<L>::template get<P>();

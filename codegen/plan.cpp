@@ -132,13 +132,10 @@ void fold_bn_into_dense(model_plan& plan) {
 void plan_tables(const std::vector<layer_description>& layers, model_plan& plan) {
     for (const auto& layer : layers) {
         for (const auto& variable : layer.variables) {
-            variable_entry entry{variable.name, plan_builder::variable_storage(variable), std::nullopt,
-                                 "nnfuse::initializer::zeros"};
+            variable_entry entry{
+                .keras_name = variable.name, .value = plan_builder::variable_storage(variable), .init = variable.init};
             if (variable.trainable) entry.gradient = plan_builder::gradient_of(entry.value);
-            const std::string leaf = variable.name.substr(variable.name.rfind('/') + 1);
-            if (leaf == "gamma:0" || leaf == "moving_variance:0") entry.initializer = "nnfuse::initializer::ones";
-            if (leaf == "kernel:0") {
-                entry.initializer = "nnfuse::initializer::glorot_uniform";
+            if (variable.init == initializer::glorot_uniform) {  // rank 2, checked by the DSL
                 entry.fan_in = variable.dims[0];
                 entry.fan_out = variable.dims[1];
             }

@@ -176,8 +176,8 @@ struct variable_entry {
     std::string keras_name = {};
     storage value = {};
     std::optional<storage> gradient = {};
-    std::string initializer = {};
-    std::size_t fan_in = 0, fan_out = 0;
+    initializer init = initializer::zeros;
+    std::size_t fan_in = 0, fan_out = 0;  // glorot_uniform: the variable's two dims
 };
 
 struct bn_entry {
@@ -200,6 +200,7 @@ struct model_plan {
     std::vector<variable_entry> variables = {};
     std::vector<bn_entry> bn_layers = {};
     bool trains_from_pixels = false;
+    bool draws_random_numbers = false;  // training uses the Net's random_state (dropout)
 
     std::vector<statement> forward_train, train_batch, train_pixel_batch, forward_infer;
     std::vector<statement> evaluate, predict;  // after forward_infer, whole batch: the loss kernel, predictions

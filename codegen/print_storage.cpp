@@ -45,6 +45,7 @@ printed_storage print_storage(const model_plan& plan) {
             fmt::format("    // {}\n    nnfuse::per_thread_copies {}_{{nnfuse::cache_line_floats({}) + {}}};\n", s.what,
                         s.name, size_of(s), s.tail);
     }
+    if (plan.draws_random_numbers) out.members += "    nnfuse::random_state random_;  // randomness()\n";
     for (std::size_t i = 0; i < plan.variables.size(); ++i) {
         const variable_entry& v = plan.variables[i];
         out.variable_table += fmt::format(
@@ -54,7 +55,7 @@ printed_storage print_storage(const model_plan& plan) {
             "                     .trainable = {},\n"
             "                     .init = {}",
             i, v.keras_name, span_of(v.value), v.gradient ? span_of(*v.gradient) : "{}", v.gradient ? "true" : "false",
-            v.initializer);
+            fmt::format("nnfuse::initializer::{}", keras_name(v.init)));
         if (v.fan_in != 0 || v.fan_out != 0) {
             out.variable_table += fmt::format(
                 ",\n                     .fan_in = {},\n                     .fan_out = {}", v.fan_in, v.fan_out);

@@ -22,6 +22,7 @@
 #include "codegen/layers/activation.hpp"
 #include "codegen/layers/batch_norm.hpp"
 #include "codegen/layers/dense.hpp"
+#include "codegen/layers/dropout.hpp"
 #include "codegen/layers/flatten.hpp"
 #include "codegen/layers/plan_builder.hpp"
 

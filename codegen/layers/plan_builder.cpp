@@ -89,6 +89,13 @@ void plan_builder::forward_after(const std::string& id, statement s) {
     forward_.insert(found + 1, std::move(s));
 }
 
+void plan_builder::after_backward(statement s) {
+    // backward() puts each block before the earlier ones: what is appended here stays last.
+    if (std::none_of(backward_.begin(), backward_.end(), [&](const statement& t) { return t.id == s.id; })) {
+        backward_.push_back(std::move(s));
+    }
+}
+
 std::string activation_suffix(activation_kind kind) {
     return kind == activation_kind::linear ? "" : fmt::format("_{}", keras_name(kind));
 }

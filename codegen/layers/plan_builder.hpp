@@ -6,6 +6,7 @@
 // in reverse).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,8 @@ public:
     call kernel_call(std::size_t k, std::vector<argument> arguments) const;
     static call function_call(const kernel_signature& function, std::vector<argument> arguments);
 
-    storage buffer(std::size_t index) const { return plan_.buffers.at(index).activations; }
+    // A buffer's activations; in inference, an aliased buffer's (infer_alias) is the storage it aliases.
+    storage buffer(std::size_t index) const { return plan_.buffers.at(resolve(index)).activations; }
     storage gradient(std::size_t index) const { return plan_.buffers.at(index).gradient; }
     // The variable `leaf` ("kernel", "gamma", ...) of `layer`, and its gradient.
     static storage variable(const layer_description& layer, const std::string& leaf);
@@ -42,14 +44,26 @@ public:
     void forward_after(const std::string& id, statement s);
     void backward(std::vector<statement> block) { backward_.insert(backward_.begin(), block.begin(), block.end()); }
     void infer(statement s) { infer_.push_back(std::move(s)); }
+    // In inference, buffer `output` is buffer `input` (a layer that is the identity there writes nothing): every
+    // later buffer() of `output` names `input`'s storage. make_plan plans every step's training before any step's
+    // inference, so an alias never reaches a training statement.
+    void infer_alias(std::size_t output, std::size_t input) { aliases_[output] = resolve(input); }
+    // A statement that runs once after every backward statement, whichever step adds it first (same id: once).
+    void after_backward(statement s);
 
     const std::vector<statement>& forward_statements() const { return forward_; }
     const std::vector<statement>& backward_statements() const { return backward_; }
     const std::vector<statement>& infer_statements() const { return infer_; }
 
 private:
+    std::size_t resolve(std::size_t index) const {
+        const auto found = aliases_.find(index);
+        return found == aliases_.end() ? index : found->second;
+    }
+
     model_plan& plan_;
     std::vector<statement> forward_, backward_, infer_;
+    std::map<std::size_t, std::size_t> aliases_;
 };
 
 // "dense_fwd_f32_k784_n20" + "_elu" for a non-linear activation

@@ -27,6 +27,7 @@
 #include "bn_before_activation.gen.hpp"
 #include "bn_before_activation_test.gen.hpp"
 #include "codegen/model_description.hpp"
+#include "dropout_edges_test.gen.hpp"
 #include "export/export.hpp"
 #include "fashion_mnist.gen.hpp"
 #include "fashion_mnist_torch.gen.hpp"
@@ -240,6 +241,8 @@ TEST_CASE("BN that cannot be folded, rank-2 BN, standalone activations and softm
                                                                         test_models::bn_before_activation, 1, 7);
     // frozen_bn: a BN without gamma after dense(elu), then selu: a scale/shift loop of its own.
     check_test_model<nnfuse::generated::frozen_bn_test::Net>("frozen_bn", test_models::frozen_bn, 1, 5);
+    // dropout_edges: dropout layers (the identity in inference) after elu, before BN, at rate 0 and before softmax.
+    check_test_model<nnfuse::generated::dropout_edges_test::Net>("dropout_edges", test_models::dropout_edges, 2, 3);
 }
 
 TEST_CASE(

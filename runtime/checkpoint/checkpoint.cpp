@@ -208,6 +208,10 @@ void save_training_checkpoint(const std::filesystem::path& file, network& net, o
     auto metadata = model_metadata(net, "training");
     metadata["epochs_done"] = std::to_string(progress.epochs_done);
     metadata["seed"] = std::to_string(progress.seed);
+    if (const random_state* random = net.randomness()) {
+        metadata["random_seed"] = std::to_string(random->seed);
+        metadata["random_step"] = std::to_string(random->step);
+    }
     for (const auto& [key, value] : extra_metadata) {
         if (!metadata.emplace(key, value).second) {
             throw std::invalid_argument(
@@ -246,8 +250,19 @@ loaded_training_checkpoint load_training_checkpoint(const std::filesystem::path&
                                                contents.source(), counter_tensors[k].name, counters[k]));
         }
     }
+    // A file from before random states were saved has none. Its run took every step through fit, which set the seed
+    // from "seed" and advanced the step once per optimizer iteration: those give the state back.
+    const auto metadata_or = [&](const std::string& key, std::uint64_t otherwise) {
+        return contents.metadata().contains(key) ? metadata_number(contents, key) : otherwise;
+    };
+    random_state random;
+    if (net.randomness() != nullptr) {
+        random = {metadata_or("random_seed", loaded.progress.seed),
+                  metadata_or("random_step", static_cast<std::uint64_t>(counters[0]))};
+    }
     copy_in(contents, tensors);
     opt.set_iterations(static_cast<std::uint64_t>(counters[0]));
+    if (random_state* state = net.randomness()) *state = random;
     const auto bn = net.bn_layers();
     for (std::size_t k = 0; k < bn.size(); ++k) *bn[k].batches_seen = static_cast<std::uint64_t>(counters[1 + k]);
     return loaded;

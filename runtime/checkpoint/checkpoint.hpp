@@ -14,6 +14,7 @@
 //   "training"), "model" (model_name()), "architecture" (architecture(): layers, shapes and options,
 //   one per line), "bn_profiles" ("<bn layer>=keras|torch", comma-separated); training checkpoints add
 //   "epochs_done" and "seed" (decimal), which with fit()'s (seed, epoch) shuffling are the whole RNG state,
+//   and, for a network with randomness() (dropout), "random_seed" and "random_step" (decimal, its random_state),
 //   and whatever extra_metadata the caller adds (e.g. the optimizer's name and learning rate).
 //
 // save_weights / save_training_checkpoint
@@ -25,7 +26,9 @@
 //   ensures:  every variable of `net` is set from the file; the training tensors ("optimizer/...",
 //             "training/...") are ignored, so both kinds of checkpoint load.
 // load_training_checkpoint(file, net, opt)
-//   ensures:  variables, optimizer slots and iterations, and BN batch counters are set; returns the
+//   ensures:  variables, optimizer slots and iterations, BN batch counters and the random state (if the network has
+//             one; a file without "random_seed"/"random_step" gives seed = "seed" and step = the optimizer's
+//             iterations, what fit() would have left) are set; returns the
 //             progress and metadata to resume fit() with (initial_epoch = epochs_done, seed = seed).
 //   Both loads are all or nothing and throw checkpoint_error "<file>: ..." for any defect of the file
 //   (safetensors.hpp), and, when it does not fit, one message listing every missing tensor, every extra

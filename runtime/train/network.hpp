@@ -15,6 +15,7 @@
 #include "dsl/layers/batch_norm.hpp"
 #include "runtime/data/pixel_rows.hpp"
 #include "runtime/train/loss_interface.hpp"
+#include "runtime/train/random_state.hpp"
 
 namespace nnfuse {
 
@@ -108,6 +109,12 @@ public:
     // Inference mode up to BN layer `bn_index`: returns its input, rows * rows_per_sample * features
     // floats, valid until the next call. Used to compute population statistics.
     virtual const float* bn_input(std::size_t bn_index, const float* x, std::size_t rows) = 0;
+
+    // Optional capability: the state of the random numbers training draws (runtime/train/random_state.hpp), or
+    // nullptr for a network whose training draws none (no dropout layer: its steps are a function of the weights
+    // and the batch alone, so there is nothing to seed or to save). The trainer sets its seed; training
+    // checkpoints save and restore it. Valid as long as the network.
+    virtual random_state* randomness() { return nullptr; }
 };
 
 }  // namespace nnfuse

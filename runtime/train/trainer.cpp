@@ -107,6 +107,7 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
             "sample more)",
             options.batch_size, options.batch_size + 1, net_.max_batch()));
     }
+    if (random_state* random = net_.randomness()) random->seed = options.seed;  // the step goes on
     const std::string_view metric_name = net_.loss().metric_name;
     std::vector<std::uint32_t> order(train.count);
     const auto batches = training_batches(train.count, options.batch_size);

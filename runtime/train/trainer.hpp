@@ -8,6 +8,8 @@
 //        A non-finite loss stops training with training_diverged naming the epoch and batch
 //        (Keras's TerminateOnNaN), before the optimizer applies that batch's gradients.
 //        Epochs run from options.initial_epoch to options.epochs - 1 (Keras's numbering).
+//        A network with randomness() (dropout) gets options.seed as its seed; its step is left as it is, so a
+//        second fit, or a resumed one whose checkpoint restored the step, continues the sequence of masks.
 //   evaluate: inference mode, mean loss and accuracy.
 //   The progress and the history name the loss's metric as Keras does (network::loss().metric_name: "accuracy").
 //   fit and evaluate take classifiers (a loss on class ids, the labels of labeled_images): a model whose loss

@@ -31,6 +31,27 @@ inline constexpr auto cumulative_bn = nnfuse::sequential(
 inline constexpr auto one_feature =
     nnfuse::sequential(nnfuse::input<1>, nnfuse::batch_norm(), nnfuse::dense<2>(nnfuse::softmax));
 
+// Dropout on the input (it reads x and has no backward; train_pixel_batch widens the pixels for it) and after a
+// dense relu layer, on 8x8 images: what trains, resumes and runs on any number of threads in the dropout tests.
+inline constexpr auto dropout_mlp =
+    nnfuse::sequential(nnfuse::input<8, 8>, nnfuse::dropout<0.2>(), nnfuse::flatten(), nnfuse::dense<32>(nnfuse::relu),
+                       nnfuse::dropout<0.5>(), nnfuse::dense<10>(nnfuse::softmax));
+
+// Dropout's edges: after elu (whose derivative is taken from its own output, which the dropout must leave intact),
+// before a BN layer (in inference, bn_input returns the dropout's input), rate 0, and producing the logits (the
+// one place inference copies instead of aliasing).
+inline constexpr auto dropout_edges = nnfuse::sequential(
+    nnfuse::input<6>, nnfuse::dense<8>(nnfuse::elu), nnfuse::dropout<0.3>(), nnfuse::batch_norm(),
+    nnfuse::dropout<0.0>(), nnfuse::dense<5>(), nnfuse::dropout<0.25>(), nnfuse::activation(nnfuse::softmax));
+
+// The two models above without their dropout layers: the same variables under the same names, so that a test can
+// check that inference through a dropout layer is the identity.
+inline constexpr auto dropout_mlp_without = nnfuse::sequential(
+    nnfuse::input<8, 8>, nnfuse::flatten(), nnfuse::dense<32>(nnfuse::relu), nnfuse::dense<10>(nnfuse::softmax));
+inline constexpr auto dropout_edges_without =
+    nnfuse::sequential(nnfuse::input<6>, nnfuse::dense<8>(nnfuse::elu), nnfuse::batch_norm(), nnfuse::dense<5>(),
+                       nnfuse::activation(nnfuse::softmax));
+
 // Regression: one linear output trained with mean squared error (float targets, the mae metric, no softmax).
 inline constexpr auto linear_regression =
     nnfuse::sequential(nnfuse::input<3>, nnfuse::dense<1>(), nnfuse::mean_squared_error);

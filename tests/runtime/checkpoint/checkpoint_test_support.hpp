@@ -23,7 +23,7 @@ namespace checkpoint_test {
 using nnfuse::test::scratch_dir;
 
 // Every value the training state consists of, as raw bytes: variables, optimizer slots and step count,
-// BN batch counters. Bitwise equality of two snapshots is exact resume.
+// BN batch counters, the random state (dropout). Bitwise equality of two snapshots is exact resume.
 struct state_snapshot {
     std::map<std::string, std::string> values;
     bool operator==(const state_snapshot&) const = default;
@@ -37,6 +37,8 @@ inline state_snapshot snapshot(nnfuse::network& net, nnfuse::optimizer* opt = nu
     for (const auto& v : net.variables()) s.values[std::string(v.name)] = bytes(v.value);
     for (const auto& bn : net.bn_layers())
         s.values["batches_seen " + std::string(bn.name)] = std::to_string(*bn.batches_seen);
+    if (const auto* random = net.randomness())
+        s.values["random"] = std::to_string(random->seed) + " " + std::to_string(random->step);
     if (opt != nullptr) {
         for (const auto& slot : opt->state()) s.values["slot " + slot.name] = bytes(slot.values);
         s.values["iterations"] = std::to_string(opt->iterations());

@@ -1,0 +1,19 @@
+// nnfuse::codegen::layers, dropout: the generator's module for dropout layers (the interface: layer_module.hpp).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "codegen/layers/plan_builder.hpp"
+
+namespace nnfuse::codegen::layers {
+
+bool makes_step(const dropout_parameters& layer);
+std::optional<activation_kind> element_wise_activation(const dropout_parameters& layer);
+bool absorbs_activation(const dropout_parameters& layer);
+void init_step(const dropout_parameters& layer, step& s);
+void plan_training(const dropout_parameters& layer, const step& s, plan_builder& b);
+void plan_inference(const dropout_parameters& layer, const step& s, plan_builder& b);
+std::string hyper_parameters(const dropout_parameters& layer);
+
+}  // namespace nnfuse::codegen::layers
