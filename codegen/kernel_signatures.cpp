@@ -12,6 +12,17 @@ constexpr const char* frozen = "runtime/kernels/bn_frozen-inl.h";
 constexpr const char* activation = "runtime/kernels/activation-inl.h";
 constexpr const char* softmax_xent = "runtime/kernels/softmax_xent-inl.h";
 constexpr const char* mean_squared_error_kernel = "runtime/kernels/mean_squared_error-inl.h";
+constexpr const char* mean_absolute_error_kernel = "runtime/kernels/mean_absolute_error-inl.h";
+constexpr const char* huber_kernel = "runtime/kernels/huber-inl.h";
+constexpr const char* categorical_xent = "runtime/kernels/softmax_categorical_xent-inl.h";
+constexpr const char* binary_xent = "runtime/kernels/sigmoid_binary_xent-inl.h";
+
+// An element-wise loss on float targets: (output, targets, rows, grad_scale, doutput, loss_sum, metric_sum).
+std::vector<kernel_parameter> float_target_loss(const char* output, const char* metric_sum) {
+    return {{"const float*", output}, {"const float*", "targets"},           {"std::size_t", "rows"},
+            {"float", "grad_scale"},  {"float*", std::string("d") + output}, {"double*", "loss_sum"},
+            {"double*", metric_sum}};
+}
 constexpr const char* dropout = "runtime/kernels/dropout-inl.h";
 }  // namespace
 
@@ -142,6 +153,17 @@ const kernel_signature softmax_cross_entropy{"kernels::SoftmaxCrossEntropy",
                                               {"float*", "dlogits"},
                                               {"double*", "loss_sum"},
                                               {"double*", "correct"}}};
+const kernel_signature softmax_categorical_cross_entropy{"kernels::SoftmaxCategoricalCrossEntropy", categorical_xent,
+                                                         float_target_loss("logits", "correct")};
+const kernel_signature sigmoid_binary_cross_entropy{"kernels::SigmoidBinaryCrossEntropy", binary_xent,
+                                                    float_target_loss("logits", "accuracy_sum")};
+const kernel_signature mean_absolute_error{"kernels::MeanAbsoluteError", mean_absolute_error_kernel,
+                                           float_target_loss("predictions", "abs_error_sum")};
+const kernel_signature huber{"kernels::Huber", huber_kernel, [] {
+                                 auto parameters = float_target_loss("predictions", "abs_error_sum");
+                                 parameters.push_back({"float", "delta"});
+                                 return parameters;
+                             }()};
 const kernel_signature mean_squared_error{"kernels::MeanSquaredError",
                                           mean_squared_error_kernel,
                                           {{"const float*", "predictions"},
@@ -198,6 +220,11 @@ const kernel_signature softmax_rows{
     "nnfuse::softmax_rows",
     "runtime/train/softmax.hpp",
     {{"const float*", "logits"}, {"std::size_t", "rows"}, {"std::size_t", "classes"}, {"float*", "probabilities"}},
+    false};
+const kernel_signature sigmoid_values{
+    "nnfuse::sigmoid_values",
+    "runtime/train/sigmoid.hpp",
+    {{"const float*", "logits"}, {"std::size_t", "count"}, {"float*", "probabilities"}},
     false};
 const kernel_signature copy_floats{
     "std::copy_n", "", {{"const float*", "from"}, {"std::size_t", "count"}, {"float*", "to"}}, false};

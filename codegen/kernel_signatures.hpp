@@ -40,10 +40,12 @@ extern const kernel_signature bn_chunk_moments, bn_merge_chunk_moments, bn_norma
 extern const kernel_signature bn_chunk_moments_from_pixels, bn_normalize_pixel_rows;
 extern const kernel_signature bn_fold_into_dense, bn_dense_gradient_epilogue;
 extern const kernel_signature activation_forward, activation_backward;
-extern const kernel_signature softmax_cross_entropy, mean_squared_error;
+extern const kernel_signature softmax_cross_entropy, softmax_categorical_cross_entropy, sigmoid_binary_cross_entropy;
+extern const kernel_signature mean_squared_error, mean_absolute_error, huber;
 extern const kernel_signature dropout_forward, dropout_backward, dropout_infer;
 // runtime functions (copy_floats is std::copy_n: no header of its own, the generated source includes <algorithm>)
-extern const kernel_signature bn_update_moving, gather_pixel_rows, prefetch_next_chunk, softmax_rows, copy_floats;
+extern const kernel_signature bn_update_moving, gather_pixel_rows, prefetch_next_chunk, softmax_rows, sigmoid_values,
+    copy_floats;
 extern const kernel_signature advance_random_step;
 
 }  // namespace signatures

@@ -15,9 +15,17 @@
 namespace nnfuse::codegen {
 
 struct sparse_categorical_crossentropy_parameters {};
+struct categorical_crossentropy_parameters {};
+struct binary_crossentropy_parameters {};
 struct mean_squared_error_parameters {};
+struct mean_absolute_error_parameters {};
+struct huber_parameters {
+    double delta = 1.0;
+};
 
-using loss_parameters = std::variant<sparse_categorical_crossentropy_parameters, mean_squared_error_parameters>;
+using loss_parameters = std::variant<sparse_categorical_crossentropy_parameters, categorical_crossentropy_parameters,
+                                     binary_crossentropy_parameters, mean_squared_error_parameters,
+                                     mean_absolute_error_parameters, huber_parameters>;
 
 struct loss_description {
     std::string keras_name;  // "sparse_categorical_crossentropy"
@@ -37,8 +45,24 @@ struct loss_parameters_of<sparse_categorical_crossentropy_t> {
     static loss_parameters get() { return sparse_categorical_crossentropy_parameters{}; }
 };
 template <>
+struct loss_parameters_of<categorical_crossentropy_t> {
+    static loss_parameters get() { return categorical_crossentropy_parameters{}; }
+};
+template <>
+struct loss_parameters_of<binary_crossentropy_t> {
+    static loss_parameters get() { return binary_crossentropy_parameters{}; }
+};
+template <>
 struct loss_parameters_of<mean_squared_error_t> {
     static loss_parameters get() { return mean_squared_error_parameters{}; }
+};
+template <>
+struct loss_parameters_of<mean_absolute_error_t> {
+    static loss_parameters get() { return mean_absolute_error_parameters{}; }
+};
+template <double Delta>
+struct loss_parameters_of<huber_t<Delta>> {
+    static loss_parameters get() { return huber_parameters{Delta}; }
 };
 
 }  // namespace detail

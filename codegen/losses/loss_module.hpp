@@ -27,6 +27,10 @@
 #include <vector>
 
 #include "codegen/layers/plan_builder.hpp"
+#include "codegen/losses/binary_crossentropy.hpp"
+#include "codegen/losses/categorical_crossentropy.hpp"
+#include "codegen/losses/huber.hpp"
+#include "codegen/losses/mean_absolute_error.hpp"
 #include "codegen/losses/mean_squared_error.hpp"
 #include "codegen/losses/sparse_categorical_crossentropy.hpp"
 

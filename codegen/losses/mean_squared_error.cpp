@@ -5,15 +5,13 @@
 
 #include <fmt/core.h>
 
+#include "codegen/losses/loss_statements.hpp"
+
 namespace nnfuse::codegen::losses {
 
 namespace {
 
 using parameters = mean_squared_error_parameters;
-
-storage target_values(const model_plan& plan) {
-    return {"target_values", extent::caller, plan.outputs, "the batch's float targets, one per output"};
-}
 
 std::size_t loss_kernel(plan_builder& b) {
     const std::size_t n = b.plan().outputs;
@@ -27,49 +25,23 @@ std::size_t loss_kernel(plan_builder& b) {
 
 }  // namespace
 
-void check_last_layer(const parameters&, const layer_description& last) {
-    if (last.activation() == activation_kind::softmax) {
-        throw plan_error(fmt::format(
-            "the last layer '{}' must not end in softmax: the loss mean_squared_error fits real-valued targets; a "
-            "classifier takes sparse_categorical_crossentropy",
-            last.name));
-    }
-}
-
+void check_last_layer(const parameters&, const layer_description& last) { refuse_softmax(last, "mean_squared_error"); }
 std::optional<activation_kind> fused_activation(const parameters&) { return std::nullopt; }
-
 void rewrite_output_step(const parameters&, step&) {}
 
 targets_binding targets(const parameters&, const model_plan& plan) {
-    return {target_values(plan), "float", "nnfuse::values_of"};
+    return {float_targets(plan), "float", "nnfuse::values_of"};
 }
 
 std::vector<statement> plan_loss(const parameters&, plan_builder& b) {
-    model_plan& plan = b.plan();
-    const std::size_t n = plan.outputs;
-    plan.loss_kernel = loss_kernel(b);
-    return {{.id = "loss.reset", .when = phase::per_chunk, .comment = "loss", .action = reset_chunk_result{}},
-            {.id = "loss.forward",
-             .when = phase::per_chunk,
-             .action = b.kernel_call(
-                 plan.loss_kernel,
-                 {rows_of(b.buffer(plan.output), n), rows_of(target_values(plan), n), row_count(),
-                  value("1.0f / static_cast<float>(rows)"), rows_of(b.gradient(plan.output), n),
-                  value("&chunk_results_[chunk].loss_sum"), value("&chunk_results_[chunk].metric_sum")})}};
+    b.plan().loss_kernel = loss_kernel(b);
+    return train_statements(b, b.plan().loss_kernel, float_targets(b.plan()));
 }
 
 statement plan_evaluation(const parameters&, plan_builder& b) {
-    return {.id = "loss.evaluate",
-            .action = b.kernel_call(loss_kernel(b),
-                                    {value("output"), whole(target_values(b.plan())), row_count(), value("0.0f"),
-                                     value("nullptr"), value("&result.loss_sum"), value("&result.metric_sum")})};
+    return evaluation_statement(b, loss_kernel(b), float_targets(b.plan()));
 }
 
-statement plan_prediction(const parameters&, plan_builder& b) {
-    return {.id = "loss.predict",
-            .comment = "the outputs themselves",
-            .action = plan_builder::function_call(
-                signatures::copy_floats, {value("output"), row_count(b.plan().outputs), value("predictions")})};
-}
+statement plan_prediction(const parameters&, plan_builder& b) { return output_as_prediction(b); }
 
 }  // namespace nnfuse::codegen::losses

@@ -5,6 +5,8 @@
 
 #include <fmt/core.h>
 
+#include "codegen/losses/loss_statements.hpp"
+
 namespace nnfuse::codegen::losses {
 
 namespace {
@@ -47,24 +49,12 @@ targets_binding targets(const parameters&, const model_plan&) {
 }
 
 std::vector<statement> plan_loss(const parameters&, plan_builder& b) {
-    model_plan& plan = b.plan();
-    const std::size_t c = plan.outputs;
-    plan.loss_kernel = loss_kernel(b);
-    return {{.id = "loss.reset", .when = phase::per_chunk, .comment = "loss", .action = reset_chunk_result{}},
-            {.id = "loss.forward",
-             .when = phase::per_chunk,
-             .action = b.kernel_call(
-                 plan.loss_kernel,
-                 {rows_of(b.buffer(plan.output), c), rows_of(labels, 1), row_count(),
-                  value("1.0f / static_cast<float>(rows)"), rows_of(b.gradient(plan.output), c),
-                  value("&chunk_results_[chunk].loss_sum"), value("&chunk_results_[chunk].metric_sum")})}};
+    b.plan().loss_kernel = loss_kernel(b);
+    return train_statements(b, b.plan().loss_kernel, labels);
 }
 
 statement plan_evaluation(const parameters&, plan_builder& b) {
-    return {.id = "loss.evaluate",
-            .action = b.kernel_call(loss_kernel(b),
-                                    {value("output"), whole(labels), row_count(), value("0.0f"), value("nullptr"),
-                                     value("&result.loss_sum"), value("&result.metric_sum")})};
+    return evaluation_statement(b, loss_kernel(b), labels);
 }
 
 statement plan_prediction(const parameters&, plan_builder& b) {

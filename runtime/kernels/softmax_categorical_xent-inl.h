@@ -45,7 +45,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 template <std::size_t Units>
 void SoftmaxCategoricalCrossEntropy(const float* HWY_RESTRICT logits, const float* HWY_RESTRICT targets,
                                     std::size_t rows, float grad_scale, float* HWY_RESTRICT dlogits, double* loss_sum,
-                                    std::size_t* correct) {
+                                    double* correct) {
     using Row = softmax_detail::SoftmaxRow<Units>;
     using V = softmax_detail::V;
     using vector_helpers::kLanes;
@@ -95,7 +95,7 @@ void SoftmaxCategoricalCrossEntropy(const float* HWY_RESTRICT logits, const floa
         });
     }
     *loss_sum += batch_loss;
-    *correct += batch_correct;
+    *correct += static_cast<double>(batch_correct);
 }
 
 }  // namespace nnfuse::kernels::HWY_NAMESPACE

@@ -110,3 +110,46 @@ TEST_CASE("a regression's last activation stays in its layer's step: the loss re
     // Its backward takes sigmoid's derivative from the output: it reads that output.
     CHECK(plan.train_batch[index_of(plan.train_batch, "dense_1.backward")].reads("out_dense_1"));
 }
+
+TEST_CASE("each loss of the DSL plans its own kernel, targets and prediction", "[codegen][loss]") {
+    struct expectation {
+        std::string kernel, targets_type, prediction;
+        nnfuse::activation_kind last_step_activation;
+    };
+    const auto check = [](const auto& model, const expectation& expected) {
+        const auto layers = cg::describe(model);
+        const auto plan = cg::make_plan(layers, cg::describe_loss(model));
+        INFO(plan.loss.keras_name);
+        CHECK(callee(plan, plan.train_batch[index_of(plan.train_batch, "loss.forward")]) == expected.kernel);
+        CHECK(callee(plan, plan.evaluate.at(0)) == expected.kernel);
+        CHECK(callee(plan, plan.predict.at(0)) == expected.prediction);
+        CHECK(plan.targets.element_type == expected.targets_type);
+        CHECK(plan.steps.back().activation == expected.last_step_activation);
+        const auto files = cg::render(request_for("m"), layers, plan);
+        CHECK(files.source.find("#include \"" + plan.kernels[plan.loss_kernel].signature->header + "\"") !=
+              std::string::npos);
+        return plan;
+    };
+    using nnfuse::activation_kind;
+    check(test_models::categorical_loss,
+          {"softmax_cxent_f32_c3", "float", "nnfuse::softmax_rows", activation_kind::linear});
+    check(test_models::binary_loss,
+          {"sigmoid_bxent_f32_n2", "float", "nnfuse::sigmoid_values", activation_kind::linear});
+    check(test_models::absolute_loss, {"mae_f32_n2", "float", "std::copy_n", activation_kind::linear});
+    const auto huber =
+        check(test_models::huber_loss, {"huber_f32_n2", "float", "std::copy_n", activation_kind::linear});
+    const auto& call = std::get<cg::call>(huber.train_batch[index_of(huber.train_batch, "loss.forward")].action);
+    CHECK(call.arguments.back().text == "static_cast<float>(0.5)");  // the declared delta
+    // A sigmoid layer of its own at the end: no step computes it, binary cross-entropy does.
+    constexpr auto sigmoid_layer = nnfuse::sequential(nnfuse::input<3>, nnfuse::dense<2>(),
+                                                      nnfuse::activation(nnfuse::sigmoid), nnfuse::binary_crossentropy);
+    const auto plan =
+        check(sigmoid_layer, {"sigmoid_bxent_f32_n2", "float", "nnfuse::sigmoid_values", activation_kind::linear});
+    CHECK(plan.steps.size() == 1);
+    // The same sigmoid layer under mean squared error stays in the dense step.
+    constexpr auto sigmoid_regression = nnfuse::sequential(
+        nnfuse::input<3>, nnfuse::dense<2>(), nnfuse::activation(nnfuse::sigmoid), nnfuse::mean_squared_error);
+    check(sigmoid_regression, {"mse_f32_n2", "float", "std::copy_n", activation_kind::sigmoid});
+    REQUIRE_THROWS_WITH(cg::make_plan(cg::describe(test_models::absolute_loss), cg::describe_loss(sigmoid_layer)),
+                        Catch::Contains("the last layer 'dense' must end in sigmoid"));
+}

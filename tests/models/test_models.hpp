@@ -56,4 +56,15 @@ inline constexpr auto dropout_edges_without =
 inline constexpr auto linear_regression =
     nnfuse::sequential(nnfuse::input<3>, nnfuse::dense<1>(), nnfuse::mean_squared_error);
 
+// One dense layer per loss of dsl/loss.hpp beyond those two: each loss's kernel, targets, metric and prediction in
+// a generated Net (softmax or sigmoid fused into the loss where it takes them).
+inline constexpr auto categorical_loss =
+    nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<3>(nnfuse::softmax), nnfuse::categorical_crossentropy);
+inline constexpr auto binary_loss =
+    nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<2>(nnfuse::sigmoid), nnfuse::binary_crossentropy);
+inline constexpr auto absolute_loss =
+    nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<2>(), nnfuse::mean_absolute_error);
+inline constexpr auto huber_loss =
+    nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<2>(), nnfuse::huber_with_delta<0.5>);
+
 }  // namespace test_models

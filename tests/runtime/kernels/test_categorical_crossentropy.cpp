@@ -25,7 +25,7 @@
 #define NNFUSE_TESTS_CCE_TABLE_
 namespace nnfuse::test {
 using CategoricalCrossEntropyFn = void (*)(const float* logits, const float* targets, std::size_t rows,
-                                           float grad_scale, float* dlogits, double* loss_sum, std::size_t* correct);
+                                           float grad_scale, float* dlogits, double* loss_sum, double* correct);
 using CceTable = LossTable<CategoricalCrossEntropyFn>;
 }  // namespace nnfuse::test
 #endif  // NNFUSE_TESTS_CCE_TABLE_
@@ -125,9 +125,9 @@ constexpr std::size_t kInitialCorrect = 7;
 
 LossResult RunCce(CategoricalCrossEntropyFn run, const LossProblem& p, float grad_scale, bool with_gradient) {
     return RunGuarded(p, with_gradient, [&](const float* z, const float* t, float* dz, double* loss, double* metric) {
-        std::size_t correct = kInitialCorrect;  // nonzero: the kernel must add to it
+        double correct = kInitialCorrect;  // nonzero: the kernel must add to it
         run(z, t, p.rows, grad_scale, dz, loss, &correct);
-        *metric += static_cast<double>(correct) - kInitialCorrect;
+        *metric += correct - kInitialCorrect;
     });
 }
 
