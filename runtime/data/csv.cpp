@@ -25,7 +25,7 @@ namespace {
 
 // libcsv grows a field's buffer through this; refusing past the limit makes csv_parse stop with CSV_ENOMEM.
 void* limited_realloc(void* block, std::size_t bytes) {
-    if (bytes > csv_max_field_bytes + 1024) return nullptr;
+    if (bytes > csv_max_field_bytes) return nullptr;
     return std::realloc(block, bytes);
 }
 int is_tab(unsigned char c) { return c == '\t' ? 1 : 0; }
@@ -93,8 +93,8 @@ void check_selection(const csv_columns& columns) {
         throw std::invalid_argument("read_csv: target columns are named but kind is target_kind::none");
     }
     if (columns.kind == target_kind::class_id && columns.targets.size() > 1) {
-        throw std::invalid_argument(fmt::format("read_csv: class ids come from one target column, {} are named",
-                                                columns.targets.size()));
+        throw std::invalid_argument(
+            fmt::format("read_csv: class ids come from one target column, {} are named", columns.targets.size()));
     }
     std::unordered_set<std::string> seen;
     for (const auto* list : {&columns.targets, &columns.features}) {
@@ -110,8 +110,7 @@ void check_selection(const csv_columns& columns) {
 struct csv_reading {
     enum class role { ignored, feature, target };
 
-    csv_reading(std::string file_name, const csv_columns& columns)
-        : file(std::move(file_name)), selection(columns) {}
+    csv_reading(std::string file_name, const csv_columns& columns) : file(std::move(file_name)), selection(columns) {}
 
     std::string file;
     const csv_columns& selection;
@@ -292,7 +291,7 @@ table read_csv(const std::filesystem::path& file, const csv_columns& columns, co
                                      "quote inside a quoted field)",
                                      line_offset + used + 1));
         }
-        if (csv_get_buffer_size(&parser) >= csv_max_field_bytes) {
+        if (csv_error(&parser) == CSV_ENOMEM && csv_get_buffer_size(&parser) > csv_max_field_bytes / 2) {
             reading.fail(reading.line, "", "", fmt::format("a field longer than {} bytes", csv_max_field_bytes));
         }
         reading.fail(reading.line, "", "", fmt::format("the CSV parser failed: {}", csv_strerror(csv_error(&parser))));
@@ -321,7 +320,7 @@ table read_csv(const std::filesystem::path& file, const csv_columns& columns, co
         }
     }
     const std::size_t lines = reading.line - (line_offset == 0 ? 1 : 0);  // a last line without LF counts too
-    if (reading.line > 1 && line_offset == 0) --reading.line;              // errors at the end are on the last line
+    if (reading.line > 1 && line_offset == 0) --reading.line;             // errors at the end are on the last line
     if (csv_fini(&parser, field_callback, row_callback, &reading) != 0) {
         if (reading.error) std::rethrow_exception(reading.error);
         reading.fail(reading.line, "", "", "the file ends inside a quoted field (a closing quote is missing)");
@@ -335,16 +334,15 @@ table read_csv(const std::filesystem::path& file, const csv_columns& columns, co
     }
     if (!reading.have_header) {
         reading.fail(0, "", "",
-                     format.skip_lines >= lines
-                         ? fmt::format("no header row: the file has {} lines and {} are skipped", lines,
-                                       format.skip_lines)
-                         : std::string("no header row: the file holds only blank lines"));
+                     format.skip_lines >= lines ? fmt::format("no header row: the file has {} lines and {} are skipped",
+                                                              lines, format.skip_lines)
+                                                : std::string("no header row: the file holds only blank lines"));
     }
     if (reading.out.rows == 0) {
         reading.fail(0, "", "",
-                     format.column_names.empty() ? fmt::format("no data rows after the header (line {})",
-                                                               reading.header_line)
-                                                 : std::string("no data rows"));
+                     format.column_names.empty()
+                         ? fmt::format("no data rows after the header (line {})", reading.header_line)
+                         : std::string("no data rows"));
     }
     return std::move(reading.out);
 }

@@ -84,8 +84,7 @@ TEST_CASE("read_csv without targets reads every column as a feature", "[data][cs
     CHECK(t.features == std::vector<float>{1, 2});
 }
 
-TEST_CASE("read_csv reads quoted fields, CRLF, spaces, a BOM, blank lines and a last line without LF",
-          "[data][csv]") {
+TEST_CASE("read_csv reads quoted fields, CRLF, spaces, a BOM, blank lines and a last line without LF", "[data][csv]") {
     scratch_dir dir;
     write_text(dir / "t.csv",
                "\xEF\xBB\xBF\"a\",\"b, with comma\",\"say \"\"hi\"\"\",y\r\n"
@@ -125,8 +124,7 @@ TEST_CASE("read_csv reads more rows than fit its read buffer", "[data][csv]") {
     CHECK(t.class_ids[19997] == 2);
 }
 
-TEST_CASE("read_csv reads scikit-learn's layout: a shape line, no header names, another delimiter",
-          "[data][csv]") {
+TEST_CASE("read_csv reads scikit-learn's layout: a shape line, no header names, another delimiter", "[data][csv]") {
     scratch_dir dir;
     write_text(dir / "sk.csv", "2,2,class_0,class_1\n1.0;2.0;1\n3.5;4.5;0\n");
     csv_format format;
