@@ -232,7 +232,10 @@ npy_array read_npy(const std::filesystem::path& file) {
     bool have_descr = false, have_order = false, have_shape = false, fortran_order = false;
     std::string descr;
     std::vector<std::uint64_t> dims;
-    for (auto& [key, value] : header_parser(in, header).parse()) {
+    for (auto& item : header_parser(in, header).parse()) {
+        // Named references rather than a structured binding: clang 14 (the fuzz build) cannot capture those.
+        const std::string& key = item.first;
+        header_value& value = item.second;
         const auto duplicate = [&](bool& seen) {
             if (seen) in.fail(fmt::format("malformed NPY header dict: key '{}' appears twice", key));
             seen = true;
