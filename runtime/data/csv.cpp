@@ -265,6 +265,9 @@ struct parser_guard {
 
 table read_csv(const std::filesystem::path& file, const csv_columns& columns, const csv_format& format) {
     check_selection(columns);
+    if (format.delimiter == '"' || format.delimiter == '\n' || format.delimiter == '\r') {
+        throw std::invalid_argument("read_csv: the delimiter cannot be a quote or a line end");
+    }
     csv_reading reading(file.string(), columns);
     if (!format.column_names.empty()) {
         reading.names = format.column_names;

@@ -1,9 +1,10 @@
 // CSV reader: a file with a header row of column names (raw or gzip) into a table of float features and targets.
 //
 // read_csv(file, columns, format)
-//   requires: columns names each column at most once and no column both as feature and target; targets given
-//             iff columns.kind != none; kind == class_id has exactly one target column (else
-//             std::invalid_argument: a mistake in the program, not in the file).
+//   requires: columns names each column at most once, none both as feature and target; a kind other than none
+//             when targets are named (without targets, kind is ignored), and one target column for class_id;
+//             format.delimiter is not a quote or a line end (else std::invalid_argument: a mistake in the
+//             program, not in the file).
 //   ensures:  the table's invariants (table.hpp). Features are columns.features in that order, or, when that
 //             list is empty, every column that is not a target, in file order. Each cell is the whole of a
 //             decimal number (std::from_chars's: "1", "-2.5", ".5", "3e-2", a leading '+' allowed; spaces and

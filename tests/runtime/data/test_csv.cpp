@@ -288,4 +288,7 @@ TEST_CASE("read_csv refuses a selection that is a program error", "[data][csv]")
     CHECK_THROWS_AS(read_csv(dir / "t.csv", {{"a", "y"}, {}, target_kind::class_id}), std::invalid_argument);
     CHECK_THROWS_AS(read_csv(dir / "t.csv", {{"y"}, {"a", "a"}, target_kind::value}), std::invalid_argument);
     CHECK_THROWS_AS(read_csv(dir / "t.csv", {{"y"}, {"y"}, target_kind::value}), std::invalid_argument);
+    csv_format quote;
+    quote.delimiter = '"';
+    CHECK_THROWS_AS(read_csv(dir / "t.csv", {}, quote), std::invalid_argument);
 }
