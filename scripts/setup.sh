@@ -7,7 +7,7 @@ nnfuse_build="$nnfuse_root/build"
 
 nnfuse_packages=(
   g++ meson ninja-build pkg-config cmake
-  libhwy-dev libfmt-dev libboost-dev catch2 zlib1g-dev libcli11-dev
+  libhwy-dev libfmt-dev libboost-dev catch2 zlib1g-dev libcsv-dev libcli11-dev
   libbenchmark-dev openmpi-bin libopenmpi-dev
   clang libclang-rt-14-dev
   nlohmann-json3-dev python3-numpy

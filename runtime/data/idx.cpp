@@ -1,27 +1,18 @@
-// IDX reading through zlib's gz* interface: one code path for raw and gzip files (see idx.hpp).
+// IDX reading through gz_reader: one code path for raw and gzip files (see idx.hpp).
 #include "runtime/data/idx.hpp"
 
 #include "runtime/data/data_error.hpp"
+#include "runtime/data/gz_reader.hpp"
 
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <climits>
-#include <cstring>
-#include <memory>
 #include <string>
 #include <string_view>
 
 namespace nnfuse {
 namespace {
-
-struct gz_closer {
-    void operator()(gzFile file) const noexcept { gzclose(file); }
-};
-using gz_handle = std::unique_ptr<gzFile_s, gz_closer>;
 
 std::string join_dims(const std::vector<std::uint32_t>& dims) {
     std::string text;
@@ -60,74 +51,10 @@ const char* idx_type_name(std::uint8_t type) {
     }
 }
 
-// A byte stream from a raw or gzip file in which every zlib error is a data_error naming the file.
-class checked_gz_reader {
-public:
-    explicit checked_gz_reader(const std::filesystem::path& file) : name_(file.string()) {
-        errno = 0;
-        gz_.reset(gzopen(name_.c_str(), "rb"));
-        if (!gz_) {
-            fail(fmt::format("cannot open ({})", errno != 0 ? std::strerror(errno) : "zlib is out of memory"));
-        }
-        gzbuffer(gz_.get(), 1U << 18);  // larger than zlib's 8 KiB default: fewer read() calls on 47 MB sets
-    }
-
-    // Reads until `count` bytes or the end of the data; returns how many were read. End of data is only
-    // believed when zlib reports no error: a cut gzip stream also makes gzread return 0.
-    std::size_t read_some(void* destination, std::size_t count) {
-        auto* out = static_cast<unsigned char*>(destination);
-        std::size_t done = 0;
-        while (done < count) {
-            const auto request = static_cast<unsigned>(std::min<std::size_t>(count - done, INT_MAX));
-            const int got = gzread(gz_.get(), out + done, request);
-            if (got < 0) fail_with_zlib_error();
-            if (got == 0) {
-                int code = Z_OK;
-                gzerror(gz_.get(), &code);
-                if (code != Z_OK) fail_with_zlib_error();
-                break;
-            }
-            done += static_cast<std::size_t>(got);
-            consumed_ += static_cast<std::size_t>(got);
-        }
-        return done;
-    }
-
-    // Whether the file is gzip (decided by zlib from the magic bytes 1f 8b; meaningful after a read).
-    bool compressed() const { return gzdirect(gz_.get()) == 0; }
-
-    [[noreturn]] void fail(std::string_view problem) const { throw data_error(fmt::format("{}: {}", name_, problem)); }
-
-private:
-    [[noreturn]] void fail_with_zlib_error() const {
-        int code = Z_OK;
-        std::string_view message = gzerror(gz_.get(), &code);
-        // zlib prefixes its message with the path given to gzopen; we print the path once, ourselves.
-        if (const std::string prefix = name_ + ": "; message.starts_with(prefix)) message.remove_prefix(prefix.size());
-        switch (code) {
-            case Z_BUF_ERROR:
-                fail(
-                    fmt::format("gzip stream is truncated (zlib: {}) after {} decompressed bytes", message, consumed_));
-            case Z_DATA_ERROR:
-                fail(fmt::format("corrupt gzip data (zlib: {}) after {} decompressed bytes", message, consumed_));
-            case Z_ERRNO:
-                fail(fmt::format("read error ({})", std::strerror(errno)));
-            case Z_MEM_ERROR:
-                fail("out of memory while decompressing");
-            default:
-                fail(fmt::format("zlib error {} ({})", code, message));
-        }
-    }
-
-    std::string name_;
-    gz_handle gz_;
-    std::size_t consumed_ = 0;
-};
-
 }  // namespace
 
 idx_u8 read_idx_u8(const std::filesystem::path& file) {
-    checked_gz_reader in(file);
+    gz_reader in(file);
     const auto stream_kind = [&] { return in.compressed() ? "the decompressed gzip stream" : "the file"; };
 
     std::array<std::uint8_t, 4> magic{};
