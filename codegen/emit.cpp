@@ -85,6 +85,20 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
         fmt::format("    const {}* const {} = {}(targets, \"{}\", \"{}\");\n", targets.element_type,
                     targets.targets.name, targets.accessor, request.model, plan.loss.keras_name);
 
+    // Optional capabilities (runtime/train/*.hpp): batch_norm_statistics only when the model has BN layers;
+    // pixel_training always (net.gen.hpp.in), the pixels read directly or widened per chunk.
+    const bool has_bn = !plan.bn_layers.empty();
+    const std::string bn_base = has_bn ? ", public nnfuse::batch_norm_statistics" : "";
+    const std::string bn_members = has_bn ? templates.text("snippets/bn_statistics_members.in") : "";
+    const std::string bn_storage = has_bn ? templates.fill("snippets/bn_statistics_storage.in",
+                                                           {{"bn_count", std::to_string(plan.bn_layers.size())}})
+                                          : "";
+    const std::string bn_definitions =
+        has_bn ? templates.fill("snippets/bn_statistics_definitions.in", {{"model", request.model}}) : "";
+    const std::string pixel_path = plan.trains_from_pixels
+                                       ? "reads the uint8 pixels themselves, no float copy of the batch"
+                                       : "widens the uint8 rows to floats chunk by chunk in the step's first phase";
+
     generated_files files;
     files.header =
         wrap_long_lines(templates.fill("net.gen.hpp.in", {
@@ -94,7 +108,10 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                                                              {"input_size", std::to_string(plan.input_size)},
                                                              {"loss_members", loss_members(plan)},
                                                              {"variable_count", std::to_string(plan.variables.size())},
-                                                             {"bn_count", std::to_string(plan.bn_layers.size())},
+                                                             {"capability_bases", bn_base},
+                                                             {"pixel_path", pixel_path},
+                                                             {"capability_members", bn_members},
+                                                             {"capability_storage", bn_storage},
                                                              {"members", storage.members},
                                                              {"size_constants", storage.size_constants},
                                                              {"architecture", architecture(layers)},
@@ -122,6 +139,7 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                               {"forward_infer", print.pieces(plan.forward_infer) + bn_inputs},
                               {"train_step", print.chunked(plan.train_batch)},
                               {"train_step_pixels", print.chunked(plan.train_pixel_batch)},
+                              {"capability_definitions", bn_definitions},
                           }));
     files.manifest = manifest(request.model, banner(request, ">"), layers, plan);
     return files;

@@ -14,6 +14,7 @@
 #include "runtime/checkpoint/checkpoint_error.hpp"
 #include "runtime/checkpoint/nnfuse_version.hpp"
 #include "runtime/checkpoint/safetensors.hpp"
+#include "runtime/train/batch_norm_statistics.hpp"
 
 namespace nnfuse {
 
@@ -75,7 +76,7 @@ std::vector<expected_tensor> training_tensors(network& net, optimizer& opt, std:
         tensors.push_back(
             {std::string(optimizer_prefix) + slot.name, "F32", shape, std::as_writable_bytes(slot.values)});
     }
-    const auto bn = net.bn_layers();
+    const auto bn = bn_layers_of(net);
     counters.assign(1 + bn.size(), 0);
     tensors.push_back({iterations_name, "I64", {}, std::as_writable_bytes(std::span(counters).first(1))});
     for (std::size_t k = 0; k < bn.size(); ++k) {
@@ -89,7 +90,7 @@ std::vector<expected_tensor> training_tensors(network& net, optimizer& opt, std:
 
 std::map<std::string, std::string> model_metadata(network& net, std::string_view content) {
     std::vector<std::string> profiles;
-    for (const bn_layer_ref& bn : net.bn_layers())
+    for (const bn_layer_ref& bn : bn_layers_of(net))
         profiles.push_back(fmt::format("{}={}", bn.name, to_string(bn.profile)));
     return {{"schema", std::string(schema)},
             {"nnfuse_version", std::string(nnfuse_version)},
@@ -202,7 +203,7 @@ void save_training_checkpoint(const std::filesystem::path& file, network& net, o
     std::vector<std::int64_t> counters;
     for (expected_tensor& t : training_tensors(net, opt, counters)) tensors.push_back(std::move(t));
     counters[0] = static_cast<std::int64_t>(opt.iterations());
-    const auto bn = net.bn_layers();
+    const auto bn = bn_layers_of(net);
     for (std::size_t k = 0; k < bn.size(); ++k) counters[1 + k] = static_cast<std::int64_t>(*bn[k].batches_seen);
 
     auto metadata = model_metadata(net, "training");
@@ -263,7 +264,7 @@ loaded_training_checkpoint load_training_checkpoint(const std::filesystem::path&
     copy_in(contents, tensors);
     opt.set_iterations(static_cast<std::uint64_t>(counters[0]));
     if (random_state* state = net.randomness()) *state = random;
-    const auto bn = net.bn_layers();
+    const auto bn = bn_layers_of(net);
     for (std::size_t k = 0; k < bn.size(); ++k) *bn[k].batches_seen = static_cast<std::uint64_t>(counters[1 + k]);
     return loaded;
 }

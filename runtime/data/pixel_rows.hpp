@@ -18,7 +18,7 @@
 // check_pixel_batch(batch, row_size, model) throws std::invalid_argument, naming `model` and the value, unless
 // batch.row_size == row_size, the set is whole rows and every index of samples and next_samples is a row of it.
 // A model whose first layer is a BN folded into a dense layer reads a pixel_batch without widening it
-// (network::train_pixel_batch, runtime/kernels/bn_pixels-inl.h).
+// (pixel_training::train_pixel_batch, runtime/kernels/bn_pixels-inl.h).
 #pragma once
 
 #include <cstddef>

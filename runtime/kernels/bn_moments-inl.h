@@ -3,8 +3,8 @@
 // A block's column (kBlockRows rows) gives float sums in two passes while it is in L1 (the corrected two-pass
 // algorithm: center = the block's float mean, then sum(x - center) and sum((x - center)^2)); blocks are merged in
 // double with Chan, Golub & LeVeque's pairwise update of (count, mean, M2) (RunningMoments, also used by
-// bn_chunked-inl.h to merge chunks). The variance is never E[x^2] - E[x]^2, so the float error is bounded by one
-// block, not by the batch.
+// bn_chunked-inl.h to merge chunks; the update itself is chan_merge-inl.h's, shared with the trainer). The variance is
+// never E[x^2] - E[x]^2, so the float error is bounded by one block, not by the batch.
 //   FinishColumnMoments: a batch of one block, finished in float.
 //   FinishMoments: mean and variance finished in double, 1/sqrt(var + epsilon) in float (a correctly rounded sqrt
 //   and division each).
@@ -23,6 +23,7 @@
 
 #include "hwy/highway.h"
 #include "runtime/kernels/bn_traversal-inl.h"
+#include "runtime/kernels/chan_merge-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::kernels::HWY_NAMESPACE {
@@ -144,8 +145,9 @@ struct RunningMoments {
         const double n_a = static_cast<double>(rows_before);
         const double n_b = static_cast<double>(block_rows);
         const VD inv_n_b = hn::Set(dd, 1.0 / n_b);
-        const VD weight_b = hn::Set(dd, n_b / (n_a + n_b));
-        const VD cross_weight = hn::Set(dd, n_a * n_b / (n_a + n_b));
+        const ChanWeights weights = ChanWeightsFor(n_a, n_b);
+        const VD weight_b = hn::Set(dd, weights.of_b);
+        const VD cross_weight = hn::Set(dd, weights.cross);
         for (std::size_t j = begin; j < end; j += hn::Lanes(dd)) {
             const VD sum_dev_b = LoadWidened(dd, block_sum_dev + j);
             const VD mean_dev_b = hn::Mul(sum_dev_b, inv_n_b);  // block mean - center
@@ -153,10 +155,11 @@ struct RunningMoments {
             // sum((x-center)^2) - n*(mean-center)^2 >= 0 in exact arithmetic; rounding may not know it.
             const VD m2_b =
                 hn::ZeroIfNegative(hn::NegMulAdd(mean_dev_b, sum_dev_b, LoadWidened(dd, block_sum_sq_dev + j)));
-            const VD mean_a = hn::Load(dd, mean + j);
-            const VD delta = hn::Sub(mean_b, mean_a);
-            hn::Store(hn::MulAdd(delta, weight_b, mean_a), dd, mean + j);
-            hn::Store(hn::Add(hn::Load(dd, m2 + j), hn::MulAdd(hn::Mul(delta, delta), cross_weight, m2_b)), dd, m2 + j);
+            VD merged_mean = hn::Load(dd, mean + j);
+            VD merged_m2 = hn::Load(dd, m2 + j);
+            ChanMerge(merged_mean, merged_m2, mean_b, m2_b, weight_b, cross_weight);
+            hn::Store(merged_mean, dd, mean + j);
+            hn::Store(merged_m2, dd, m2 + j);
         }
     }
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/train/batch_norm_statistics.hpp"
 #include "runtime/train/random.hpp"
 
 namespace nnfuse {
@@ -25,7 +26,9 @@ void initialize_variables(network& net, std::uint64_t seed) {
             }
         }
     }
-    for (const bn_layer_ref& bn : net.bn_layers()) *bn.batches_seen = 0;
+    if (batch_norm_statistics* const bn_statistics = net.as_batch_norm_statistics()) {
+        for (const bn_layer_ref& bn : bn_statistics->bn_layers()) *bn.batches_seen = 0;
+    }
 }
 
 }  // namespace nnfuse

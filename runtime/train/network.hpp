@@ -1,9 +1,12 @@
 // nnfuse::network: the one interface through which runtime/ drives any generated model.
 //
 // A generated Net (codegen/) implements it; the trainer, evaluator, checkpoints and summaries use
-// only what is here, so runtime/ never switches on layer kinds. Buffers are sized for
-// max_batch() rows at construction: no allocation happens inside a training step.
-// requires: rows <= max_batch() in every call; x holds rows * input_size() floats.
+// only what is here, so runtime/ never switches on layer kinds. What only some models have is an optional
+// capability, its own interface in its own header, reached through an as_...() accessor that returns nullptr
+// when the network lacks it: batch_norm_statistics (BN layers' moving statistics and inputs) and
+// pixel_training (a step on uint8 image rows); randomness() is the state of the random numbers training draws. Buffers
+// are sized for max_batch() rows at construction: no allocation happens inside a training step. requires: rows <=
+// max_batch() in every call; x holds rows * input_size() floats.
 #pragma once
 
 #include <cstddef>
@@ -12,8 +15,6 @@
 #include <string_view>
 
 #include "dsl/initializer.hpp"
-#include "dsl/layers/batch_norm.hpp"
-#include "runtime/data/pixel_rows.hpp"
 #include "runtime/train/loss_interface.hpp"
 #include "runtime/train/random_state.hpp"
 
@@ -21,6 +22,9 @@ namespace nnfuse {
 
 // Which forward pass: training (batch statistics) or inference (moving statistics).
 enum class mode { train, infer };
+
+class batch_norm_statistics;
+class pixel_training;
 
 // One variable of the model, by its Keras name, with its values and (if trainable) its gradient.
 struct variable_ref {
@@ -30,17 +34,6 @@ struct variable_ref {
     bool trainable = false;
     initializer init = initializer::zeros;
     std::size_t fan_in = 0, fan_out = 0;  // for glorot_uniform
-};
-
-// A batch-normalization layer as the statistics code sees it: where its input is and which
-// variables hold its moving statistics.
-struct bn_layer_ref {
-    std::string_view name;
-    std::size_t features = 0;         // C
-    std::size_t rows_per_sample = 1;  // values per feature in one sample
-    bn_profile profile = bn_profile::keras;
-    std::span<float> moving_mean, moving_variance;
-    std::uint64_t* batches_seen = nullptr;  // counter for torch's cumulative average
 };
 
 // A callable body(begin, count), by reference: unlike std::function it never allocates, so it can be passed once
@@ -74,7 +67,6 @@ public:
     virtual network_loss loss() const = 0;
 
     virtual std::span<const variable_ref> variables() = 0;
-    virtual std::span<const bn_layer_ref> bn_layers() = 0;
 
     // Threads for the training step (>= 1). Results do not depend on it: batches are cut into chunks by their
     // row count alone (runtime/parallel/chunk_runner.hpp).
@@ -91,14 +83,6 @@ public:
     // are not of the kind loss().target (loss_interface.hpp).
     virtual batch_result train_batch(const float* x, batch_targets targets, std::size_t rows) = 0;
 
-    // The same step on the rows of a uint8 image set (runtime/data/pixel_rows.hpp): batch.samples.size() rows;
-    // std::invalid_argument unless batch.row_size == input_size() and every index is a row of the set. A model
-    // whose first layer is a batch normalization folded into a dense layer reads the pixels itself (its
-    // statistics from exact integer sums, xhat from the pixels: no float copy of the batch, see the manifest);
-    // any other widens them to floats on the training threads and runs train_batch's step. Both ask for
-    // batch.next_samples' rows to be brought into cache.
-    virtual batch_result train_pixel_batch(const pixel_batch& batch, batch_targets targets) = 0;
-
     // Inference mode (moving statistics): the loss and its metric, no gradients; the same targets as train_batch.
     virtual batch_result evaluate_batch(const float* x, batch_targets targets, std::size_t rows) = 0;
 
@@ -106,9 +90,10 @@ public:
     // fuses in training), the model's outputs otherwise.
     virtual void predict_batch(const float* x, std::size_t rows, float* predictions) = 0;
 
-    // Inference mode up to BN layer `bn_index`: returns its input, rows * rows_per_sample * features
-    // floats, valid until the next call. Used to compute population statistics.
-    virtual const float* bn_input(std::size_t bn_index, const float* x, std::size_t rows) = 0;
+    // Optional capabilities: this network as that interface, or nullptr when it has none (the pointer is valid as
+    // long as the network).
+    virtual batch_norm_statistics* as_batch_norm_statistics() { return nullptr; }  // batch_norm_statistics.hpp
+    virtual pixel_training* as_pixel_training() { return nullptr; }                // pixel_training.hpp
 
     // Optional capability: the state of the random numbers training draws (runtime/train/random_state.hpp), or
     // nullptr for a network whose training draws none (no dropout layer: its steps are a function of the weights

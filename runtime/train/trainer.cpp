@@ -10,8 +10,12 @@
 
 #include <fmt/core.h>
 
+#include "hwy/highway.h"
 #include "runtime/data/pixel_rows.hpp"
+#include "runtime/kernels/chan_merge-inl.h"  // at the static target: the merge on plain doubles
 #include "runtime/report/progress_bar.hpp"
+#include "runtime/train/batch_norm_statistics.hpp"
+#include "runtime/train/pixel_training.hpp"
 #include "runtime/train/random.hpp"
 
 namespace nnfuse {
@@ -75,12 +79,24 @@ void trainer::check_classifier(const char* what) const {
 }
 
 void trainer::load_batch(const labeled_images& data, std::span<const std::uint32_t> samples) {
+    widen_rows(data.pixels.data(), samples, pixel_scale);
+    load_labels(data, samples);
+}
+
+void trainer::widen_rows(const std::uint8_t* pixels, std::span<const std::uint32_t> samples, float scale) {
     const std::size_t row_size = net_.input_size();
     net_.for_each_chunk(samples.size(), [&](std::size_t begin, std::size_t count) {
-        gather_pixel_rows(data.pixels.data(), row_size, samples.subspan(begin, count), pixel_scale,
-                          batch_x_.data() + begin * row_size);
+        gather_pixel_rows(pixels, row_size, samples.subspan(begin, count), scale, batch_x_.data() + begin * row_size);
     });
-    load_labels(data, samples);
+}
+
+batch_result trainer::train_pixels(const pixel_batch& batch) {
+    if (pixel_training* const pixels = net_.as_pixel_training()) {
+        return pixels->train_pixel_batch(batch, batch_labels_.data());
+    }
+    // The same floats the generated Nets widen to (gather_pixel_rows), so the same step.
+    widen_rows(batch.pixels.data(), batch.samples, batch.scale);
+    return net_.train_batch(batch_x_.data(), batch_labels_.data(), batch.samples.size());
 }
 
 void trainer::load_labels(const labeled_images& data, std::span<const std::uint32_t> samples) {
@@ -129,7 +145,7 @@ history trainer::fit(const labeled_images& train, const fit_options& options) {
             const pixel_batch batch{train.pixels, net_.input_size(), std::span(order).subspan(begin, end - begin),
                                     std::span(order).subspan(next_begin, next_end - next_begin), pixel_scale};
             load_labels(train, batch.samples);
-            const batch_result result = net_.train_pixel_batch(batch, batch_labels_.data());
+            const batch_result result = train_pixels(batch);
             if (!std::isfinite(result.loss_sum)) {
                 throw training_diverged(
                     fmt::format("the loss is not finite ({}) in epoch {}, batch {} of {}: training stopped",
@@ -199,7 +215,9 @@ void trainer::population_statistics(const labeled_images& data, std::size_t batc
     if (batch_size == 0 || batch_size > net_.max_batch()) {
         throw std::invalid_argument(fmt::format("batch size {} is not in [1, {}]", batch_size, net_.max_batch()));
     }
-    const auto layers = net_.bn_layers();
+    batch_norm_statistics* const statistics = net_.as_batch_norm_statistics();
+    if (statistics == nullptr) return;  // no batch normalization: no statistics to replace
+    const auto layers = statistics->bn_layers();
     std::vector<std::uint32_t> samples(batch_size);
     for (std::size_t k = 0; k < layers.size(); ++k) {
         const bn_layer_ref& bn = layers[k];
@@ -212,7 +230,7 @@ void trainer::population_statistics(const labeled_images& data, std::size_t batc
             std::iota(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rows),
                       static_cast<std::uint32_t>(begin));
             load_batch(data, std::span(samples).first(rows));
-            const float* x = net_.bn_input(k, batch_x_.data(), rows);
+            const float* x = statistics->bn_input(k, batch_x_.data(), rows);
             const std::size_t m = rows * bn.rows_per_sample;
             std::fill(batch_mean.begin(), batch_mean.end(), 0.0);
             std::fill(batch_m2.begin(), batch_m2.end(), 0.0);
@@ -225,13 +243,14 @@ void trainer::population_statistics(const labeled_images& data, std::size_t batc
                     batch_m2[c] += d * d;
                 }
             }
-            const double n_b = static_cast<double>(m), total = count + n_b;
+            // The batch merged in by the kernels' own update (chan_merge-inl.h), one feature at a time.
+            const double n_b = static_cast<double>(m);
+            const auto weights = kernels::HWY_NAMESPACE::ChanWeightsFor(count, n_b);
             for (std::size_t c = 0; c < c_count; ++c) {
-                const double delta = batch_mean[c] - mean[c];
-                mean[c] += delta * n_b / total;
-                m2[c] += batch_m2[c] + delta * delta * count * n_b / total;
+                kernels::HWY_NAMESPACE::ChanMerge(mean[c], m2[c], batch_mean[c], batch_m2[c], weights.of_b,
+                                                  weights.cross);
             }
-            count = total;
+            count += n_b;
         }
         for (std::size_t c = 0; c < c_count; ++c) {
             bn.moving_mean[c] = static_cast<float>(mean[c]);

@@ -11,13 +11,17 @@
 //        A network with randomness() (dropout) gets options.seed as its seed; its step is left as it is, so a
 //        second fit, or a resumed one whose checkpoint restored the step, continues the sequence of masks.
 //   evaluate: inference mode, mean loss and accuracy.
+//        Each step goes through the network's pixel_training capability (runtime/train/pixel_training.hpp)
+//        when it offers one; otherwise the trainer widens the batch to floats itself and calls train_batch.
 //   The progress and the history name the loss's metric as Keras does (network::loss().metric_name: "accuracy").
 //   fit and evaluate take classifiers (a loss on class ids, the labels of labeled_images): a model whose loss
 //   trains on float targets (mean_squared_error) is refused with std::invalid_argument; it trains through
 //   network::train_batch with float targets.
 //   population_statistics: replaces every BN layer's moving statistics with the exact mean and
 //        (biased) variance of its input over the whole set, in inference mode, layer after layer,
-//        merged across batches in double (Chan et al.).
+//        merged across batches in double (Chan et al., the kernels' merge: runtime/kernels/chan_merge-inl.h).
+//        Through the network's batch_norm_statistics capability; a network without it (no BN layer) has
+//        nothing to replace, and the call only checks the set and batch size.
 // requires: the set's samples have net.input_size() pixels; labels < net.output_size();
 //           batch sizes from 2 (fit) or 1 (evaluate) to net.max_batch() - 1 (fit) or max_batch().
 #pragma once
@@ -31,6 +35,7 @@
 #include <vector>
 
 #include "runtime/data/labeled_images.hpp"
+#include "runtime/data/pixel_rows.hpp"
 #include "runtime/optim/optimizer.hpp"
 #include "runtime/report/history.hpp"
 #include "runtime/train/network.hpp"
@@ -75,6 +80,10 @@ private:
     void check_classifier(const char* what) const;
     // Widens the samples' pixels into batch_x_ (evaluation, prediction, population statistics), labels as below.
     void load_batch(const labeled_images& data, std::span<const std::uint32_t> samples);
+    void widen_rows(const std::uint8_t* pixels, std::span<const std::uint32_t> samples, float scale);
+    // One training step on a batch of pixel rows whose labels are loaded: the network's pixel_training capability
+    // when it has one, otherwise the rows widened here and train_batch.
+    batch_result train_pixels(const pixel_batch& batch);
     void load_labels(const labeled_images& data, std::span<const std::uint32_t> samples);
     std::size_t max_rows() const { return net_.max_batch(); }
 

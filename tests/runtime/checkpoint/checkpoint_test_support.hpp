@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "runtime/optim/optimizer.hpp"
+#include "runtime/train/batch_norm_statistics.hpp"
 #include "runtime/train/network.hpp"
 #include "tests/support/scratch_dir.hpp"
 
@@ -35,7 +36,7 @@ inline state_snapshot snapshot(nnfuse::network& net, nnfuse::optimizer* opt = nu
         return std::string(reinterpret_cast<const char*>(v.data()), v.size_bytes());
     };
     for (const auto& v : net.variables()) s.values[std::string(v.name)] = bytes(v.value);
-    for (const auto& bn : net.bn_layers())
+    for (const auto& bn : nnfuse::bn_layers_of(net))
         s.values["batches_seen " + std::string(bn.name)] = std::to_string(*bn.batches_seen);
     if (const auto* random = net.randomness())
         s.values["random"] = std::to_string(random->seed) + " " + std::to_string(random->step);
