@@ -11,6 +11,7 @@ nnfuse_packages=(
   libbenchmark-dev openmpi-bin libopenmpi-dev
   clang libclang-rt-14-dev
   nlohmann-json3-dev python3-numpy
+  python3-sklearn
   dataset-fashion-mnist
   gnuplot-nox
   clang-format
@@ -18,7 +19,8 @@ nnfuse_packages=(
 
 # Optional: what the comparison benchmarks (meson -Dcompare=true, scripts/bench --compare) link against.
 # libopenblas0-pthread: without an optimized BLAS installed, Debian's libtorch runs on the reference BLAS.
-nnfuse_compare_packages=(libtorch-dev libdnnl-dev libopenblas0-pthread)
+# python3-torch: bench/compare/tabular_torch.py, the PyTorch reference for the tabular samples.
+nnfuse_compare_packages=(libtorch-dev libdnnl-dev libopenblas0-pthread python3-torch)
 
 # nnfuse_install_missing [package...]: installs those of the packages (default: nnfuse_packages) that are missing.
 nnfuse_install_missing() {
