@@ -202,9 +202,10 @@ struct csv_reading {
 
     void take_row() {
         if (cell_ends.size() != names.size()) {
-            fail(line, "", "",
-                 fmt::format("{} fields, expected {} as in the header (line {})", cell_ends.size(), names.size(),
-                             header_line));
+            // Without a header row (csv_format::column_names), the columns were named by the program.
+            const std::string expected_from = header_line == 0 ? std::string("as the columns named by the program")
+                                                               : fmt::format("as in the header (line {})", header_line);
+            fail(line, "", "", fmt::format("{} fields, expected {} {}", cell_ends.size(), names.size(), expected_from));
         }
         if ((out.rows + 1) * (out.columns + out.target_columns) > csv_max_values) {
             fail(line, "", "", fmt::format("more than {} values: the table is too large to hold", csv_max_values));

@@ -13,8 +13,9 @@ namespace {
 std::size_t row_count(std::span<const float> x, std::size_t features) {
     if (features == 0) throw std::invalid_argument("float_rows: a row must have at least one feature (features is 0)");
     if (x.empty() || x.size() % features != 0) {
-        throw std::invalid_argument(fmt::format(
-            "float_rows: {} feature values are not a positive whole number of rows of {} features", x.size(), features));
+        throw std::invalid_argument(
+            fmt::format("float_rows: {} feature values are not a positive whole number of rows of {} features",
+                        x.size(), features));
     }
     return x.size() / features;
 }
@@ -23,9 +24,8 @@ void check_finite(std::span<const float> values, std::size_t columns, const char
     const auto bad = std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
     if (bad == values.end()) return;
     const auto at = static_cast<std::size_t>(bad - values.begin());
-    throw std::invalid_argument(
-        fmt::format("float_rows: {} at row {}, column {} is {}, not a finite number", what, at / columns,
-                    at % columns, *bad));
+    throw std::invalid_argument(fmt::format("float_rows: {} at row {}, column {} is {}, not a finite number", what,
+                                            at / columns, at % columns, *bad));
 }
 
 }  // namespace
@@ -43,8 +43,8 @@ float_rows::float_rows(std::span<const float> x, std::size_t features, std::span
     }
     const auto negative = std::find_if(class_ids.begin(), class_ids.end(), [](std::int32_t id) { return id < 0; });
     if (negative != class_ids.end()) {
-        throw std::invalid_argument(fmt::format("float_rows: the class id of row {} is {}, below 0",
-                                                negative - class_ids.begin(), *negative));
+        throw std::invalid_argument(
+            fmt::format("float_rows: the class id of row {} is {}, below 0", negative - class_ids.begin(), *negative));
     }
     kind_ = target_kind::class_id;
     targets_per_row_ = 1;
@@ -84,9 +84,12 @@ void float_rows::gather_target_values(std::span<const std::uint32_t> rows, float
 
 float_rows table_rows(const table& t) {
     switch (t.targets) {
-        case target_kind::class_id: return float_rows(t.features, t.columns, t.class_ids);
-        case target_kind::float_vector: return float_rows(t.features, t.columns, t.target_values, t.target_columns);
-        case target_kind::none: break;
+        case target_kind::class_id:
+            return float_rows(t.features, t.columns, t.class_ids);
+        case target_kind::float_vector:
+            return float_rows(t.features, t.columns, t.target_values, t.target_columns);
+        case target_kind::none:
+            break;
     }
     return float_rows(t.features, t.columns);
 }

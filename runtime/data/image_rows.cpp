@@ -14,9 +14,9 @@ image_rows::image_rows(const labeled_images& images) : images_(&images) {
                                                 images.count, images.height, images.width));
     }
     if (images.pixels.size() != images.count * images.height * images.width || images.labels.size() != images.count) {
-        throw std::invalid_argument(fmt::format(
-            "image_rows: {} pixels and {} labels do not make {} images of {}x{}", images.pixels.size(),
-            images.labels.size(), images.count, images.height, images.width));
+        throw std::invalid_argument(fmt::format("image_rows: {} pixels and {} labels do not make {} images of {}x{}",
+                                                images.pixels.size(), images.labels.size(), images.count, images.height,
+                                                images.width));
     }
 }
 

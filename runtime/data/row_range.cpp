@@ -12,8 +12,8 @@ row_range::row_range(const data_set& set, std::size_t begin, std::size_t count)
     : set_(&set), begin_(begin), count_(count) {
     if (count == 0 || begin > set.rows() || count > set.rows() - begin) {
         throw std::invalid_argument(
-            fmt::format("row_range: rows [{}, {}) are not a non-empty range of a set of {} rows", begin,
-                        begin + count, set.rows()));
+            fmt::format("row_range: rows [{}, {}) are not a non-empty range of a set of {} rows", begin, begin + count,
+                        set.rows()));
     }
 }
 
@@ -37,8 +37,7 @@ void row_range::gather_class_ids(std::span<const std::uint32_t> rows, std::int32
 }
 
 void row_range::gather_target_values(std::span<const std::uint32_t> rows, float* out) const {
-    shifted(rows, targets_per_row(),
-            [&](auto block, std::size_t at) { set_->gather_target_values(block, out + at); });
+    shifted(rows, targets_per_row(), [&](auto block, std::size_t at) { set_->gather_target_values(block, out + at); });
 }
 
 pixel_view row_range::pixels() const {

@@ -75,8 +75,7 @@ TEST_CASE("float_rows refuses arrays that are not whole rows, targets that do no
 TEST_CASE("table_rows views a CSV table with its targets", "[data_set][csv]") {
     const auto file = std::filesystem::temp_directory_path() / "nnfuse_test_table_rows.csv";
     std::ofstream(file) << "a,b,label\n1,2,0\n3,4,1\n5,6,1\n";
-    const nnfuse::table table =
-        nnfuse::read_csv(file, {.targets = {"label"}, .kind = nnfuse::target_kind::class_id});
+    const nnfuse::table table = nnfuse::read_csv(file, {.targets = {"label"}, .kind = nnfuse::target_kind::class_id});
     std::filesystem::remove(file);
     const nnfuse::float_rows set = nnfuse::table_rows(table);
     CHECK(set.rows() == 3);
@@ -87,8 +86,8 @@ TEST_CASE("table_rows views a CSV table with its targets", "[data_set][csv]") {
 }
 
 TEST_CASE("image_rows reads pixels as pixel / 255 and offers them to the pixel path", "[data_set][pixels]") {
-    nnfuse::labeled_images images{.count = 3, .height = 1, .width = 2, .pixels = {0, 255, 51, 102, 7, 200},
-                                  .labels = {4, 0, 9}};
+    nnfuse::labeled_images images{
+        .count = 3, .height = 1, .width = 2, .pixels = {0, 255, 51, 102, 7, 200}, .labels = {4, 0, 9}};
     const nnfuse::image_rows set(images);
     CHECK(set.rows() == 3);
     CHECK(set.features() == 2);
@@ -123,11 +122,12 @@ TEST_CASE("row_range is consecutive rows of a set, its pixels included", "[data_
     }
     CHECK(nnfuse::last_rows(set, 30).rows() == 30);
     CHECK(gather_features(nnfuse::last_rows(set, 30), {0})[0] == 170.0f);
-    CHECK_THROWS_WITH(nnfuse::row_range(set, 150, 51), "row_range: rows [150, 201) are not a non-empty range of a set of 200 rows");
+    CHECK_THROWS_WITH(nnfuse::row_range(set, 150, 51),
+                      "row_range: rows [150, 201) are not a non-empty range of a set of 200 rows");
     CHECK_THROWS_AS(nnfuse::row_range(set, 0, 0), std::invalid_argument);
 
-    const nnfuse::labeled_images images{.count = 4, .height = 1, .width = 3, .pixels = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11},
-                                        .labels = {0, 1, 2, 3}};
+    const nnfuse::labeled_images images{
+        .count = 4, .height = 1, .width = 3, .pixels = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, .labels = {0, 1, 2, 3}};
     const nnfuse::image_rows image_set(images);
     const nnfuse::row_range tail(image_set, 1, 3);
     REQUIRE(tail.pixels().pixels.size() == 9);

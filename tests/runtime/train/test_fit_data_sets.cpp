@@ -117,8 +117,7 @@ TEST_CASE("a binary classifier on float rows reports binary_accuracy in the hist
     options.epochs = 20;
     options.validation_split = 0.2;
     const nnfuse::history history = trainer.fit(rows, options);
-    CHECK(history.keys() ==
-          std::vector<std::string>{"binary_accuracy", "loss", "val_binary_accuracy", "val_loss"});
+    CHECK(history.keys() == std::vector<std::string>{"binary_accuracy", "loss", "val_binary_accuracy", "val_loss"});
     const nnfuse::evaluation result = trainer.evaluate(nnfuse::last_rows(rows, 60), 16);
     CHECK(result.metric_name == "binary_accuracy");
     CHECK(result.metric == history.series("val_binary_accuracy").back());
