@@ -18,8 +18,7 @@
 #define NNFUSE_TESTS_NORMALIZATION_TABLE_
 namespace nnfuse::test {
 
-using NormalizationFn = void (*)(const float* x, std::size_t rows, const float* mean, const float* variance,
-                                 float* y);
+using NormalizationFn = void (*)(const float* x, std::size_t rows, const float* mean, const float* variance, float* y);
 
 struct NormalizationEntry {
     std::size_t features;
