@@ -12,21 +12,21 @@ namespace {
 
 statement forward_statement(const normalization_parameters& layer, const step& s, plan_builder& b, bool training) {
     const std::size_t per_row = layer.rows_per_sample * layer.features;
-    const std::size_t k = b.add_kernel({fmt::format("normalization_fwd_f32_n{}", layer.features),
-                                        &signatures::normalization_forward,
-                                        {{std::to_string(layer.features)}},
-                                        layer.rows_per_sample == 1
-                                            ? fmt::format("[N, {}]", layer.features)
-                                            : fmt::format("[N * {}, {}]", layer.rows_per_sample, layer.features),
-                                        covers_of(s),
-                                        s.why});
+    const std::size_t k =
+        b.add_kernel({fmt::format("normalization_fwd_f32_n{}", layer.features),
+                      &signatures::normalization_forward,
+                      {{std::to_string(layer.features)}},
+                      layer.rows_per_sample == 1 ? fmt::format("[N, {}]", layer.features)
+                                                 : fmt::format("[N * {}, {}]", layer.rows_per_sample, layer.features),
+                      covers_of(s),
+                      s.why});
     return {.id = s.layer->name + (training ? ".forward" : ".infer"),
             .when = phase::per_chunk,
             .comment = training ? covers_of(s) + ": " + s.why : covers_of(s),
-            .action = b.kernel_call(k, {rows_of(b.buffer(s.in), per_row), row_count(layer.rows_per_sample),
-                                        whole(plan_builder::variable(*s.layer, "mean")),
-                                        whole(plan_builder::variable(*s.layer, "variance")),
-                                        rows_of(b.buffer(s.out), per_row)})};
+            .action = b.kernel_call(
+                k, {rows_of(b.buffer(s.in), per_row), row_count(layer.rows_per_sample),
+                    whole(plan_builder::variable(*s.layer, "mean")),
+                    whole(plan_builder::variable(*s.layer, "variance")), rows_of(b.buffer(s.out), per_row)})};
 }
 
 }  // namespace

@@ -38,8 +38,8 @@ void adapt(network& net, const float* rows, std::size_t row_count) {
         for (std::size_t i = 0; i < row_size; ++i) {
             if (!std::isfinite(row[i])) {
                 throw std::invalid_argument(model_of(net) + ": row " + std::to_string(r) + ", value " +
-                                            std::to_string(i) + " (feature " + std::to_string(i % features) +
-                                            ") is " + std::to_string(row[i]) + ", not a finite number");
+                                            std::to_string(i) + " (feature " + std::to_string(i % features) + ") is " +
+                                            std::to_string(row[i]) + ", not a finite number");
             }
             sum[i % features] += row[i];
         }
