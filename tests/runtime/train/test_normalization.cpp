@@ -42,8 +42,8 @@ std::vector<float> spread_rows(std::size_t values, std::size_t features, std::ui
     std::vector<float> x(values);
     for (std::size_t i = 0; i < values; ++i) {
         const std::size_t c = i % features;
-        x[i] = static_cast<float>(static_cast<double>(c) * 1000.0 - 7000.0 + std::pow(10.0, double(c % 7) - 3.0) *
-                                                                                 double(normal(engine)));
+        x[i] = static_cast<float>(static_cast<double>(c) * 1000.0 - 7000.0 +
+                                  std::pow(10.0, double(c % 7) - 3.0) * double(normal(engine)));
     }
     return x;
 }
@@ -142,8 +142,8 @@ TEST_CASE("the Net standardizes with the adapted statistics in inference and tra
             double y = bias[j], magnitude = std::abs(double(bias[j]));
             for (std::size_t i = 0; i < 20; ++i) {
                 const std::size_t c = i % 5;
-                const double z = (double(x[r * 20 + i]) - double(mean[c])) /
-                                 std::max(std::sqrt(double(variance[c])), 1e-7);
+                const double z =
+                    (double(x[r * 20 + i]) - double(mean[c])) / std::max(std::sqrt(double(variance[c])), 1e-7);
                 y += z * double(kernel[i * 3 + j]);
                 magnitude += std::abs(z * double(kernel[i * 3 + j]));
             }
@@ -226,8 +226,8 @@ TEST_CASE("adapt's errors name the model, the row and the value", "[normalizatio
     nnfuse::initialize_variables(net, 1);
     std::vector<float> x = spread_rows(5 * 30, 30, 2);
     CHECK_THROWS_AS(nnfuse::adapt(net, x.data(), 0), std::invalid_argument);
-    CHECK_THROWS_WITH(nnfuse::adapt(net, x.data(), 0), Catch::Contains("normalized_binary_test") &&
-                                                           Catch::Contains("row_count is 0"));
+    CHECK_THROWS_WITH(nnfuse::adapt(net, x.data(), 0),
+                      Catch::Contains("normalized_binary_test") && Catch::Contains("row_count is 0"));
     CHECK_THROWS_AS(nnfuse::adapt(net, nullptr, 5), std::invalid_argument);
     x[3 * 30 + 7] = std::nanf("");
     CHECK_THROWS_WITH(nnfuse::adapt(net, x.data(), 5), Catch::Contains("row 3") && Catch::Contains("value 7"));
