@@ -78,4 +78,9 @@ inline constexpr auto normalized_binary = nnfuse::sequential(
 inline constexpr auto normalized_rows = nnfuse::sequential(
     nnfuse::input<4, 5>, nnfuse::normalization(), nnfuse::flatten(), nnfuse::dense<3>(), nnfuse::mean_squared_error);
 
+// A classifier that standardizes its rank-2 input (3 rows of 4 features), for the exported header's test.
+inline constexpr auto normalized_classifier =
+    nnfuse::sequential(nnfuse::input<3, 4>, nnfuse::normalization(), nnfuse::flatten(), nnfuse::dense<6>(nnfuse::elu),
+                       nnfuse::dense<4>(nnfuse::softmax));
+
 }  // namespace test_models
