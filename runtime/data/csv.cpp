@@ -214,7 +214,7 @@ struct csv_reading {
         const bool class_ids = out.targets == target_kind::class_id;
         const std::size_t target_base = class_ids ? out.class_ids.size() : out.target_values.size();
         if (class_ids) out.class_ids.resize(target_base + out.target_columns);
-        if (out.targets == target_kind::value) out.target_values.resize(target_base + out.target_columns);
+        if (out.targets == target_kind::float_vector) out.target_values.resize(target_base + out.target_columns);
         for (std::size_t k = 0; k < names.size(); ++k) {
             if (roles[k] == role::ignored) continue;
             const std::string_view text = cell(k);

@@ -67,6 +67,15 @@ inline constexpr auto absolute_loss =
 inline constexpr auto huber_loss =
     nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<2>(), nnfuse::huber_with_delta<0.5>);
 
+// Tabular models as the samples train them (BN before the activation), fitted on float rows by the trainer: a
+// binary classifier (one sigmoid output) and a regression with two outputs (R^2 averaged over them).
+inline constexpr auto tabular_binary = nnfuse::sequential(
+    nnfuse::input<5>, nnfuse::dense<8>(nnfuse::no_bias), nnfuse::batch_norm(), nnfuse::activation(nnfuse::relu),
+    nnfuse::dense<1>(nnfuse::sigmoid), nnfuse::binary_crossentropy);
+inline constexpr auto tabular_regression =
+    nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<8>(nnfuse::no_bias), nnfuse::batch_norm(),
+                       nnfuse::activation(nnfuse::relu), nnfuse::dense<2>(), nnfuse::mean_squared_error);
+
 // Issue 18's model: 30 features standardized with statistics adapt() fits, then dense(no_bias) -> BN -> relu and one
 // sigmoid output trained with binary cross-entropy (the sigmoid fused into the loss).
 inline constexpr auto normalized_binary = nnfuse::sequential(
