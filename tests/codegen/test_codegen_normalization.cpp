@@ -83,8 +83,7 @@ TEST_CASE("normalization's Net offers normalization_statistics; other Nets do no
     CHECK(files.header.find("(None, 30) axis=-1") != std::string::npos);  // architecture()
 
     const auto reference = cg::describe(fashion_mnist::model);
-    const auto plain =
-        cg::render(codegen_test::request_for("fashion_mnist"), reference, cg::make_plan(reference));
+    const auto plain = cg::render(codegen_test::request_for("fashion_mnist"), reference, cg::make_plan(reference));
     CHECK(plain.header.find("normalization_statistics") == std::string::npos);
     CHECK(plain.header.find("normalization_layer") == std::string::npos);
     CHECK(plain.source.find(".scalar") == std::string::npos);
