@@ -1,4 +1,6 @@
-// nnfuse::adapt(net, rows, row_count): Keras's Normalization.adapt(): fits the network's normalization layer to data.
+// nnfuse::adapt(net, rows, row_count) and adapt(net, data_set): Keras's Normalization.adapt(): fits the network's
+// normalization layer to data (the caller's float rows, or any data set: runtime/data/data_set.hpp, read a block
+// of rows at a time; the same rows give the same bits either way).
 //
 // Sets the layer's variables (runtime/train/normalization_statistics.hpp) to the statistics of `rows`, feature by
 // feature (the last axis of a sample): mean, the biased (population) variance and count, the number of values per
@@ -9,17 +11,20 @@
 // the training rows only: statistics taken from validation or test rows would leak them into the model. The
 // statistics are variables: checkpoints save them, and predictions on new rows use them.
 // requires: rows holds row_count * net.input_size() floats (one sample per row, as train_batch takes them).
-// throws: std::invalid_argument naming the model when the network has no normalization layer; when row_count is 0
+// throws: std::invalid_argument naming the model when a data set has rows of another size than the input; when the
+// network has no normalization layer; when row_count is 0
 //         or rows is null; naming the row and the value's index in it for a non-finite value; naming the feature
 //         for a mean or variance beyond float's range. Nothing is changed when it throws.
 #pragma once
 
 #include <cstddef>
 
+#include "runtime/data/data_set.hpp"
 #include "runtime/train/network.hpp"
 
 namespace nnfuse {
 
 void adapt(network& net, const float* rows, std::size_t row_count);
+void adapt(network& net, const data_set& rows);
 
 }  // namespace nnfuse

@@ -1,5 +1,7 @@
-// A tabular sample: scikit-learn's breast cancer (binary: malignant or benign, 30 features), trained by the model tabular::breast_cancer (models.hpp).
-//   breast_cancer [--epochs 100] [--batch-size 32] [--learning-rate 0.001] [--seed 42] [--data DIR] [--history F] [--plot F]
+// A tabular sample: scikit-learn's breast cancer (binary: malignant or benign, 30 features), trained by the model
+// tabular::breast_cancer (models.hpp).
+//   breast_cancer [--epochs 100] [--batch-size 32] [--learning-rate 0.001] [--seed 42] [--data DIR] [--history F]
+//   [--plot F]
 // Prints the Keras summary, Keras's progress, and last the test metrics (tabular_cli.hpp).
 #include <iostream>
 

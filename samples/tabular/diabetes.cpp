@@ -1,4 +1,5 @@
-// A tabular sample: scikit-learn's diabetes (regression: disease progression, 10 features), trained by the model tabular::diabetes (models.hpp).
+// A tabular sample: scikit-learn's diabetes (regression: disease progression, 10 features), trained by the model
+// tabular::diabetes (models.hpp).
 //   diabetes [--epochs 500] [--batch-size 32] [--learning-rate 0.001] [--seed 42] [--data DIR] [--history F] [--plot F]
 // Prints the Keras summary, Keras's progress, and last the test metrics (tabular_cli.hpp).
 #include <iostream>

@@ -10,18 +10,18 @@
 namespace tabular {
 
 // Binary classification: 30 features of a cell nucleus image, malignant (0) or benign (1).
-inline constexpr auto breast_cancer =
-    nnfuse::sequential(nnfuse::input<30>, nnfuse::dense<16>(nnfuse::no_bias), nnfuse::batch_norm(),
-                       nnfuse::activation(nnfuse::relu), nnfuse::dense<1>(nnfuse::sigmoid), nnfuse::binary_crossentropy);
+inline constexpr auto breast_cancer = nnfuse::sequential(
+    nnfuse::input<30>, nnfuse::normalization(), nnfuse::dense<16>(nnfuse::no_bias), nnfuse::batch_norm(),
+    nnfuse::activation(nnfuse::relu), nnfuse::dense<1>(nnfuse::sigmoid), nnfuse::binary_crossentropy);
 
 // Three classes of wine from 13 chemical measurements.
 inline constexpr auto wine =
-    nnfuse::sequential(nnfuse::input<13>, nnfuse::dense<16>(nnfuse::no_bias), nnfuse::batch_norm(),
-                       nnfuse::activation(nnfuse::relu), nnfuse::dense<3>(nnfuse::softmax));
+    nnfuse::sequential(nnfuse::input<13>, nnfuse::normalization(), nnfuse::dense<16>(nnfuse::no_bias),
+                       nnfuse::batch_norm(), nnfuse::activation(nnfuse::relu), nnfuse::dense<3>(nnfuse::softmax));
 
 // Regression: disease progression one year after baseline, from 10 measurements.
-inline constexpr auto diabetes =
-    nnfuse::sequential(nnfuse::input<10>, nnfuse::dense<32>(nnfuse::no_bias), nnfuse::batch_norm(),
-                       nnfuse::activation(nnfuse::relu), nnfuse::dense<1>(), nnfuse::mean_squared_error);
+inline constexpr auto diabetes = nnfuse::sequential(
+    nnfuse::input<10>, nnfuse::normalization(), nnfuse::dense<32>(nnfuse::no_bias), nnfuse::batch_norm(),
+    nnfuse::activation(nnfuse::relu), nnfuse::dense<1>(), nnfuse::mean_squared_error);
 
 }  // namespace tabular

@@ -56,14 +56,16 @@ nnfuse::table load_wine(const std::filesystem::path& dir) {
 }
 
 nnfuse::table load_diabetes(const std::filesystem::path& dir) {
-    const std::filesystem::path data_file = dir / "diabetes_data_raw.csv.gz", target_file = dir / "diabetes_target.csv.gz";
+    const std::filesystem::path data_file = dir / "diabetes_data_raw.csv.gz",
+                                target_file = dir / "diabetes_target.csv.gz";
     nnfuse::table data = nnfuse::read_csv(
-        data_file, {}, {.delimiter = ' ', .column_names = {"age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"}});
+        data_file, {},
+        {.delimiter = ' ', .column_names = {"age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"}});
     const nnfuse::table target = nnfuse::read_csv(target_file, {}, {.column_names = {"progression"}});
     if (target.rows != data.rows) {
-        throw nnfuse::data_format_error(target_file.string(), 0, "", "",
-                                        fmt::format("{} targets for the {} rows of {}", target.rows, data.rows,
-                                                    data_file.string()));
+        throw nnfuse::data_format_error(
+            target_file.string(), 0, "", "",
+            fmt::format("{} targets for the {} rows of {}", target.rows, data.rows, data_file.string()));
     }
     data.targets = nnfuse::target_kind::float_vector;
     data.target_columns = 1;

@@ -11,6 +11,7 @@
 #include "runtime/data/data_error.hpp"
 #include "runtime/data/float_rows.hpp"
 #include "runtime/optim/adam.hpp"
+#include "runtime/train/adapt.hpp"
 #include "runtime/train/initialize.hpp"
 #include "runtime/train/trainer.hpp"
 #include "samples/common/cli_checks.hpp"
@@ -81,6 +82,7 @@ int run_tabular(nnfuse::network& net, const tabular_flags& flags, table_loader l
     try {
         const nnfuse::float_rows train = nnfuse::table_rows(data.train), test = nnfuse::table_rows(data.test);
         nnfuse::initialize_variables(net, flags.seed);
+        nnfuse::adapt(net, train);  // standardization from the training rows only
         net.set_threads(flags.threads);
         nnfuse::adam optimizer(flags.learning_rate);
         nnfuse::trainer trainer(net, optimizer);
@@ -101,7 +103,8 @@ int run_tabular(nnfuse::network& net, const tabular_flags& flags, table_loader l
                 fmt::print(stderr, "note: {}\n", error.what());
             }
         }
-        std::cout << fmt::format("Test loss: {:.4f}\nTest {}: {:.4f}\n", result.loss, result.metric_name, result.metric);
+        std::cout << fmt::format("Test loss: {:.4f}\nTest {}: {:.4f}\n", result.loss, result.metric_name,
+                                 result.metric);
         if (result.metric_name == "mae") {
             std::cout << fmt::format("Test rmse: {:.4f}\nTest R^2: {:.4f}\n", result.rmse, result.r_squared);
         }

@@ -5,9 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "wine.gen.hpp"
 #include "samples/tabular/models.hpp"
 #include "samples/tabular/tabular_cli.hpp"
+#include "wine.gen.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"nnfuse tabular sample: wine (3 classes, 13 features)"};

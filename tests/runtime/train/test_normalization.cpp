@@ -15,6 +15,7 @@
 #include "binary_loss_test.gen.hpp"
 #include "normalized_binary_test.gen.hpp"
 #include "normalized_rows_test.gen.hpp"
+#include "runtime/data/float_rows.hpp"
 #include "runtime/optim/adam.hpp"
 #include "runtime/train/adapt.hpp"
 #include "runtime/train/initialize.hpp"
@@ -103,6 +104,26 @@ TEST_CASE("adapt sets mean, population variance and count of the given rows", "[
     CHECK(variable(net, "normalization/count:0")[0] == 10.0f);
     check_rounded(variable(net, "normalization/mean:0"),
                   reference_moments(std::vector<float>(x.begin(), x.begin() + 300), 30).mean, "mean of 10 rows");
+}
+
+TEST_CASE("adapt on a data set gives the bits of adapt on the same rows as an array", "[normalization][data_set]") {
+    constexpr std::size_t rows = 700;  // several blocks of the data set's reads, the last one short
+    const std::vector<float> x = spread_rows(rows * 30, 30, 9);
+    const auto statistics = [](nnfuse::network& net) {
+        std::vector<float> all;
+        for (const char* name : {"normalization/mean:0", "normalization/variance:0", "normalization/count:0"}) {
+            const auto values = variable(net, name);
+            all.insert(all.end(), values.begin(), values.end());
+        }
+        return all;
+    };
+    gen::normalized_binary_test::Net from_array(4), from_set(4);
+    nnfuse::adapt(from_array, x.data(), rows);
+    nnfuse::adapt(from_set, nnfuse::float_rows(x, 30));
+    CHECK(statistics(from_set) == statistics(from_array));
+    const std::vector<float> narrow(rows * 29, 1.0f);
+    CHECK_THROWS_WITH(nnfuse::adapt(from_set, nnfuse::float_rows(narrow, 29)),
+                      Catch::Contains("takes 30 features per row; the data set has 29"));
 }
 
 TEST_CASE("on a rank-2 sample adapt pools every row of every sample per last-axis feature", "[normalization]") {
