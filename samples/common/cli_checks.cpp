@@ -8,6 +8,9 @@
 
 #include <fmt/format.h>
 
+#include "runtime/train/trainer.hpp"
+#include "samples/common/plot.hpp"
+
 namespace samples {
 
 CLI::Validator whole_number(std::uint64_t min, std::uint64_t max, std::string hint) {
@@ -57,6 +60,19 @@ CLI::Validator existing_directory() {
         "DIR");
 }
 
+CLI::Validator plot_file() {
+    return CLI::Validator(
+        [](std::string& file) -> std::string {
+            try {
+                check_plot_file(file);
+                return "";
+            } catch (const plot_error& error) {
+                return error.what();
+            }
+        },
+        "FILE");
+}
+
 void exit_on_usage_error(CLI::App& app) {
     // CLI11_PARSE returns CLI11's own exit codes (105 for a bad value, 109 for an unknown flag, ...) and
     // prints two lines. The samples promise one line and status 2 for every command-line error, and this
@@ -66,6 +82,19 @@ void exit_on_usage_error(CLI::App& app) {
         std::fflush(stdout);
         std::exit(exit_usage);
     });
+}
+
+int run_with_exit_status(const std::function<void()>& body) {
+    try {
+        body();
+    } catch (const nnfuse::training_diverged& error) {
+        fmt::print(stderr, "error: {}\n", error.what());
+        return exit_diverged;
+    } catch (const std::exception& error) {
+        fmt::print(stderr, "error: {}\n", error.what());
+        return exit_usage;
+    }
+    return 0;
 }
 
 }  // namespace samples

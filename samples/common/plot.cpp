@@ -229,4 +229,14 @@ void plot_history(const nnfuse::history& history, const std::filesystem::path& f
     render(fig, file);
 }
 
+void draw_history(const nnfuse::history& history, const std::filesystem::path& file, std::string_view title,
+                  std::string_view metric, std::string_view loss_name) {
+    try {
+        plot_history(history, file, title, metric, loss_name);
+        fmt::print("Plot: {}\n", file.string());
+    } catch (const plot_error& error) {
+        fmt::print(stderr, "note: {}\n", error.what());
+    }
+}
+
 }  // namespace samples

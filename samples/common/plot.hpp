@@ -16,6 +16,8 @@
 //   ...) per epoch (epochs numbered from 1), the training values solid and, when the history has them, val_loss /
 //   val_<metric> dashed; loss_name labels the loss axis ("loss (cross-entropy)").
 //   requires: the history has at least one epoch with "loss" or the metric. Same file rules and errors.
+// draw_history(...): plot_history for a sample after its training: prints "Plot: <file>", or, when the plot cannot
+//   be drawn (no gnuplot, ...), a note on stderr instead of failing: the training is done.
 #pragma once
 
 #include <cstddef>
@@ -57,6 +59,8 @@ void render(const figure& fig, const std::filesystem::path& file);
 void check_plot_file(const std::filesystem::path& file);
 
 void plot_history(const nnfuse::history& history, const std::filesystem::path& file, std::string_view title,
+                  std::string_view metric = "accuracy", std::string_view loss_name = "cross-entropy");
+void draw_history(const nnfuse::history& history, const std::filesystem::path& file, std::string_view title,
                   std::string_view metric = "accuracy", std::string_view loss_name = "cross-entropy");
 
 }  // namespace samples

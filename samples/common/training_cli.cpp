@@ -35,8 +35,6 @@ namespace samples {
 
 namespace {
 
-constexpr int exit_diverged = 3;
-
 // Fashion-MNIST's training set: a larger batch is meaningless, and would only make the Net allocate
 // gigabytes before anything could report the mistake.
 constexpr std::uint64_t max_batch_size = 60000;
@@ -116,14 +114,7 @@ void add_training_flags(CLI::App& app, training_flags& flags) {
         ->check(whole_number(1, 1u << 30));
     app.add_option("--history", flags.history_csv, "write the per-epoch history as CSV to this file");
     app.add_option("--plot", flags.plot_file, "draw loss and accuracy per epoch into this .svg or .png (gnuplot)")
-        ->check([](const std::string& file) {
-            try {
-                check_plot_file(file);
-                return std::string();
-            } catch (const plot_error& error) {
-                return std::string(error.what());
-            }
-        });
+        ->check(plot_file());
     app.add_option("--save", flags.save_path,
                    "after each epoch, save a training checkpoint (safetensors: weights, optimizer, BN counters, epoch, "
                    "seed) to this file, atomically")
@@ -206,9 +197,11 @@ int run_training(nnfuse::network& net, const training_flags& flags) {
     options.log = &std::cout;
     options.interactive = isatty(STDOUT_FILENO) != 0;
     const auto metadata = run_metadata(flags, learning_rate, data.train.count);
-    try {
+    int resume_status = 0;
+    const int status = run_with_exit_status([&] {
         if (!flags.resume_path.empty()) {
-            if (const int status = resume(flags, net, *optimizer, metadata, options); status != 0) return status;
+            resume_status = resume(flags, net, *optimizer, metadata, options);
+            if (resume_status != 0) return;
         }
         if (!flags.save_path.empty()) {
             options.on_epoch_end = [&](std::size_t epoch, const nnfuse::history&) {
@@ -222,24 +215,11 @@ int run_training(nnfuse::network& net, const training_flags& flags) {
                                      data.train.count);
         }
         if (!flags.history_csv.empty()) history.write_csv(flags.history_csv);
-        if (!flags.plot_file.empty()) {
-            try {
-                plot_history(history, flags.plot_file, net.model_name());
-                std::cout << fmt::format("Plot: {}\n", flags.plot_file);
-            } catch (const plot_error& error) {  // the training is done: a missing plot is a note, not a failure
-                fmt::print(stderr, "note: {}\n", error.what());
-            }
-        }
+        if (!flags.plot_file.empty()) draw_history(history, flags.plot_file, net.model_name());
         const nnfuse::evaluation test = trainer.evaluate(data.test, flags.batch_size);
         std::cout << fmt::format("Test loss: {:.4f}\nTest accuracy: {:.4f}\n", test.loss, test.accuracy);
-    } catch (const nnfuse::training_diverged& error) {
-        fmt::print(stderr, "error: {}\n", error.what());
-        return exit_diverged;
-    } catch (const std::exception& error) {
-        fmt::print(stderr, "error: {}\n", error.what());
-        return exit_usage;
-    }
-    return 0;
+    });
+    return resume_status != 0 ? resume_status : status;
 }
 
 }  // namespace samples

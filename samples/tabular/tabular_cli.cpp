@@ -21,7 +21,6 @@ namespace samples {
 
 namespace {
 
-constexpr int exit_diverged = 3;
 constexpr std::uint64_t max_batch_size = 1u << 16;
 
 }  // namespace
@@ -46,14 +45,7 @@ void add_tabular_flags(CLI::App& app, tabular_flags& flags) {
         ->capture_default_str();
     app.add_option("--history", flags.history_csv, "write the per-epoch history as CSV to this file");
     app.add_option("--plot", flags.plot_file, "draw the loss and the metric per epoch into this .svg or .png (gnuplot)")
-        ->check([](const std::string& file) {
-            try {
-                check_plot_file(file);
-                return std::string();
-            } catch (const plot_error& error) {
-                return std::string(error.what());
-            }
-        });
+        ->check(plot_file());
     exit_on_usage_error(app);
 }
 
@@ -79,43 +71,31 @@ int run_tabular(nnfuse::network& net, const tabular_flags& flags, table_loader l
     }
     std::cout << fmt::format("{} training rows, {} test rows (every fifth row), {} features\n", data.train.rows,
                              data.test.rows, data.train.columns);
-    try {
+    return run_with_exit_status([&] {
         const nnfuse::float_rows train = nnfuse::table_rows(data.train), test = nnfuse::table_rows(data.test);
         nnfuse::initialize_variables(net, flags.seed);
         nnfuse::adapt(net, train);  // standardization from the training rows only
         net.set_threads(flags.threads);
         nnfuse::adam optimizer(flags.learning_rate);
         nnfuse::trainer trainer(net, optimizer);
-        nnfuse::fit_options options{.epochs = flags.epochs,
-                                    .batch_size = flags.batch_size,
-                                    .seed = flags.seed,
-                                    .validation_data = &test,
-                                    .log = &std::cout,
-                                    .interactive = isatty(fileno(stdout)) != 0};
+        const nnfuse::fit_options options{.epochs = flags.epochs,
+                                          .batch_size = flags.batch_size,
+                                          .seed = flags.seed,
+                                          .validation_data = &test,
+                                          .log = &std::cout,
+                                          .interactive = isatty(fileno(stdout)) != 0};
         const nnfuse::history history = trainer.fit(train, options);
         if (!flags.history_csv.empty()) history.write_csv(flags.history_csv);
         const nnfuse::evaluation result = trainer.evaluate(test, flags.batch_size);
         if (!flags.plot_file.empty()) {
-            try {
-                plot_history(history, flags.plot_file, net.model_name(), result.metric_name, loss_label);
-                std::cout << fmt::format("Plot: {}\n", flags.plot_file);
-            } catch (const plot_error& error) {  // the training is done: a missing plot is a note, not a failure
-                fmt::print(stderr, "note: {}\n", error.what());
-            }
+            draw_history(history, flags.plot_file, net.model_name(), result.metric_name, loss_label);
         }
         std::cout << fmt::format("Test loss: {:.4f}\nTest {}: {:.4f}\n", result.loss, result.metric_name,
                                  result.metric);
         if (result.metric_name == "mae") {
             std::cout << fmt::format("Test rmse: {:.4f}\nTest R^2: {:.4f}\n", result.rmse, result.r_squared);
         }
-    } catch (const nnfuse::training_diverged& error) {
-        fmt::print(stderr, "error: {}\n", error.what());
-        return exit_diverged;
-    } catch (const std::exception& error) {
-        fmt::print(stderr, "error: {}\n", error.what());
-        return exit_usage;
-    }
-    return 0;
+    });
 }
 
 }  // namespace samples
