@@ -46,6 +46,7 @@ void add_tabular_flags(CLI::App& app, tabular_flags& flags) {
     app.add_option("--history", flags.history_csv, "write the per-epoch history as CSV to this file");
     app.add_option("--plot", flags.plot_file, "draw the loss and the metric per epoch into this .svg or .png (gnuplot)")
         ->check(plot_file());
+    app.add_flag("--no-validation{false}", flags.validate, "do not evaluate the test rows after each epoch");
     exit_on_usage_error(app);
 }
 
@@ -81,7 +82,7 @@ int run_tabular(nnfuse::network& net, const tabular_flags& flags, table_loader l
         const nnfuse::fit_options options{.epochs = flags.epochs,
                                           .batch_size = flags.batch_size,
                                           .seed = flags.seed,
-                                          .validation_data = &test,
+                                          .validation_data = flags.validate ? &test : nullptr,
                                           .log = &std::cout,
                                           .interactive = isatty(fileno(stdout)) != 0};
         const nnfuse::history history = trainer.fit(train, options);

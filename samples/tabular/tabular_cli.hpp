@@ -1,6 +1,7 @@
 // The command line and the run of the tabular samples (breast_cancer, wine, diabetes).
 //
-// add_tabular_flags() declares --epochs --batch-size --learning-rate --seed --threads --data --history --plot.
+// add_tabular_flags() declares --epochs --batch-size --learning-rate --seed --threads --data --history --plot
+// --no-validation (the history's seconds are then the training alone, as bench/compare times it).
 // run_tabular(net, flags, load, loss_label): reads the sample's table from flags.data_dir, splits it (split_rows:
 //   every fifth row is a test row), fits the model's Normalization layer to the training rows (adapt), initializes
 //   the Net from the seed, trains it with Adam (Keras's defaults, learning rate flags.learning_rate) printing
@@ -35,6 +36,7 @@ struct tabular_flags {
     std::string data_dir = sklearn_data_dir;
     std::string history_csv;
     std::string plot_file;
+    bool validate = true;  // evaluate the test rows after each epoch (val_loss, ...): --no-validation skips it
 };
 
 void add_tabular_flags(CLI::App& app, tabular_flags& flags);
