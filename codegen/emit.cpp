@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include "codegen/layers/plan_builder.hpp"
 #include "codegen/line_wrap.hpp"
 #include "codegen/manifest.hpp"
 #include "codegen/print_statements.hpp"
@@ -95,6 +96,21 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                                           : "";
     const std::string bn_definitions =
         has_bn ? templates.fill("snippets/bn_statistics_definitions.in", {{"model", request.model}}) : "";
+    // normalization_statistics only when the model has a normalization layer: its variables for adapt().
+    std::string capability_includes, capability_bases = bn_base, capability_members = bn_members;
+    if (const layer_description* normalization = plan.normalization) {
+        const auto& p = *normalization->as<normalization_parameters>();
+        capability_includes = "\n#include \"runtime/train/normalization_statistics.hpp\"";
+        capability_bases += ", public nnfuse::normalization_statistics";
+        capability_members +=
+            templates.fill("snippets/normalization_statistics_members.in",
+                           {{"name", normalization->name},
+                            {"features", std::to_string(p.features)},
+                            {"rows_per_sample", std::to_string(p.rows_per_sample)},
+                            {"mean", plan_builder::variable(*normalization, "mean").name + "_"},
+                            {"variance", plan_builder::variable(*normalization, "variance").name + "_"},
+                            {"count", plan_builder::variable(*normalization, "count").name + "_"}});
+    }
     const std::string pixel_path = plan.trains_from_pixels
                                        ? "reads the uint8 pixels themselves, no float copy of the batch"
                                        : "widens the uint8 rows to floats chunk by chunk in the step's first phase";
@@ -108,9 +124,10 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                                                              {"input_size", std::to_string(plan.input_size)},
                                                              {"loss_members", loss_members(plan)},
                                                              {"variable_count", std::to_string(plan.variables.size())},
-                                                             {"capability_bases", bn_base},
+                                                             {"capability_includes", capability_includes},
+                                                             {"capability_bases", capability_bases},
                                                              {"pixel_path", pixel_path},
-                                                             {"capability_members", bn_members},
+                                                             {"capability_members", capability_members},
                                                              {"capability_storage", bn_storage},
                                                              {"members", storage.members},
                                                              {"size_constants", storage.size_constants},

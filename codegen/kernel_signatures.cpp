@@ -24,6 +24,7 @@ std::vector<kernel_parameter> float_target_loss(const char* output, const char* 
             {"double*", metric_sum}};
 }
 constexpr const char* dropout = "runtime/kernels/dropout-inl.h";
+constexpr const char* normalization = "runtime/kernels/normalization-inl.h";
 }  // namespace
 
 const kernel_signature dense_forward{"kernels::DenseForward",
@@ -194,6 +195,14 @@ const kernel_signature dropout_backward{"kernels::DropoutBackward",
                                          {"float*", "dx"}}};
 const kernel_signature dropout_infer{
     "kernels::DropoutInfer", dropout, {{"const float*", "x"}, {"std::size_t", "rows"}, {"float*", "y"}}};
+
+const kernel_signature normalization_forward{"kernels::NormalizationForward",
+                                             normalization,
+                                             {{"const float*", "x"},
+                                              {"std::size_t", "rows"},
+                                              {"const float*", "mean"},
+                                              {"const float*", "variance"},
+                                              {"float*", "y"}}};
 
 const kernel_signature bn_update_moving{"nnfuse::kernels::BnUpdateMoving",
                                         "runtime/kernels/bn_moving.hpp",

@@ -48,8 +48,13 @@ struct dropout_parameters {
     double rate = 0;  // the share of values dropped in training, in [0, 1)
 };
 
+// Keras's Normalization (axis=-1): mean and variance per feature of the last axis.
+struct normalization_parameters {
+    std::size_t features = 0, rows_per_sample = 1;
+};
+
 using layer_parameters = std::variant<flatten_parameters, dense_parameters, batch_norm_parameters,
-                                      activation_parameters, dropout_parameters>;
+                                      activation_parameters, dropout_parameters, normalization_parameters>;
 
 struct layer_description {
     std::string name;                       // Keras name: "dense_1"
@@ -119,6 +124,15 @@ struct parameters_of<dropout_layer<Rate>> {
     template <class P>
     static layer_parameters get() {
         return dropout_parameters{.rate = Rate};
+    }
+};
+
+template <>
+struct parameters_of<normalization_layer> {
+    template <class P>
+    static layer_parameters get() {
+        return normalization_parameters{.features = P::input_shape::features,
+                                        .rows_per_sample = P::input_shape::rows_per_sample};
     }
 };
 

@@ -102,7 +102,9 @@ std::vector<step> plan_steps(const std::vector<layer_description>& layers, model
         plan.buffers.push_back({{"out_" + layer.name, extent::rows, layer.out_size, "activations"},
                                 {"grad_out_" + layer.name, extent::rows, layer.out_size, "their gradient"}});
         s.out = current = plan.buffers.size() - 1;
-        s.needs_input_grad = s.in != 0;
+        // The step that writes s.in is the last one planned: its module says whether a gradient flows back to it.
+        s.needs_input_grad =
+            s.in != 0 && visit_kind(*steps.back().layer, [](const auto& p) { return layers::passes_gradient_back(p); });
         steps.push_back(std::move(s));
     }
     plan.output = current;
@@ -135,12 +137,14 @@ void plan_tables(const std::vector<layer_description>& layers, model_plan& plan)
             variable_entry entry{
                 .keras_name = variable.name, .value = plan_builder::variable_storage(variable), .init = variable.init};
             if (variable.trainable) entry.gradient = plan_builder::gradient_of(entry.value);
+            entry.scalar = variable.dims.empty();
             if (variable.init == initializer::glorot_uniform) {  // rank 2, checked by the DSL
                 entry.fan_in = variable.dims[0];
                 entry.fan_out = variable.dims[1];
             }
             plan.variables.push_back(std::move(entry));
         }
+        if (layer.as<normalization_parameters>() != nullptr) plan.normalization = &layer;
         if (layer.as<batch_norm_parameters>() != nullptr) {
             plan.bn_layers.push_back({&layer, plan_builder::variable(layer, "moving_mean"),
                                       plan_builder::variable(layer, "moving_variance")});

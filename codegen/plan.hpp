@@ -178,6 +178,7 @@ struct variable_entry {
     std::optional<storage> gradient = {};
     initializer init = initializer::zeros;
     std::size_t fan_in = 0, fan_out = 0;  // glorot_uniform: the variable's two dims
+    bool scalar = false;                  // shape (): one value (normalization's count)
 };
 
 struct bn_entry {
@@ -199,6 +200,7 @@ struct model_plan {
     std::size_t loss_kernel = 0;
     std::vector<variable_entry> variables = {};
     std::vector<bn_entry> bn_layers = {};
+    const layer_description* normalization = nullptr;  // the model's normalization layer (at most one, first)
     bool trains_from_pixels = false;
     bool draws_random_numbers = false;  // training uses the Net's random_state (dropout)
 

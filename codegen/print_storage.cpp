@@ -60,6 +60,7 @@ printed_storage print_storage(const model_plan& plan) {
             out.variable_table += fmt::format(
                 ",\n                     .fan_in = {},\n                     .fan_out = {}", v.fan_in, v.fan_out);
         }
+        if (v.scalar) out.variable_table += ",\n                     .scalar = true";
         out.variable_table += "};\n";
     }
     for (std::size_t i = 0; i < plan.bn_layers.size(); ++i) {

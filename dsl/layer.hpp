@@ -33,11 +33,26 @@
 //       // Optional: the activation the layer applies last (Dense, Activation). A layer without this member
 //       // applies none. The loss reads it: cross-entropy needs softmax last (dsl/loss.hpp).
 //       static constexpr activation_kind activation = activation_kind::softmax;
+//
+//       // Optional: true for a layer that only reshapes its input (Flatten): a layer that must follow the input
+//       // may follow it.
+//       static constexpr bool only_reshapes = true;
+//
+//       // Optional: for a layer that may only receive the model's input (Normalization: it passes no gradient
+//       // back). sequential() instantiates placement<FollowsInput>, FollowsInput true when only the input and
+//       // layers that only reshape come before the layer; a static_assert inside refuses false, naming the layer.
+//       template <bool FollowsInput>
+//       struct placement {
+//           static_assert(FollowsInput, "nnfuse::normalization: must come right after nnfuse::input<...> ...");
+//           static constexpr bool ok = FollowsInput;
+//       };
 //   };
 //
 // layer<L> checks the members that do not depend on the input shape (sequential() asserts it for each argument
 // after the input, naming the argument); layer_for<L, In> adds output<In> and variables<In> (asserted where the
-// layer is placed, once its input shape is known). last_activation<L> is L::activation, or linear without one.
+// layer is placed, once its input shape is known). last_activation<L> is L::activation, or linear without one;
+// only_reshapes<L> is L::only_reshapes, or false without one; placement_ok<L, FollowsInput> instantiates
+// L::placement<FollowsInput> (true for a layer without one).
 #pragma once
 
 #include <array>
@@ -84,5 +99,25 @@ inline constexpr activation_kind last_activation = [] {
         return activation_kind::linear;
     }
 }();
+
+template <class L>
+inline constexpr bool only_reshapes = [] {
+    if constexpr (requires {
+                      { L::only_reshapes } -> std::convertible_to<bool>;
+                  }) {
+        return bool{L::only_reshapes};
+    } else {
+        return false;
+    }
+}();
+
+template <class L, bool FollowsInput>
+constexpr bool placement_ok() {
+    if constexpr (requires { L::template placement<true>::ok; }) {
+        return L::template placement<FollowsInput>::ok;
+    } else {
+        return true;
+    }
+}
 
 }  // namespace nnfuse

@@ -50,14 +50,9 @@
 
 #include "dsl/activation.hpp"
 #include "dsl/layer.hpp"
+#include "dsl/target_kind.hpp"
 
 namespace nnfuse {
-
-// What the data set supplies per sample.
-enum class target_kind {
-    class_id,      // one integer class id per sample
-    float_vector,  // one float per output
-};
 
 // What training and evaluation report beside the loss.
 enum class metric_kind {

@@ -8,6 +8,7 @@
 #include "dsl/layers/dropout.hpp"
 #include "dsl/layers/flatten.hpp"
 #include "dsl/layers/input.hpp"
+#include "dsl/layers/normalization.hpp"
 #include "dsl/loss.hpp"
 #include "dsl/sequential.hpp"
 #include "dsl/summary.hpp"

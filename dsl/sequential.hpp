@@ -12,7 +12,8 @@
 // (dsl/loss.hpp), which may only come last; the loss can train the last layer (check_last_layer); without
 // a loss the last layer ends in softmax (the model is a classifier: sparse_categorical_crossentropy).
 // Each layer checks the shape it receives. A refused argument is named by its position (1 is the input) in
-// the compiler's "required from ... sequential_argument<position, type, ...>" line.
+// the compiler's "required from ... sequential_argument<position, type, ...>" line. A layer that may only receive
+// the model's input (nnfuse::normalization) refuses any other place itself (dsl/layer.hpp, placement).
 #pragma once
 
 #include <array>
@@ -175,9 +176,22 @@ struct sequential_model {
 
 namespace detail {
 
+// Whether only layers that reshape (only_reshapes) come before position `index`: the layer there receives the
+// model's input.
+template <std::size_t N>
+constexpr bool follows_input(const std::array<bool, N>& reshapes, std::size_t index) {
+    for (std::size_t j = 0; j < index; ++j) {
+        if (!reshapes[j]) return false;
+    }
+    return true;
+}
+
 template <class Input, class Loss, class... Layers, class... Ins, std::size_t... I>
 constexpr auto place(type_list<Ins...>, std::index_sequence<I...>) {
     constexpr std::array<std::string_view, sizeof...(Layers)> names{Layers::keras_base_name...};
+    constexpr std::array<bool, sizeof...(Layers)> reshapes{only_reshapes<Layers>...};
+    // A layer that may only receive the input refuses other places in its own static_assert (dsl/layer.hpp).
+    [[maybe_unused]] constexpr bool placed = (placement_ok<Layers, follows_input(reshapes, I)>() && ...);
     return sequential_model<Input, Loss, placed_layer<I, Layers, Ins, keras_ordinal(names, I)>...>{};
 }
 

@@ -1,6 +1,6 @@
 // nnfuse::variable_info: one weight or state tensor of a layer, as Keras names and counts it.
 //
-// name is Keras's variable name ("dense/kernel:0"), dims its shape (rank 1 or 2), trainable
+// name is Keras's variable name ("dense/kernel:0"), dims its shape (rank 0: a scalar, shape (); 1 or 2), trainable
 // whether an optimizer updates it (moving statistics never are), init how its values start (Keras's
 // default for that variable, chosen by the layer: dsl/initializer.hpp). For glorot_uniform, fan_in and
 // fan_out are dims[0] and dims[1].

@@ -137,6 +137,7 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
     for (const auto& o : ops) {
         const char* what = o.kind == op_kind::affine        ? "dense"
                            : o.kind == op_kind::scale_shift ? "scale/shift"
+                           : o.kind == op_kind::standardize ? "standardize"
                            : o.kind == op_kind::activation  ? "activation"
                                                             : "softmax";
         text += fmt::format("//   {} {} -> {}: {}", what, o.in, o.out, join(o.covers));
@@ -210,6 +211,19 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
                     "    }}\n"
                     "}}\n",
                     fn, o.in / o.features, o.features, activation_call(o.activation, "v"));
+                break;
+            case op_kind::standardize:
+                // In float, as the Net's normalization kernel: the same bits.
+                text += array_text(fn + "_mean", o.shift);
+                text += array_text(fn + "_denominator", o.scale);
+                text += fmt::format(
+                    "inline void {0}(const float* in, std::size_t n, float* out) {{\n"
+                    "    for (std::size_t r = 0; r < n * {1}; ++r) {{\n"
+                    "        for (std::size_t c = 0; c < {2}; ++c)\n"
+                    "            out[r * {2} + c] = (in[r * {2} + c] - {0}_mean[c]) / {0}_denominator[c];\n"
+                    "    }}\n"
+                    "}}\n",
+                    fn, o.in / o.features, o.features);
                 break;
             case op_kind::activation:
                 text += fmt::format(

@@ -12,6 +12,8 @@
 //     nothing lies between them but a flatten, or into the dense layer before it (kernel columns and bias scaled
 //     by s, plus t) when that layer has no activation; its activation then moves into the dense layer;
 //   - activations into the loop that produces their input; the final softmax stays a softmax over the logits.
+// A normalization layer (Keras's Normalization) is a loop of its own, in float exactly as the Net's kernel computes
+// it, (x - mean) / max(sqrt(variance), 1e-7f): the same bits as the Net's first step.
 // A batch normalization that cannot be folded (after an activation, not next to a dense layer) is a scale/shift
 // loop of its own. predict allocates nothing: per sample, two stack buffers as wide as the widest layer.
 //

@@ -98,6 +98,18 @@ std::vector<op> operations(const std::vector<layer_description>& layers,
         if (layer.as<codegen::dropout_parameters>() != nullptr) {
             continue;  // the identity in inference
         }
+        if (const auto* normalization = layer.as<codegen::normalization_parameters>()) {
+            // Kept as the Net computes it, in float (no fold: a fold in double would move its results by more than
+            // the Net's rounding). The denominator is exactly the kernel's: float sqrt, then the max with 1e-7f.
+            o.kind = op_kind::standardize;
+            o.features = normalization->features;
+            o.shift = *variable(values, layer, "/mean:0");
+            for (const double variance : *variable(values, layer, "/variance:0")) {
+                o.scale.push_back(std::max(std::sqrt(static_cast<float>(variance)), 1e-7f));
+            }
+            ops.push_back(o);
+            continue;
+        }
         if (const auto* dense = layer.as<codegen::dense_parameters>()) {
             o.kind = op_kind::affine;
             o.kernel = *variable(values, layer, "/kernel:0");
@@ -180,6 +192,8 @@ void check_architecture(const std::vector<layer_description>& layers, const safe
                         {"use_bias", dense->use_bias ? "true" : "false"}};
         } else if (const auto* act = layer.as<codegen::activation_parameters>()) {
             expected = {{"activation", std::string(keras_name(act->activation))}};
+        } else if (layer.as<codegen::normalization_parameters>() != nullptr) {
+            expected = {{"axis", "-1"}};
         } else if (const auto* bn = layer.as<codegen::batch_norm_parameters>()) {
             expected = {{"profile", std::string(to_string(bn->profile))},
                         {"epsilon", fmt::format("{}", bn->epsilon)},

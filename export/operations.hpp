@@ -6,7 +6,7 @@
 // check_architecture: the checkpoint's "architecture" metadata (if any) against the model's layers.
 //   throws: export_error quoting the first layer that differs.
 // operations: one operation per layer (flatten none; a softmax dense layer an affine + a softmax; a batch
-//   normalization its inference form s, t), nothing folded yet.
+//   normalization its inference form s, t; a normalization layer a standardize), nothing folded yet.
 // fold: folds until nothing folds (export.hpp says what folds into what); each fold removes one operation and
 //   appends what it did to `folded`.
 #pragma once
@@ -20,7 +20,7 @@
 
 namespace nnfuse::exporter {
 
-enum class op_kind { affine, scale_shift, activation, softmax };
+enum class op_kind { affine, scale_shift, standardize, activation, softmax };
 
 // One operation of predict, per sample. Values in double until they are printed.
 struct op {
@@ -32,6 +32,9 @@ struct op {
     // affine: out[j] = act(bias[j] + sum_i in[i] * kernel[i * out + j]) (Keras's (inputs, units) layout)
     std::vector<double> kernel, bias;
     // scale_shift: out[r * features + c] = act(in[r * features + c] * scale[c] + shift[c])
+    // standardize (a normalization layer, never folded): out[r * features + c] = (in[r * features + c] - shift[c])
+    //   / scale[c] in float, shift the mean, scale max(sqrt(variance), 1e-7f) computed in float: the Net's kernel's
+    //   bits (runtime/kernels/normalization-inl.h)
     std::size_t features = 0;
     std::vector<double> scale, shift;
 };

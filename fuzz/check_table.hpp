@@ -25,7 +25,7 @@ inline void check_table(const nnfuse::table& t) {
             require(t.target_columns == 1 && t.class_ids.size() == t.rows && t.target_values.empty());
             for (auto id : t.class_ids) require(id >= 0);
             break;
-        case nnfuse::target_kind::value:
+        case nnfuse::target_kind::float_vector:
             require(t.target_columns >= 1 && t.target_values.size() == t.rows * t.target_columns);
             require(t.class_ids.empty());
             for (float y : t.target_values) require(std::isfinite(y));

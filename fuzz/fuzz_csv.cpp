@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             columns = {{"y"}, {}, nnfuse::target_kind::class_id};
             break;
         case 2:
-            columns = {{"y", "z"}, {"b", "a"}, nnfuse::target_kind::value};
+            columns = {{"y", "z"}, {"b", "a"}, nnfuse::target_kind::float_vector};
             break;
         case 3:  // scikit-learn's layout: a shape line, then rows without a header
             format.skip_lines = 1;
@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
         case 4:
             format.delimiter = mode & 0x80 ? ' ' : ';';
-            columns = {{"y"}, {}, nnfuse::target_kind::value};
+            columns = {{"y"}, {}, nnfuse::target_kind::float_vector};
             break;
     }
     try {

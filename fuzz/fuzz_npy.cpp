@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         } else {
             const std::size_t split = rest * data[1] / 255;
             nnfuse_fuzz::memory_file features(body, split), targets(body + split, rest - split);
-            const auto kind = mode == 2 ? nnfuse::target_kind::class_id : nnfuse::target_kind::value;
+            const auto kind = mode == 2 ? nnfuse::target_kind::class_id : nnfuse::target_kind::float_vector;
             nnfuse_fuzz::check_table(nnfuse::read_npy_table(features.path(), targets.path(), kind));
         }
     } catch (const nnfuse::data_error&) {

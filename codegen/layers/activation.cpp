@@ -23,6 +23,7 @@ std::size_t forward_kernel(const step& s, plan_builder& b) {
 bool makes_step(const activation_parameters&) { return true; }
 std::optional<activation_kind> element_wise_activation(const activation_parameters& layer) { return layer.activation; }
 bool absorbs_activation(const activation_parameters&) { return false; }
+bool passes_gradient_back(const activation_parameters&) { return true; }
 void init_step(const activation_parameters& layer, step& s) {
     s.activation = layer.activation;
     s.why = "an activation with no linear step before it to fuse into";

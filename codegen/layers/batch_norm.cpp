@@ -82,6 +82,7 @@ statement moving_statistics_update(const batch_norm_parameters& layer, const ste
 bool makes_step(const batch_norm_parameters&) { return true; }
 std::optional<activation_kind> element_wise_activation(const batch_norm_parameters&) { return std::nullopt; }
 bool absorbs_activation(const batch_norm_parameters&) { return true; }
+bool passes_gradient_back(const batch_norm_parameters&) { return true; }
 void init_step(const batch_norm_parameters& layer, step& s) {
     s.activation = activation_kind::linear;
     s.why = layer.trainable ? "batch statistics, normalize, scale and shift in two passes"

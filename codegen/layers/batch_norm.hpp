@@ -11,6 +11,7 @@ namespace nnfuse::codegen::layers {
 bool makes_step(const batch_norm_parameters& layer);
 std::optional<activation_kind> element_wise_activation(const batch_norm_parameters& layer);
 bool absorbs_activation(const batch_norm_parameters& layer);
+bool passes_gradient_back(const batch_norm_parameters& layer);
 void init_step(const batch_norm_parameters& layer, step& s);
 void plan_training(const batch_norm_parameters& layer, const step& s, plan_builder& b);
 void plan_inference(const batch_norm_parameters& layer, const step& s, plan_builder& b);

@@ -39,6 +39,7 @@ argument bias_of(const dense_parameters& layer, const step& s) {
 bool makes_step(const dense_parameters&) { return true; }
 std::optional<activation_kind> element_wise_activation(const dense_parameters&) { return std::nullopt; }
 bool absorbs_activation(const dense_parameters&) { return true; }
+bool passes_gradient_back(const dense_parameters&) { return true; }
 // A last dense layer's softmax is the loss's to take (codegen/losses/): its module rewrites this step.
 void init_step(const dense_parameters& layer, step& s) {
     s.activation = layer.activation;

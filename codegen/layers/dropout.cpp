@@ -33,6 +33,7 @@ std::size_t mask_kernel(const step& s, plan_builder& b, bool backward) {
 bool makes_step(const dropout_parameters&) { return true; }
 std::optional<activation_kind> element_wise_activation(const dropout_parameters&) { return std::nullopt; }
 bool absorbs_activation(const dropout_parameters&) { return false; }
+bool passes_gradient_back(const dropout_parameters&) { return true; }
 void init_step(const dropout_parameters& layer, step& s) {
     s.activation = activation_kind::linear;
     s.why = fmt::format(

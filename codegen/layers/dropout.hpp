@@ -11,6 +11,7 @@ namespace nnfuse::codegen::layers {
 bool makes_step(const dropout_parameters& layer);
 std::optional<activation_kind> element_wise_activation(const dropout_parameters& layer);
 bool absorbs_activation(const dropout_parameters& layer);
+bool passes_gradient_back(const dropout_parameters& layer);
 void init_step(const dropout_parameters& layer, step& s);
 void plan_training(const dropout_parameters& layer, const step& s, plan_builder& b);
 void plan_inference(const dropout_parameters& layer, const step& s, plan_builder& b);

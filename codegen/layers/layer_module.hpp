@@ -6,6 +6,8 @@
 //   std::optional<activation_kind> element_wise_activation(const P&)
 //                                              an activation that may run inside the previous step's kernel
 //   bool absorbs_activation(const P&)          whether its step can apply a following activation in its kernel
+//   bool passes_gradient_back(const P&)        false: nothing before the step trains, so the step after it forms no
+//                                              input gradient (normalization)
 //   void init_step(const P&, step&)         the step's activation and the manifest's reason for it
 //   void plan_training(const P&, const step&, plan_builder&)
 //                                              its training statements (forward and backward), kernels, storage
@@ -24,6 +26,7 @@
 #include "codegen/layers/dense.hpp"
 #include "codegen/layers/dropout.hpp"
 #include "codegen/layers/flatten.hpp"
+#include "codegen/layers/normalization.hpp"
 #include "codegen/layers/plan_builder.hpp"
 
 namespace nnfuse::codegen {
@@ -33,6 +36,7 @@ concept layer_module = requires(const P& p, const step& s, step& ms, plan_builde
     { layers::makes_step(p) } -> std::same_as<bool>;
     { layers::element_wise_activation(p) } -> std::same_as<std::optional<activation_kind>>;
     { layers::absorbs_activation(p) } -> std::same_as<bool>;
+    { layers::passes_gradient_back(p) } -> std::same_as<bool>;
     layers::init_step(p, ms);
     layers::plan_training(p, s, b);
     layers::plan_inference(p, s, b);

@@ -12,7 +12,8 @@ namespace nnfuse {
 struct flatten_layer {
     static constexpr std::string_view keras_class = "Flatten";
     static constexpr std::string_view keras_base_name = "flatten";
-    static constexpr bool trainable = true;  // Keras's flag; nothing to train
+    static constexpr bool trainable = true;      // Keras's flag; nothing to train
+    static constexpr bool only_reshapes = true;  // a layer that must follow the input may follow it (dsl/layer.hpp)
 
     template <class In>
     struct output {

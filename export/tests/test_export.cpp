@@ -32,11 +32,13 @@
 #include "fashion_mnist.gen.hpp"
 #include "fashion_mnist_torch.gen.hpp"
 #include "frozen_bn_test.gen.hpp"
+#include "normalized_classifier_test.gen.hpp"
 #include "runtime/checkpoint/checkpoint.hpp"
 #include "runtime/checkpoint/checkpoint_error.hpp"
 #include "runtime/checkpoint/safetensors.hpp"
 #include "runtime/data/fashion_mnist.hpp"
 #include "runtime/optim/sgd.hpp"
+#include "runtime/train/adapt.hpp"
 #include "runtime/train/initialize.hpp"
 #include "runtime/train/trainer.hpp"
 #include "samples/bn_before_activation/model.hpp"
@@ -168,9 +170,14 @@ void check_same_predictions(const std::string& model, const std::vector<float>& 
     CHECK(net_accuracy == exported_accuracy);
 }
 
+// A network with a normalization layer is adapted to the training rows first (as the trainer's batches see them).
 template <class Net>
 void train(Net& net, const nnfuse::labeled_images& train_set, std::size_t epochs) {
     nnfuse::initialize_variables(net, 42);
+    if (net.as_normalization_statistics() != nullptr) {
+        const std::vector<float> rows = pixels_as_floats(train_set, false);
+        nnfuse::adapt(net, rows.data(), train_set.count);
+    }
     nnfuse::sgd opt(0.01f);
     nnfuse::fit_options options;
     options.epochs = epochs;
@@ -243,6 +250,13 @@ TEST_CASE("BN that cannot be folded, rank-2 BN, standalone activations and softm
     check_test_model<nnfuse::generated::frozen_bn_test::Net>("frozen_bn", test_models::frozen_bn, 1, 5);
     // dropout_edges: dropout layers (the identity in inference) after elu, before BN, at rate 0 and before softmax.
     check_test_model<nnfuse::generated::dropout_edges_test::Net>("dropout_edges", test_models::dropout_edges, 2, 3);
+}
+
+TEST_CASE("a normalization layer exports as the Net computes it, with the adapted statistics") {
+    // normalized_classifier: Normalization over the last axis of 3 x 4 images (4 means and variances shared by the
+    // rows), then flatten, dense(elu), dense(softmax). Adapted to the training images, then trained.
+    check_test_model<nnfuse::generated::normalized_classifier_test::Net>("normalized_classifier",
+                                                                         test_models::normalized_classifier, 3, 4);
 }
 
 TEST_CASE(

@@ -202,9 +202,10 @@ struct csv_reading {
 
     void take_row() {
         if (cell_ends.size() != names.size()) {
-            fail(line, "", "",
-                 fmt::format("{} fields, expected {} as in the header (line {})", cell_ends.size(), names.size(),
-                             header_line));
+            // Without a header row (csv_format::column_names), the columns were named by the program.
+            const std::string expected_from = header_line == 0 ? std::string("as the columns named by the program")
+                                                               : fmt::format("as in the header (line {})", header_line);
+            fail(line, "", "", fmt::format("{} fields, expected {} {}", cell_ends.size(), names.size(), expected_from));
         }
         if ((out.rows + 1) * (out.columns + out.target_columns) > csv_max_values) {
             fail(line, "", "", fmt::format("more than {} values: the table is too large to hold", csv_max_values));
@@ -214,7 +215,7 @@ struct csv_reading {
         const bool class_ids = out.targets == target_kind::class_id;
         const std::size_t target_base = class_ids ? out.class_ids.size() : out.target_values.size();
         if (class_ids) out.class_ids.resize(target_base + out.target_columns);
-        if (out.targets == target_kind::value) out.target_values.resize(target_base + out.target_columns);
+        if (out.targets == target_kind::float_vector) out.target_values.resize(target_base + out.target_columns);
         for (std::size_t k = 0; k < names.size(); ++k) {
             if (roles[k] == role::ignored) continue;
             const std::string_view text = cell(k);

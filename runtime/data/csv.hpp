@@ -40,9 +40,9 @@ inline constexpr std::size_t csv_max_field_bytes = std::size_t{1} << 20;  // one
 inline constexpr std::size_t csv_max_values = std::size_t{1} << 28;       // features + targets: 1 GiB of floats
 
 struct csv_columns {
-    std::vector<std::string> targets;       // target column names; empty: the file holds only features
-    std::vector<std::string> features;      // feature column names; empty: every column that is not a target
-    target_kind kind = target_kind::value;  // what the targets hold; none when targets is empty
+    std::vector<std::string> targets;              // target column names; empty: the file holds only features
+    std::vector<std::string> features;             // feature column names; empty: every column that is not a target
+    target_kind kind = target_kind::float_vector;  // what the targets hold; none when targets is empty
 };
 
 struct csv_format {

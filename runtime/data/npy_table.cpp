@@ -144,7 +144,7 @@ table read_npy_table(const std::filesystem::path& features, const std::filesyste
     out.targets = kind;
     out.target_columns = columns;
     out.target_names = index_names(columns);
-    if (kind == target_kind::value) {
+    if (kind == target_kind::float_vector) {
         convert_values(targets, array, out.target_values);
         return out;
     }

@@ -1,7 +1,7 @@
 // NPY tables: a features array and, optionally, a targets array (two .npy files) into a table (table.hpp).
 //
 // read_npy_table(features)                  a table without targets
-// read_npy_table(features, targets, kind)   a table with class ids (kind class_id) or values (kind value)
+// read_npy_table(features, targets, kind)   a table with class ids (kind class_id) or values (kind float_vector)
 //   requires: kind != target_kind::none (else std::invalid_argument, a mistake in the program).
 //   ensures:  the table's invariants; features come from a rank-2 array [rows, columns], targets from a rank-1
 //             array [rows] (one target per row) or a rank-2 array [rows, k]; feature_names are "0", "1", ...

@@ -7,7 +7,7 @@
 //   targets == target_kind::none:     target_columns == 0, class_ids and target_values empty.
 //   targets == target_kind::class_id: target_columns == 1, class_ids.size() == rows, every id >= 0;
 //                                     target_values empty.
-//   targets == target_kind::value:    target_columns >= 1, target_values.size() == rows * target_columns
+//   targets == target_kind::float_vector: target_columns >= 1, target_values.size() == rows * target_columns
 //                                     (row-major), every value finite; class_ids empty.
 //   target_names.size() == target_columns.
 // The table owns its numbers; a data-set view (std::span over them) is built on top of it, not inside it.
@@ -18,11 +18,9 @@
 #include <string>
 #include <vector>
 
-namespace nnfuse {
+#include "dsl/target_kind.hpp"
 
-// What a target column holds: class ids (classification, int32 >= 0) or real values (regression, or
-// probabilities for binary outputs); none when the file holds only features (rows to predict).
-enum class target_kind { none, class_id, value };
+namespace nnfuse {
 
 struct table {
     std::size_t rows = 0;

@@ -3,10 +3,11 @@
 // A generated Net (codegen/) implements it; the trainer, evaluator, checkpoints and summaries use
 // only what is here, so runtime/ never switches on layer kinds. What only some models have is an optional
 // capability, its own interface in its own header, reached through an as_...() accessor that returns nullptr
-// when the network lacks it: batch_norm_statistics (BN layers' moving statistics and inputs) and
-// pixel_training (a step on uint8 image rows); randomness() is the state of the random numbers training draws. Buffers
-// are sized for max_batch() rows at construction: no allocation happens inside a training step. requires: rows <=
-// max_batch() in every call; x holds rows * input_size() floats.
+// when the network lacks it: batch_norm_statistics (BN layers' moving statistics and inputs),
+// normalization_statistics (the input standardization adapt() fits) and pixel_training (a step on uint8 image rows);
+// randomness() is the state of the random numbers training draws. Buffers are sized for max_batch() rows at
+// construction: no allocation happens inside a training step. requires: rows <= max_batch() in every call; x holds rows
+// * input_size() floats.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +25,7 @@ namespace nnfuse {
 enum class mode { train, infer };
 
 class batch_norm_statistics;
+class normalization_statistics;
 class pixel_training;
 
 // One variable of the model, by its Keras name, with its values and (if trainable) its gradient.
@@ -34,6 +36,7 @@ struct variable_ref {
     bool trainable = false;
     initializer init = initializer::zeros;
     std::size_t fan_in = 0, fan_out = 0;  // for glorot_uniform
+    bool scalar = false;                  // shape () rather than (value.size(),): one value (normalization's count)
 };
 
 // A callable body(begin, count), by reference: unlike std::function it never allocates, so it can be passed once
@@ -92,8 +95,9 @@ public:
 
     // Optional capabilities: this network as that interface, or nullptr when it has none (the pointer is valid as
     // long as the network).
-    virtual batch_norm_statistics* as_batch_norm_statistics() { return nullptr; }  // batch_norm_statistics.hpp
-    virtual pixel_training* as_pixel_training() { return nullptr; }                // pixel_training.hpp
+    virtual batch_norm_statistics* as_batch_norm_statistics() { return nullptr; }        // batch_norm_statistics.hpp
+    virtual pixel_training* as_pixel_training() { return nullptr; }                      // pixel_training.hpp
+    virtual normalization_statistics* as_normalization_statistics() { return nullptr; }  // normalization_statistics.hpp
 
     // Optional capability: the state of the random numbers training draws (runtime/train/random_state.hpp), or
     // nullptr for a network whose training draws none (no dropout layer: its steps are a function of the weights

@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include "runtime/data/image_rows.hpp"
 #include "runtime/optim/adam.hpp"
 #include "runtime/optim/sgd.hpp"
 #include "runtime/train/initialize.hpp"
@@ -142,7 +143,8 @@ variant_run run_variant(std::string name, nnfuse::network& net, const nnfuse::fa
     options.epochs = flags.epochs;
     options.batch_size = flags.batch_size;
     options.seed = flags.seed;
-    options.validation = &data.test;
+    const nnfuse::image_rows test_rows(data.test);
+    options.validation_data = &test_rows;
     options.log = nullptr;  // the samples print their own compact table
     options.on_batch_end = [&](std::size_t epoch, std::size_t batch) {
         const bool last = batch + 1 == batches;

@@ -32,6 +32,7 @@
 
 #include "runtime/data/fashion_mnist.hpp"
 #include "runtime/train/network.hpp"
+#include "samples/common/cli_checks.hpp"
 #include "samples/common/plot.hpp"
 
 namespace samples {
@@ -39,8 +40,6 @@ namespace samples {
 struct usage_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
-
-inline constexpr int exit_usage = 2;
 
 struct experiment_flags {
     std::size_t epochs = 5;

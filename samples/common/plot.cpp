@@ -199,7 +199,8 @@ void render(const figure& fig, const std::filesystem::path& file) {
     run_gnuplot(file.parent_path(), script, file);
 }
 
-void plot_history(const nnfuse::history& history, const std::filesystem::path& file, std::string_view title) {
+void plot_history(const nnfuse::history& history, const std::filesystem::path& file, std::string_view title,
+                  std::string_view metric, std::string_view loss_name) {
     // Epochs numbered from 1, as Keras prints them ("Epoch 1/5").
     auto line = [&](std::string_view key, std::string line_title, int color, bool dashed) {
         plot_line out{std::move(line_title), {}, {}, color, dashed};
@@ -212,8 +213,9 @@ void plot_history(const nnfuse::history& history, const std::filesystem::path& f
         return out;
     };
     figure fig{std::string(title), {}};
-    for (const auto& [name, label] : {std::pair<std::string_view, std::string_view>{"loss", "loss (cross-entropy)"},
-                                      std::pair<std::string_view, std::string_view>{"accuracy", "accuracy"}}) {
+    const std::string loss_label = fmt::format("loss ({})", loss_name);
+    for (const auto& [name, label] : {std::pair<std::string_view, std::string_view>{"loss", loss_label},
+                                      std::pair<std::string_view, std::string_view>{metric, metric}}) {
         plot_panel panel{.title = std::string(name), .x_label = "epoch", .y_label = std::string(label)};
         plot_line train = line(name, "train", 0, false);
         plot_line val = line(fmt::format("val_{}", name), "validation", 1, true);
@@ -222,9 +224,19 @@ void plot_history(const nnfuse::history& history, const std::filesystem::path& f
         fig.panels.push_back(std::move(panel));
     }
     if (fig.panels[0].lines.empty() && fig.panels[1].lines.empty()) {
-        throw std::invalid_argument("plot_history: the history has no epoch with a loss or an accuracy");
+        throw std::invalid_argument(fmt::format("plot_history: the history has no epoch with a loss or {}", metric));
     }
     render(fig, file);
+}
+
+void draw_history(const nnfuse::history& history, const std::filesystem::path& file, std::string_view title,
+                  std::string_view metric, std::string_view loss_name) {
+    try {
+        plot_history(history, file, title, metric, loss_name);
+        fmt::print("Plot: {}\n", file.string());
+    } catch (const plot_error& error) {
+        fmt::print(stderr, "note: {}\n", error.what());
+    }
 }
 
 }  // namespace samples

@@ -12,9 +12,12 @@
 //   the first, so a user without gnuplot can still render it elsewhere.
 // check_plot_file(file): throws plot_error unless file ends in .svg or .png (render's rule), so a
 //   command line can refuse a bad --plot before training rather than after.
-// plot_history(history, file, title): a fit's loss and accuracy per epoch (epochs numbered from 1),
-//   the training values solid and, when the history has them, val_loss / val_accuracy dashed.
-//   requires: the history has at least one epoch with "loss" or "accuracy". Same file rules and errors.
+// plot_history(history, file, title, metric, loss_name): a fit's loss and metric (Keras's name: "accuracy", "mae",
+//   ...) per epoch (epochs numbered from 1), the training values solid and, when the history has them, val_loss /
+//   val_<metric> dashed; loss_name labels the loss axis ("loss (cross-entropy)").
+//   requires: the history has at least one epoch with "loss" or the metric. Same file rules and errors.
+// draw_history(...): plot_history for a sample after its training: prints "Plot: <file>", or, when the plot cannot
+//   be drawn (no gnuplot, ...), a note on stderr instead of failing: the training is done.
 #pragma once
 
 #include <cstddef>
@@ -55,6 +58,9 @@ struct figure {
 void render(const figure& fig, const std::filesystem::path& file);
 void check_plot_file(const std::filesystem::path& file);
 
-void plot_history(const nnfuse::history& history, const std::filesystem::path& file, std::string_view title);
+void plot_history(const nnfuse::history& history, const std::filesystem::path& file, std::string_view title,
+                  std::string_view metric = "accuracy", std::string_view loss_name = "cross-entropy");
+void draw_history(const nnfuse::history& history, const std::filesystem::path& file, std::string_view title,
+                  std::string_view metric = "accuracy", std::string_view loss_name = "cross-entropy");
 
 }  // namespace samples

@@ -1,5 +1,6 @@
 #include "samples/common/training_cli.hpp"
 
+#include "samples/common/cli_checks.hpp"
 #include "samples/common/plot.hpp"
 
 #include <unistd.h>
@@ -34,9 +35,6 @@ namespace samples {
 
 namespace {
 
-constexpr int exit_usage = 2;
-constexpr int exit_diverged = 3;
-
 // Fashion-MNIST's training set: a larger batch is meaningless, and would only make the Net allocate
 // gigabytes before anything could report the mistake.
 constexpr std::uint64_t max_batch_size = 60000;
@@ -46,55 +44,6 @@ void keep_first(nnfuse::labeled_images& set, std::size_t count) {
     set.count = count;
     set.pixels.resize(count * set.height * set.width);
     set.labels.resize(count);
-}
-
-// Validators return "" or the problem (`hint` explains a value of 1); CLI11 prefixes it with the flag's name. They
-// check the text before CLI11 converts it, so "-1", "abc" and "1e3" get these messages, not CLI11's conversion errors.
-CLI::Validator whole_number(std::uint64_t min, std::uint64_t max, std::string hint = "") {
-    return CLI::Validator(
-        [=](std::string& text) -> std::string {
-            std::uint64_t value = 0;
-            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-            const bool number = !text.empty() && error == std::errc() && end == text.data() + text.size();
-            if (number && value >= min && value <= max) return "";
-            if (number && value == 1 && !hint.empty()) return fmt::format("{} {}", text, hint);
-            return fmt::format("{} is not a whole number from {} to {}", text, min, max);
-        },
-        fmt::format("INT in [{} - {}]", min, max));
-}
-
-CLI::Validator positive_real() {
-    return CLI::Validator(
-        [](std::string& text) -> std::string {
-            float value = 0;
-            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-            if (!text.empty() && error == std::errc() && end == text.data() + text.size() && std::isfinite(value) &&
-                value > 0) {
-                return "";
-            }
-            return fmt::format("{} is not a positive finite number", text);
-        },
-        "POSITIVE");
-}
-
-CLI::Validator one_of(std::vector<std::string> choices) {
-    return CLI::Validator(
-        [=](std::string& text) -> std::string {
-            for (const auto& choice : choices)
-                if (text == choice) return "";
-            return fmt::format("{} is not one of: {}", text, fmt::join(choices, ", "));
-        },
-        fmt::format("{{{}}}", fmt::join(choices, ",")));
-}
-
-CLI::Validator existing_directory() {
-    return CLI::Validator(
-        [](std::string& text) -> std::string {
-            std::error_code error;
-            if (std::filesystem::is_directory(text, error)) return "";
-            return fmt::format("{}: no such directory", text);
-        },
-        "DIR");
 }
 
 CLI::Validator writable_checkpoint() {
@@ -165,28 +114,14 @@ void add_training_flags(CLI::App& app, training_flags& flags) {
         ->check(whole_number(1, 1u << 30));
     app.add_option("--history", flags.history_csv, "write the per-epoch history as CSV to this file");
     app.add_option("--plot", flags.plot_file, "draw loss and accuracy per epoch into this .svg or .png (gnuplot)")
-        ->check([](const std::string& file) {
-            try {
-                check_plot_file(file);
-                return std::string();
-            } catch (const plot_error& error) {
-                return std::string(error.what());
-            }
-        });
+        ->check(plot_file());
     app.add_option("--save", flags.save_path,
                    "after each epoch, save a training checkpoint (safetensors: weights, optimizer, BN counters, epoch, "
                    "seed) to this file, atomically")
         ->check(writable_checkpoint());
     app.add_option("--resume", flags.resume_path, "continue the training saved in this checkpoint by --save, exactly")
         ->check(readable_file());
-    // CLI11_PARSE returns CLI11's own exit codes (105 for a bad value, 109 for an unknown flag, ...) and
-    // prints two lines. The samples promise one line and status 2 for every command-line error, and this
-    // hook is the one place CLI11 calls for all of them (never for --help or --version, which exit 0).
-    app.failure_message([](const CLI::App*, const CLI::Error& error) -> std::string {
-        fmt::print(stderr, "error: {} (see --help)\n", error.what());
-        std::fflush(stdout);
-        std::exit(exit_usage);
-    });
+    exit_on_usage_error(app);
 }
 
 namespace {
@@ -262,9 +197,11 @@ int run_training(nnfuse::network& net, const training_flags& flags) {
     options.log = &std::cout;
     options.interactive = isatty(STDOUT_FILENO) != 0;
     const auto metadata = run_metadata(flags, learning_rate, data.train.count);
-    try {
+    int resume_status = 0;
+    const int status = run_with_exit_status([&] {
         if (!flags.resume_path.empty()) {
-            if (const int status = resume(flags, net, *optimizer, metadata, options); status != 0) return status;
+            resume_status = resume(flags, net, *optimizer, metadata, options);
+            if (resume_status != 0) return;
         }
         if (!flags.save_path.empty()) {
             options.on_epoch_end = [&](std::size_t epoch, const nnfuse::history&) {
@@ -278,24 +215,11 @@ int run_training(nnfuse::network& net, const training_flags& flags) {
                                      data.train.count);
         }
         if (!flags.history_csv.empty()) history.write_csv(flags.history_csv);
-        if (!flags.plot_file.empty()) {
-            try {
-                plot_history(history, flags.plot_file, net.model_name());
-                std::cout << fmt::format("Plot: {}\n", flags.plot_file);
-            } catch (const plot_error& error) {  // the training is done: a missing plot is a note, not a failure
-                fmt::print(stderr, "note: {}\n", error.what());
-            }
-        }
+        if (!flags.plot_file.empty()) draw_history(history, flags.plot_file, net.model_name());
         const nnfuse::evaluation test = trainer.evaluate(data.test, flags.batch_size);
         std::cout << fmt::format("Test loss: {:.4f}\nTest accuracy: {:.4f}\n", test.loss, test.accuracy);
-    } catch (const nnfuse::training_diverged& error) {
-        fmt::print(stderr, "error: {}\n", error.what());
-        return exit_diverged;
-    } catch (const std::exception& error) {
-        fmt::print(stderr, "error: {}\n", error.what());
-        return exit_usage;
-    }
-    return 0;
+    });
+    return resume_status != 0 ? resume_status : status;
 }
 
 }  // namespace samples

@@ -67,4 +67,29 @@ inline constexpr auto absolute_loss =
 inline constexpr auto huber_loss =
     nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<2>(), nnfuse::huber_with_delta<0.5>);
 
+// Tabular models as the samples train them (BN before the activation), fitted on float rows by the trainer: a
+// binary classifier (one sigmoid output) and a regression with two outputs (R^2 averaged over them).
+inline constexpr auto tabular_binary = nnfuse::sequential(
+    nnfuse::input<5>, nnfuse::dense<8>(nnfuse::no_bias), nnfuse::batch_norm(), nnfuse::activation(nnfuse::relu),
+    nnfuse::dense<1>(nnfuse::sigmoid), nnfuse::binary_crossentropy);
+inline constexpr auto tabular_regression =
+    nnfuse::sequential(nnfuse::input<4>, nnfuse::dense<8>(nnfuse::no_bias), nnfuse::batch_norm(),
+                       nnfuse::activation(nnfuse::relu), nnfuse::dense<2>(), nnfuse::mean_squared_error);
+
+// Issue 18's model: 30 features standardized with statistics adapt() fits, then dense(no_bias) -> BN -> relu and one
+// sigmoid output trained with binary cross-entropy (the sigmoid fused into the loss).
+inline constexpr auto normalized_binary = nnfuse::sequential(
+    nnfuse::input<30>, nnfuse::normalization(), nnfuse::dense<16>(nnfuse::no_bias), nnfuse::batch_norm(),
+    nnfuse::activation(nnfuse::relu), nnfuse::dense<1>(nnfuse::sigmoid), nnfuse::binary_crossentropy);
+
+// Normalization on the last axis of a rank-2 sample (4 rows of 5 features share 5 means), then a flatten and a
+// linear layer: every prediction is an affine function of the standardized input a test can compute in double.
+inline constexpr auto normalized_rows = nnfuse::sequential(
+    nnfuse::input<4, 5>, nnfuse::normalization(), nnfuse::flatten(), nnfuse::dense<3>(), nnfuse::mean_squared_error);
+
+// A classifier that standardizes its rank-2 input (3 rows of 4 features), for the exported header's test.
+inline constexpr auto normalized_classifier =
+    nnfuse::sequential(nnfuse::input<3, 4>, nnfuse::normalization(), nnfuse::flatten(), nnfuse::dense<6>(nnfuse::elu),
+                       nnfuse::dense<4>(nnfuse::softmax));
+
 }  // namespace test_models

@@ -41,7 +41,7 @@ nnfuse::data_format_error csv_error(const scratch_dir& dir, const std::string& c
 }
 
 const csv_columns class_target{{"y"}, {}, target_kind::class_id};
-const csv_columns value_target{{"y"}, {}, target_kind::value};
+const csv_columns value_target{{"y"}, {}, target_kind::float_vector};
 
 }  // namespace
 
@@ -64,11 +64,11 @@ TEST_CASE("read_csv selects features in the caller's order and several value tar
     scratch_dir dir;
     // "note" is selected by nobody: its cells are never parsed, so "n/a" is no error.
     write_text(dir / "t.csv", "a,note,y1,c,y2\n1,n/a,0.5,2,-1\n3,,1.5,4,-2\n");
-    const auto t = read_csv(dir / "t.csv", {{"y2", "y1"}, {"c", "a"}, target_kind::value});
+    const auto t = read_csv(dir / "t.csv", {{"y2", "y1"}, {"c", "a"}, target_kind::float_vector});
     CHECK(t.rows == 2);
     CHECK(t.feature_names == std::vector<std::string>{"c", "a"});
     CHECK(t.features == std::vector<float>{2, 1, 4, 3});
-    CHECK(t.targets == target_kind::value);
+    CHECK(t.targets == target_kind::float_vector);
     CHECK(t.target_columns == 2);
     CHECK(t.target_names == std::vector<std::string>{"y2", "y1"});
     CHECK(t.target_values == std::vector<float>{-1, 0.5f, -2, 1.5f});
@@ -258,7 +258,7 @@ TEST_CASE("read_csv rejects malformed quoting and an unclosed quote", "[data][cs
 TEST_CASE("read_csv counts lines inside quoted fields that hold line breaks", "[data][csv]") {
     scratch_dir dir;
     // Row 1's note spans lines 2 and 3; the bad cell is on line 5.
-    const auto e = csv_error(dir, "a,note\n1,\"two\nlines\"\n2,ok\nbad,x\n", {{}, {"a"}, target_kind::value});
+    const auto e = csv_error(dir, "a,note\n1,\"two\nlines\"\n2,ok\nbad,x\n", {{}, {"a"}, target_kind::float_vector});
     CHECK(e.line() == 5);
     CHECK(e.value() == "bad");
 }
@@ -286,8 +286,8 @@ TEST_CASE("read_csv refuses a selection that is a program error", "[data][csv]")
     write_text(dir / "t.csv", "a,b,y\n1,2,0\n");
     CHECK_THROWS_AS(read_csv(dir / "t.csv", {{"y"}, {}, target_kind::none}), std::invalid_argument);
     CHECK_THROWS_AS(read_csv(dir / "t.csv", {{"a", "y"}, {}, target_kind::class_id}), std::invalid_argument);
-    CHECK_THROWS_AS(read_csv(dir / "t.csv", {{"y"}, {"a", "a"}, target_kind::value}), std::invalid_argument);
-    CHECK_THROWS_AS(read_csv(dir / "t.csv", {{"y"}, {"y"}, target_kind::value}), std::invalid_argument);
+    CHECK_THROWS_AS(read_csv(dir / "t.csv", {{"y"}, {"a", "a"}, target_kind::float_vector}), std::invalid_argument);
+    CHECK_THROWS_AS(read_csv(dir / "t.csv", {{"y"}, {"y"}, target_kind::float_vector}), std::invalid_argument);
     csv_format quote;
     quote.delimiter = '"';
     CHECK_THROWS_AS(read_csv(dir / "t.csv", {}, quote), std::invalid_argument);

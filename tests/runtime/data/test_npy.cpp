@@ -152,7 +152,7 @@ TEST_CASE("read_npy_table pairs features with class ids or values", "[data][npy]
           std::vector<std::int32_t>{1, 0, 16777216});
 
     write_raw(dir / "y.npy", npy_file(dict("<f4", "(3, 2)"), f32_le));
-    const auto values = read_npy_table(dir / "x.npy", dir / "y.npy", target_kind::value);
+    const auto values = read_npy_table(dir / "x.npy", dir / "y.npy", target_kind::float_vector);
     CHECK(values.target_columns == 2);
     CHECK(values.target_values == f32_values);
     CHECK(values.target_names == std::vector<std::string>{"0", "1"});
@@ -243,7 +243,7 @@ TEST_CASE("read_npy_table rejects wrong shapes and mismatched row counts", "[dat
 
     write_raw(dir / "x.npy", npy_file(dict("<f4", "(3, 2)"), f32_le));
     write_raw(dir / "y2.npy", npy_file(dict("<f4", "(2,)"), bytes(8)));
-    e = table_error([&] { read_npy_table(dir / "x.npy", dir / "y2.npy", target_kind::value); });
+    e = table_error([&] { read_npy_table(dir / "x.npy", dir / "y2.npy", target_kind::float_vector); });
     CHECK(e.file() == (dir / "y2.npy").string());
     CHECK_THAT(e.what(), StartsWith((dir / "y2.npy").string() + ": 2 rows of targets") &&
                              Contains("but the features in " + (dir / "x.npy").string() + " have 3 rows"));

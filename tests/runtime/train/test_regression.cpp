@@ -216,7 +216,7 @@ TEST_CASE("targets of the wrong kind are refused with the model and the loss nam
     REQUIRE_THROWS_AS(classifier.evaluate_batch(x.data(), values.data(), 4), std::invalid_argument);
 }
 
-TEST_CASE("the trainer's fit and evaluate take classifiers: a regression network is refused", "[regression]") {
+TEST_CASE("the trainer refuses a set of class ids for a regression network, naming both kinds", "[regression]") {
     gen::linear_regression_test::Net net(8);
     nnfuse::sgd optimizer;
     nnfuse::trainer trainer(net, optimizer);
@@ -225,9 +225,11 @@ TEST_CASE("the trainer's fit and evaluate take classifiers: a regression network
                                   .width = 3,
                                   .pixels = std::vector<std::uint8_t>(12, 1),
                                   .labels = std::vector<std::uint8_t>(4, 0)};
-    REQUIRE_THROWS_WITH(trainer.fit(images, {}), Catch::Contains("fit: model linear_regression_test has the loss "
-                                                                 "mean_squared_error, which trains on float targets"));
-    REQUIRE_THROWS_WITH(trainer.evaluate(images, 4), Catch::StartsWith("evaluate: model linear_regression_test"));
+    REQUIRE_THROWS_WITH(trainer.fit(images, {}),
+                        Catch::Equals("the training set has class ids; model linear_regression_test has the loss "
+                                      "mean_squared_error, which trains on float targets"));
+    REQUIRE_THROWS_WITH(trainer.evaluate(images, 4), Catch::StartsWith("the evaluation set has class ids; model "
+                                                                       "linear_regression_test"));
     CHECK(trainer.predict(images, 4).size() == 4);  // prediction needs no targets
 }
 

@@ -1,0 +1,21 @@
+// nnfuse::codegen::layers, normalization: the generator's module for normalization layers (the interface:
+// layer_module.hpp).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "codegen/layers/plan_builder.hpp"
+
+namespace nnfuse::codegen::layers {
+
+bool makes_step(const normalization_parameters& layer);
+std::optional<activation_kind> element_wise_activation(const normalization_parameters& layer);
+bool absorbs_activation(const normalization_parameters& layer);
+bool passes_gradient_back(const normalization_parameters& layer);
+void init_step(const normalization_parameters& layer, step& s);
+void plan_training(const normalization_parameters& layer, const step& s, plan_builder& b);
+void plan_inference(const normalization_parameters& layer, const step& s, plan_builder& b);
+std::string hyper_parameters(const normalization_parameters& layer);
+
+}  // namespace nnfuse::codegen::layers
