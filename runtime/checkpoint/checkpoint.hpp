@@ -16,6 +16,11 @@
 //   "epochs_done" and "seed" (decimal), which with fit()'s (seed, epoch) shuffling are the whole RNG state,
 //   and, for a network with randomness() (dropout), "random_seed" and "random_step" (decimal, its random_state),
 //   and whatever extra_metadata the caller adds (e.g. the optimizer's name and learning rate).
+//   With callbacks (fit_callbacks.hpp's callback_set; a schedule has no state of its own, the optimizer's
+//   iterations give its rate): "early_stopping/{monitor,wait,best,best_epoch,stopped_epoch,best_weights}" and
+//   "reduce_lr_on_plateau/{monitor,wait,best,cooldown_counter,learning_rate}" (decimal; doubles in their shortest
+//   round-trip form, "nan" for no best yet; best_weights "saved" or "none"), and the tensors
+//   "callbacks/early_stopping/best_weights/<variable>" (each variable's shape) when best weights were copied.
 //
 // save_weights / save_training_checkpoint
 //   requires: for training checkpoints, `opt` is the optimizer that trains `net` (its slots are created
@@ -30,6 +35,9 @@
 //             one; a file without "random_seed"/"random_step" gives seed = "seed" and step = the optimizer's
 //             iterations, what fit() would have left) are set; returns the
 //             progress and metadata to resume fit() with (initial_epoch = epochs_done, seed = seed).
+//   With callbacks: each one the file has state for continues from it (a different monitor is a checkpoint_error;
+//   reduce_lr_on_plateau also sets the optimizer's rate); one the file has none for starts afresh (begin()). A file's
+//   callback state for a callback not given is ignored.
 //   Both loads are all or nothing and throw checkpoint_error "<file>: ..." for any defect of the file
 //   (safetensors.hpp), and, when it does not fit, one message listing every missing tensor, every extra
 //   tensor and every tensor of the wrong dtype or shape, not just the first. A training load also
@@ -43,6 +51,7 @@
 #include <string>
 
 #include "runtime/optim/optimizer.hpp"
+#include "runtime/train/fit_callbacks.hpp"
 #include "runtime/train/network.hpp"
 
 namespace nnfuse {
@@ -62,7 +71,9 @@ void load_weights(const std::filesystem::path& file, network& net);
 
 void save_training_checkpoint(const std::filesystem::path& file, network& net, optimizer& opt,
                               const training_progress& progress,
-                              const std::map<std::string, std::string>& extra_metadata = {});
-loaded_training_checkpoint load_training_checkpoint(const std::filesystem::path& file, network& net, optimizer& opt);
+                              const std::map<std::string, std::string>& extra_metadata = {},
+                              const callback_set& callbacks = {});
+loaded_training_checkpoint load_training_checkpoint(const std::filesystem::path& file, network& net, optimizer& opt,
+                                                    const callback_set& callbacks = {});
 
 }  // namespace nnfuse

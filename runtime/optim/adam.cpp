@@ -16,7 +16,7 @@ adam::adam(float learning_rate, float beta_1, float beta_2, float epsilon)
 }
 
 void adam::set_learning_rate(float learning_rate) {
-    require_learning_rate("adam", learning_rate);
+    require_set_learning_rate("adam", learning_rate);
     learning_rate_ = learning_rate;
 }
 

@@ -24,8 +24,8 @@ public:
     std::uint64_t iterations() const override { return iterations_; }
     void set_iterations(std::uint64_t steps) override { iterations_ = steps; }
 
-    float learning_rate() const { return learning_rate_; }
-    void set_learning_rate(float learning_rate);  // for schedules; same check as the constructor
+    float learning_rate() const override { return learning_rate_; }
+    void set_learning_rate(float learning_rate) override;  // finite and >= 0 (a schedule may end at 0)
     float beta_1() const { return beta_1_; }
     float beta_2() const { return beta_2_; }
     float epsilon() const { return epsilon_; }

@@ -17,6 +17,14 @@ inline void require_learning_rate(std::string_view optimizer, float learning_rat
     }
 }
 
+// A rate set during training (a schedule, ReduceLROnPlateau) may reach 0: Keras's CosineDecay ends there.
+inline void require_set_learning_rate(std::string_view optimizer, float learning_rate) {
+    if (!(std::isfinite(learning_rate) && learning_rate >= 0.0f)) {
+        throw std::invalid_argument(
+            fmt::format("{}: set_learning_rate needs a finite rate >= 0, got {}", optimizer, learning_rate));
+    }
+}
+
 // [0, 1): momentum and Adam's betas; 1 would make the average never forget (and Adam divide by zero).
 inline void require_unit_interval(std::string_view optimizer, std::string_view name, float value) {
     if (!(value >= 0.0f && value < 1.0f)) {

@@ -13,6 +13,8 @@
 // state():    every slot as "<param name>/<slot>" ("/momentum" for SGD, "/m" and "/v" for Adam) with a
 //             writable view; empty before the first step/prepare. Views stay valid until destruction.
 // iterations()/set_iterations(): the number of steps taken (Adam's bias correction uses it).
+// learning_rate()/set_learning_rate(lr): the rate the next step uses, for schedules and ReduceLROnPlateau
+//             (runtime/train/); set_learning_rate requires lr finite and >= 0, else std::invalid_argument.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +44,8 @@ public:
     virtual std::vector<optimizer_slot> state() = 0;
     virtual std::uint64_t iterations() const = 0;
     virtual void set_iterations(std::uint64_t steps) = 0;
+    virtual float learning_rate() const = 0;
+    virtual void set_learning_rate(float learning_rate) = 0;
 };
 
 }  // namespace nnfuse

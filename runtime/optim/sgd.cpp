@@ -25,7 +25,7 @@ sgd::sgd(float learning_rate, float momentum, bool nesterov)
 }
 
 void sgd::set_learning_rate(float learning_rate) {
-    require_learning_rate("sgd", learning_rate);
+    require_set_learning_rate("sgd", learning_rate);
     learning_rate_ = learning_rate;
 }
 

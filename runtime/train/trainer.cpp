@@ -215,9 +215,23 @@ history trainer::fit_epochs(const data_set& train, const data_set* validation, c
     const std::string metric_name(loss.metric_name);
     // Keras's RootMeanSquaredError over an epoch of a mean-squared-error model is the root of its mean loss.
     const bool training_rmse = loss.keras_name == "mean_squared_error";
+    std::vector<std::string> epoch_keys = {"loss", metric_name};
+    if (training_rmse) epoch_keys.emplace_back("rmse");
+    if (validation != nullptr) {
+        epoch_keys.insert(epoch_keys.end(), {"val_loss", "val_" + metric_name});
+        if (is_regression(loss)) epoch_keys.emplace_back("val_rmse");
+    }
+    fit_callbacks callbacks(
+        {.schedule = options.schedule, .early_stop = options.early_stop, .reduce_lr = options.reduce_lr}, net_,
+        optimizer_, epoch_keys, options.log);
+    if (callbacks.reports_learning_rate()) epoch_keys.emplace_back("learning_rate");
     std::vector<std::uint32_t> order(train.rows());
     const auto batches = training_batches(train.rows(), options.batch_size);
     history log;
+    if (!callbacks.begin(options.initial_epoch)) {
+        callbacks.end();
+        return log;
+    }
     for (std::size_t epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
         std::iota(order.begin(), order.end(), 0u);
         if (options.shuffle) random_stream(epoch_seed(options.seed, epoch)).shuffle(std::span(order));
@@ -240,6 +254,7 @@ history trainer::fit_epochs(const data_set& train, const data_set* validation, c
                     fmt::format("the loss is not finite ({}) in epoch {}, batch {} of {}: training stopped",
                                 result.loss_sum, epoch + 1, b + 1, batches.size()));
             }
+            callbacks.before_step();
             optimizer_.step(trainable_);
             if (options.on_batch_end) options.on_batch_end(epoch, b);
             loss_sum += result.loss_sum;
@@ -256,10 +271,14 @@ history trainer::fit_epochs(const data_set& train, const data_set* validation, c
             metrics.push_back({"val_" + metric_name, val.metric});
             if (is_regression(loss)) metrics.push_back({"val_rmse", val.rmse});
         }
+        if (callbacks.reports_learning_rate()) metrics.push_back({"learning_rate", optimizer_.learning_rate()});
         if (bar) bar->finish(metrics);
+        const bool stop = callbacks.end_of_epoch(epoch, metrics);
         log.record_epoch(metrics, steady_clock_seconds() - started);
         if (options.on_epoch_end) options.on_epoch_end(epoch, log);
+        if (stop) break;
     }
+    callbacks.end();
     return log;
 }
 

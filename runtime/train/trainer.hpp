@@ -7,7 +7,9 @@
 //        options.shuffle is false); a final batch of one row joins the batch before it (batch normalization
 //        cannot train on one). A non-finite loss stops training with training_diverged naming the epoch and batch
 //        (Keras's TerminateOnNaN), before the optimizer applies that batch's gradients.
-//        Epochs run from options.initial_epoch to options.epochs - 1 (Keras's numbering).
+//        Epochs run from options.initial_epoch to options.epochs - 1 (Keras's numbering), or until early_stop
+//        stops them; a fit from epoch 0 resets the callbacks' state, a later one continues it (a resumed run), and
+//        one whose early_stop had already stopped trains nothing.
 //        Validation as Keras: validation_data is a set of its own; validation_split in (0, 1) holds out the last
 //        floor(rows * split) rows of the training set (before any shuffling) and trains on the others. Each epoch
 //        ends with the validation's val_loss and val_<metric> (and val_rmse for a regression loss).
@@ -47,6 +49,7 @@
 #include "runtime/data/labeled_images.hpp"
 #include "runtime/optim/optimizer.hpp"
 #include "runtime/report/history.hpp"
+#include "runtime/train/fit_callbacks.hpp"
 #include "runtime/train/network.hpp"
 
 namespace nnfuse {
@@ -67,10 +70,16 @@ struct fit_options {
     bool interactive = false;     // redraw the bar in place (a terminal)
     // Keras's initial_epoch: a resumed run starts here; epochs are numbered from 0 up to `epochs`.
     std::size_t initial_epoch = 0;
+    // Keras's callbacks (runtime/train/fit_callbacks.hpp; not owned, may be nullptr): a learning-rate schedule,
+    // EarlyStopping, ReduceLROnPlateau (not with a schedule). With a schedule or reduce_lr the logs carry
+    // "learning_rate", the rate of the epoch's last step.
+    const learning_rate_schedule* schedule = nullptr;
+    early_stopping* early_stop = nullptr;
+    reduce_lr_on_plateau* reduce_lr = nullptr;
     // Called after each optimizer step; the network's gradients are still those of that batch.
-    std::function<void(std::size_t epoch, std::size_t batch)> on_batch_end;
+    std::function<void(std::size_t epoch, std::size_t batch)> on_batch_end = {};
     // Called after each epoch with the history so far (e.g. to save a checkpoint).
-    std::function<void(std::size_t epoch, const history&)> on_epoch_end;
+    std::function<void(std::size_t epoch, const history&)> on_epoch_end = {};
 };
 
 struct evaluation {

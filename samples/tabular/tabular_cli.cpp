@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <optional>
 
 #include <fmt/core.h>
 
@@ -47,6 +48,16 @@ void add_tabular_flags(CLI::App& app, tabular_flags& flags) {
     app.add_option("--plot", flags.plot_file, "draw the loss and the metric per epoch into this .svg or .png (gnuplot)")
         ->check(plot_file());
     app.add_flag("--no-validation{false}", flags.validate, "do not evaluate the test rows after each epoch");
+    app.add_option("--early-stopping-patience", flags.early_stopping_patience,
+                   "stop when val_loss has not improved for this many epochs and keep the best epoch's weights "
+                   "(Keras's EarlyStopping); the validation rows are then every fifth training row, not the test rows")
+        ->check(whole_number(0, 1'000'000));
+    app.callback([&flags] {
+        if (flags.early_stopping_patience && !flags.validate) {
+            throw CLI::ValidationError("--early-stopping-patience",
+                                       "watches val_loss, which --no-validation turns off; give one of them");
+        }
+    });
     exit_on_usage_error(app);
 }
 
@@ -73,18 +84,37 @@ int run_tabular(nnfuse::network& net, const tabular_flags& flags, table_loader l
     std::cout << fmt::format("{} training rows, {} test rows (every fifth row), {} features\n", data.train.rows,
                              data.test.rows, data.train.columns);
     return run_with_exit_status([&] {
-        const nnfuse::float_rows train = nnfuse::table_rows(data.train), test = nnfuse::table_rows(data.test);
+        // Early stopping chooses an epoch by val_loss, so its validation rows must not be the test rows: every fifth
+        // training row validates, the rest train.
+        const std::optional<train_test> fit_split =
+            flags.early_stopping_patience ? std::optional(split_rows(data.train)) : std::nullopt;
+        const nnfuse::float_rows train = nnfuse::table_rows(fit_split ? fit_split->train : data.train),
+                                 test = nnfuse::table_rows(data.test);
+        const std::optional<nnfuse::float_rows> validation =
+            fit_split ? std::optional(nnfuse::table_rows(fit_split->test)) : std::nullopt;
         nnfuse::initialize_variables(net, flags.seed);
         nnfuse::adapt(net, train);  // standardization from the training rows only
         net.set_threads(flags.threads);
         nnfuse::adam optimizer(flags.learning_rate);
         nnfuse::trainer trainer(net, optimizer);
+        std::optional<nnfuse::early_stopping> stopper;
+        if (flags.early_stopping_patience) {
+            stopper.emplace(nnfuse::early_stopping_options{
+                .monitor = "val_loss", .patience = *flags.early_stopping_patience, .restore_best_weights = true});
+        }
         const nnfuse::fit_options options{.epochs = flags.epochs,
                                           .batch_size = flags.batch_size,
                                           .seed = flags.seed,
-                                          .validation_data = flags.validate ? &test : nullptr,
+                                          .validation_data = validation       ? &*validation
+                                                             : flags.validate ? &test
+                                                                              : nullptr,
                                           .log = &std::cout,
-                                          .interactive = isatty(fileno(stdout)) != 0};
+                                          .interactive = isatty(fileno(stdout)) != 0,
+                                          .early_stop = stopper ? &*stopper : nullptr};
+        if (fit_split) {
+            std::cout << fmt::format("early stopping on val_loss of {} validation rows (every fifth training row)\n",
+                                     fit_split->test.rows);
+        }
         const nnfuse::history history = trainer.fit(train, options);
         if (!flags.history_csv.empty()) history.write_csv(flags.history_csv);
         const nnfuse::evaluation result = trainer.evaluate(test, flags.batch_size);

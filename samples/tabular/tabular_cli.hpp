@@ -1,7 +1,9 @@
 // The command line and the run of the tabular samples (breast_cancer, wine, diabetes).
 //
 // add_tabular_flags() declares --epochs --batch-size --learning-rate --seed --threads --data --history --plot
-// --no-validation (the history's seconds are then the training alone, as bench/compare times it).
+// --no-validation (the history's seconds are then the training alone, as bench/compare times it)
+// --early-stopping-patience N (EarlyStopping on val_loss with the best weights restored; validation then comes from
+// every fifth training row, so that the test rows stay unseen until the end; not with --no-validation).
 // run_tabular(net, flags, load, loss_label): reads the sample's table from flags.data_dir, splits it (split_rows:
 //   every fifth row is a test row), fits the model's Normalization layer to the training rows (adapt), initializes
 //   the Net from the seed, trains it with Adam (Keras's defaults, learning rate flags.learning_rate) printing
@@ -16,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,9 +37,11 @@ struct tabular_flags {
     std::uint64_t seed = 42;
     std::size_t threads = 1;  // tables this small train fastest on one
     std::string data_dir = sklearn_data_dir;
-    std::string history_csv;
-    std::string plot_file;
+    std::string history_csv = {};
+    std::string plot_file = {};
     bool validate = true;  // evaluate the test rows after each epoch (val_loss, ...): --no-validation skips it
+    std::optional<std::size_t> early_stopping_patience =
+        std::nullopt;  // Keras's EarlyStopping on val_loss, best weights restored
 };
 
 void add_tabular_flags(CLI::App& app, tabular_flags& flags);

@@ -4,7 +4,8 @@
 usage: expect_tabular.py PROGRAM DATASET METRIC MIN [ARGS...]
   Passes when PROGRAM (breast_cancer, wine or diabetes, named by DATASET) exits 0 after one finished Keras
   progress line per epoch, and its output has "Test METRIC: x" with x >= MIN (for "loss", "mae" and "rmse": x <=
-  MIN). Files named in the environment variable EXPECT_FILES (comma-separated) must then exist and not be empty.
+  MIN). Files named in the environment variable EXPECT_FILES (comma-separated) must then exist and not be empty,
+  and the output must hold each line of the environment variable EXPECT_OUTPUT (a regular expression per line).
 usage: expect_tabular.py --bad-input PROGRAM DATASET
   Copies the data files to a temporary directory, breaks them one way at a time (a ragged row, a cell that is
   not a number, a NaN cell, an empty file, a missing file, a truncated gzip file, target and feature files of
@@ -45,6 +46,9 @@ def check_training(program, dataset, metric, bound, args):
     lower_is_better = metric in ("loss", "mae", "rmse")
     if (value > bound) if lower_is_better else (value < bound):
         sys.exit(f"Test {metric} {value} is {'above' if lower_is_better else 'below'} {bound}:\n{result.stdout}")
+    for pattern in filter(None, os.environ.get("EXPECT_OUTPUT", "").split("\n")):
+        if not re.search(pattern, result.stdout, re.M):
+            sys.exit(f"the output has no line matching {pattern!r}:\n{result.stdout}")
     for path in filter(None, os.environ.get("EXPECT_FILES", "").split(",")):
         if not os.path.isfile(path) or os.path.getsize(path) == 0:
             sys.exit(f"{path} was not written")
