@@ -115,6 +115,20 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                                        ? "reads the uint8 pixels themselves, no float copy of the batch"
                                        : "widens the uint8 rows to floats chunk by chunk in the step's first phase";
 
+    const bool over_processes = plan.trains_over_processes;
+    const auto step_chunks =
+        over_processes ? statement_printer::chunks::this_process_share : statement_printer::chunks::all;
+    const std::string over_processes_comment =
+        over_processes ? "each process computes its share of a step's chunks, exchanged after each phase"
+                       : "not possible: a batch_norm layer that is not folded into a dense one normalizes every row "
+                         "of the batch in one place";
+    const std::string set_chunk_exchange =
+        over_processes ? " { exchange_ = exchange; }"
+                       : fmt::format(
+                             " {{\n        if (exchange != nullptr) {{\n            throw std::invalid_argument(\"{}: "
+                             "a batch_norm layer not folded into a dense one normalizes every row of the batch "
+                             "in one place, so this model cannot train over several processes\");\n        }}\n    }}",
+                             request.model);
     generated_files files;
     files.header =
         wrap_long_lines(templates.fill("net.gen.hpp.in", {
@@ -133,31 +147,35 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                                                              {"size_constants", storage.size_constants},
                                                              {"architecture", architecture(layers)},
                                                              {"randomness", randomness},
+                                                             {"over_processes", over_processes_comment},
+                                                             {"set_chunk_exchange", set_chunk_exchange},
                                                          }));
     files.source = wrap_long_lines(templates.fill(
-        "net.gen.cpp.in", {
-                              {"banner", banner(request, "//")},
-                              {"model", request.model},
-                              {"kernel_includes", print.kernel_includes()},
-                              {"runtime_includes", print.runtime_includes()},
-                              {"target_kernels", print.target_kernels()},
-                              {"constants", storage.constants},
-                              {"dispatch", print.dispatch()},
-                              {"arena_offsets", storage.arena_offsets},
-                              {"arena_pointers", storage.arena_pointers},
-                              {"variable_table", storage.variable_table},
-                              {"bn_table", storage.bn_table},
-                              {"forward_train", print.chunked(plan.forward_train)},
-                              {"output", output},
-                              {"bind_targets", bind_targets},
-                              {"evaluate", print.chunked(plan.evaluate)},
-                              {"predict", print.chunked(plan.predict)},
-                              {"stop_parameter", plan.bn_layers.empty() ? "/*stop_before_bn*/" : "stop_before_bn"},
-                              {"forward_infer", print.pieces(plan.forward_infer) + bn_inputs},
-                              {"train_step", print.chunked(plan.train_batch)},
-                              {"train_step_pixels", print.chunked(plan.train_pixel_batch)},
-                              {"capability_definitions", bn_definitions},
-                          }));
+        "net.gen.cpp.in",
+        {
+            {"banner", banner(request, "//")},
+            {"model", request.model},
+            {"kernel_includes", print.kernel_includes()},
+            {"runtime_includes", print.runtime_includes()},
+            {"target_kernels", print.target_kernels()},
+            {"constants", storage.constants},
+            {"dispatch", print.dispatch()},
+            {"arena_offsets", storage.arena_offsets},
+            {"arena_pointers", storage.arena_pointers},
+            {"variable_table", storage.variable_table},
+            {"bn_table", storage.bn_table},
+            {"forward_train", print.chunked(plan.forward_train)},
+            {"output", output},
+            {"bind_targets", bind_targets},
+            {"evaluate", print.chunked(plan.evaluate)},
+            {"predict", print.chunked(plan.predict)},
+            {"stop_parameter", plan.bn_layers.empty() ? "/*stop_before_bn*/" : "stop_before_bn"},
+            {"forward_infer", print.pieces(plan.forward_infer) + bn_inputs},
+            {"share", over_processes ? "    const nnfuse::chunk_share share = this_process_share(chunks);\n" : ""},
+            {"train_step", print.chunked(plan.train_batch, step_chunks)},
+            {"train_step_pixels", print.chunked(plan.train_pixel_batch, step_chunks)},
+            {"capability_definitions", bn_definitions},
+        }));
     files.manifest = manifest(request.model, banner(request, ">"), layers, plan);
     return files;
 }

@@ -266,6 +266,26 @@ bool statement::reads(const std::string& storage_name) const {
     return found;
 }
 
+namespace {
+
+// No whole-batch statement touches rows of a batch-sized storage (or the input x): each row is read and written by
+// the statements of its own chunk only.
+bool only_chunks_read_rows(const std::vector<statement>& statements) {
+    for (const statement& s : statements) {
+        if (s.when != phase::whole_batch) continue;
+        const auto* c = std::get_if<call>(&s.action);
+        if (c == nullptr) continue;
+        for (const argument& a : c->arguments) {
+            if (a.kind == argument::form::rows) return false;
+            const bool rows_storage = a.target && (a.target->size == extent::rows || a.target->name == "x");
+            if (rows_storage && (a.kind == argument::form::whole || a.kind == argument::form::at)) return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
 model_plan make_plan(const std::vector<layer_description>& layers, const plan_options& options) {
     return make_plan(layers, default_loss(), options);
 }
@@ -310,6 +330,8 @@ model_plan make_plan(const std::vector<layer_description>& layers, const loss_de
     plan.train_batch.insert(plan.train_batch.end(), b.backward_statements().begin(), b.backward_statements().end());
     plan.forward_infer = b.infer_statements();
     plan_pixel_batch(plan);
+    plan.trains_over_processes =
+        only_chunks_read_rows(plan.train_batch) && only_chunks_read_rows(plan.train_pixel_batch);
     keep_called_kernels(plan);
     derive_storage(plan);
     return plan;

@@ -203,6 +203,10 @@ struct model_plan {
     const layer_description* normalization = nullptr;  // the model's normalization layer (at most one, first)
     bool trains_from_pixels = false;
     bool draws_random_numbers = false;  // training uses the Net's random_state (dropout)
+    // Training steps can run over several processes (runtime/parallel/chunk_exchange.hpp): no whole-batch statement
+    // of a training step reads or writes rows, so a process needs only its own chunks' rows; what crosses processes
+    // is the chunks' partials (chunk_slot, chunk_part, the chunk results) after each parallel phase.
+    bool trains_over_processes = false;
 
     std::vector<statement> forward_train, train_batch, train_pixel_batch, forward_infer;
     std::vector<statement> evaluate, predict;  // after forward_infer, whole batch: the loss kernel, predictions

@@ -103,7 +103,32 @@ std::string statement_printer::merges_text(const statement& s) const {
     return text;
 }
 
-std::string statement_printer::chunked(const std::vector<statement>& statements) const {
+std::string statement_printer::exchange_text(const std::vector<const statement*>& phase_statements) const {
+    std::string regions;
+    std::set<std::string> records;
+    bool chunk_results = false;
+    for (const statement* s : phase_statements) {
+        if (std::holds_alternative<reset_chunk_result>(s->action)) chunk_results = true;
+        if (const auto* c = std::get_if<call>(&s->action)) {
+            for (const argument& a : c->arguments) {
+                if (a.kind != argument::form::chunk_part || !records.insert(a.target->name).second) continue;
+                regions += fmt::format(
+                    "            nnfuse::chunk_records({}, nnfuse::kernels::bn_chunk_moments_floats({})),\n",
+                    storage_ref(*a.target), a.target->floats);
+            }
+        }
+        for (const reduction& r : s->merges) {
+            regions += fmt::format("            nnfuse::chunk_slots({}, {}, {}),\n", storage_ref(r.total),
+                                   storage_ref(r.partials), size_of(r.total));
+        }
+    }
+    if (chunk_results) regions += "            nnfuse::chunk_records(chunk_results_.data(), 1),\n";
+    return regions.empty() ? "" : templates_.fill("snippets/chunk_exchange.in", {{"regions", regions}});
+}
+
+std::string statement_printer::chunked(const std::vector<statement>& statements, chunks which) const {
+    const bool share = which == chunks::this_process_share;
+    const std::string index = share ? "item" : "chunk", count = share ? "share.count" : "chunks";
     std::string text;
     for (std::size_t i = 0; i < statements.size();) {
         if (statements[i].when == phase::whole_batch) {
@@ -112,12 +137,15 @@ std::string statement_printer::chunked(const std::vector<statement>& statements)
             continue;
         }
         std::string body, tasks, merges;
+        std::vector<const statement*> phase_statements;
         std::size_t task_count = 0;
         for (; i < statements.size() && statements[i].when != phase::whole_batch; ++i) {
             const statement& s = statements[i];
+            phase_statements.push_back(&s);
             if (s.when == phase::task) {
                 tasks += templates_.fill("snippets/phase_task.in",
-                                         {{"item", task_count == 0 ? "chunks" : fmt::format("chunks + {}", task_count)},
+                                         {{"index", index},
+                                          {"item", task_count == 0 ? count : fmt::format("{} + {}", count, task_count)},
                                           {"body", indented(statement_text(s), 8)}});
                 ++task_count;
             } else {
@@ -125,11 +153,15 @@ std::string statement_printer::chunked(const std::vector<statement>& statements)
             }
             merges += merges_text(s);
         }
-        text += templates_.fill("snippets/parallel_phase.in",
-                                {{"extra_items", task_count == 0 ? "" : fmt::format("{}, ", task_count)},
-                                 {"tasks", tasks},
-                                 {"body", body}}) +
-                merges;
+        text +=
+            templates_.fill("snippets/parallel_phase.in",
+                            {{"items", count},
+                             {"extra_items", task_count == 0 ? "" : fmt::format("{}, ", task_count)},
+                             {"index", index},
+                             {"tasks", tasks},
+                             {"chunk_of_item", share ? "        const std::size_t chunk = share.first + item;\n" : ""},
+                             {"body", body}}) +
+            (share ? exchange_text(phase_statements) : "") + merges;
     }
     return text;
 }

@@ -17,8 +17,11 @@ class statement_printer {
 public:
     statement_printer(const model_plan& plan, template_files& templates) : plan_(plan), templates_(templates) {}
 
+    // Which chunks a function's parallel phases compute: all, or (a training step of a plan that trains over
+    // processes) this process's share, exchanging the phase's per-chunk partials afterwards when an exchange is set.
+    enum class chunks { all, this_process_share };
     // A training function's body: parallel phases over chunks, whole-batch statements between them.
-    std::string chunked(const std::vector<statement>& statements) const;
+    std::string chunked(const std::vector<statement>& statements, chunks which = chunks::all) const;
     // forward_infer's body: every statement per piece of rows.
     std::string pieces(const std::vector<statement>& statements) const;
     // The per-target wrappers and the dispatch entries of the plan's kernels.
@@ -34,6 +37,8 @@ private:
     std::string argument_text(const argument& a, bool per_chunk, const std::optional<storage>& copy) const;
     std::string statement_text(const statement& s) const;
     std::string merges_text(const statement& s) const;
+    // The exchange after a parallel phase of `phase_statements`: their chunk records, reductions and chunk results.
+    std::string exchange_text(const std::vector<const statement*>& phase_statements) const;
 
     const model_plan& plan_;
     template_files& templates_;

@@ -25,6 +25,7 @@ namespace nnfuse {
 enum class mode { train, infer };
 
 class batch_norm_statistics;
+class chunk_exchange;
 class normalization_statistics;
 class pixel_training;
 
@@ -104,6 +105,12 @@ public:
     // and the batch alone, so there is nothing to seed or to save). The trainer sets its seed; training
     // checkpoints save and restore it. Valid as long as the network.
     virtual random_state* randomness() { return nullptr; }
+
+    // Optional capability: training steps over several processes, each computing its share of every batch's chunks
+    // (runtime/parallel/chunk_exchange.hpp: the same bits as one process); nullptr returns to one process. The
+    // exchange must outlive its use. A network that cannot (a step that needs every row of the batch in one place,
+    // such as a batch_norm layer that is not folded into a dense one) throws std::invalid_argument naming the reason.
+    virtual void set_chunk_exchange(chunk_exchange* exchange);
 };
 
 }  // namespace nnfuse

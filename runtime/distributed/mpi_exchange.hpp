@@ -1,0 +1,56 @@
+// Training over MPI processes (ranks) with the same bits as one process: an MPI implementation of chunk_exchange
+// (runtime/parallel/chunk_exchange.hpp), and the MPI environment a program needs around it.
+//
+// mpi_environment(argc, argv): MPI_Init_thread (MPI_THREAD_FUNNELED: only the thread that trains calls MPI) and, at
+//   destruction, MPI_Finalize. One per program, before any mpi_chunk_exchange. Errors on MPI_COMM_WORLD are returned,
+//   not fatal, so that they become exceptions naming the call.
+// mpi_chunk_exchange(comm): rank r of R gets the chunks [floor(C r / R), floor(C (r + 1) / R)) of a C-chunk batch.
+//   exchange() packs this rank's chunks of every region (chunk-major), gathers every rank's with one
+//   MPI_Allgatherv, and writes the other ranks' chunks into the regions. Its buffers grow to the largest phase
+//   once; later steps allocate nothing. Throws std::runtime_error naming the MPI call and its error string.
+// requires: every rank trains the same model from the same state with the same batches (same seed, data, batch
+//   size) and the same SIMD target; the training thread is the one that created the mpi_environment.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "runtime/parallel/chunk_exchange.hpp"
+
+namespace nnfuse {
+
+class mpi_environment {
+public:
+    mpi_environment(int& argc, char**& argv);
+    ~mpi_environment();
+    mpi_environment(const mpi_environment&) = delete;
+    mpi_environment& operator=(const mpi_environment&) = delete;
+
+    int rank() const { return rank_; }
+    int ranks() const { return ranks_; }
+
+private:
+    int rank_ = 0, ranks_ = 1;
+};
+
+class mpi_chunk_exchange final : public chunk_exchange {
+public:
+    explicit mpi_chunk_exchange(MPI_Comm comm = MPI_COMM_WORLD);
+
+    int rank() const { return rank_; }
+    int ranks() const { return ranks_; }
+    chunk_share share_of(int rank, std::size_t chunks) const;
+    chunk_share share(std::size_t chunks) const override { return share_of(rank_, chunks); }
+    void exchange(std::span<const chunk_region> regions, std::size_t chunks) override;
+
+private:
+    MPI_Comm comm_;
+    int rank_ = 0, ranks_ = 1;
+    std::vector<std::byte> send_, receive_;
+    std::vector<int> counts_, displacements_;
+};
+
+}  // namespace nnfuse
