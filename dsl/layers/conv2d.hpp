@@ -51,7 +51,7 @@ struct conv2d_layer {
         static_assert(In::rank == 3,
                       "nnfuse::conv2d: input must be rank 3 (height, width, channels); add "
                       "nnfuse::reshape<h, w, c>() before it");
-        static_assert(pad == padding::same ||
+        static_assert(In::rank != 3 || pad == padding::same ||
                           (KernelH <= detail::spatial_dim<In, 0> && KernelW <= detail::spatial_dim<In, 1>),
                       "nnfuse::conv2d: kernel larger than the input under valid padding; use a smaller kernel or "
                       "nnfuse::same_padding");

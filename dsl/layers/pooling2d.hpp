@@ -41,8 +41,8 @@ struct pool2d_layer {
 
     template <class In>
     struct output {
-        static constexpr bool fits =
-            pad == padding::same || (PoolH <= detail::spatial_dim<In, 0> && PoolW <= detail::spatial_dim<In, 1>);
+        static constexpr bool fits = In::rank != 3 || pad == padding::same ||
+                                     (PoolH <= detail::spatial_dim<In, 0> && PoolW <= detail::spatial_dim<In, 1>);
         static_assert(!is_max || In::rank == 3,
                       "nnfuse::max_pool2d: input must be rank 3 (height, width, channels); add "
                       "nnfuse::reshape<h, w, c>() before it");

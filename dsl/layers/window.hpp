@@ -7,8 +7,8 @@
 //   nnfuse::same_padding    zero padding so that the output has ceil(extent / stride) positions ("same")
 // ensures: output_extent(valid, n, k, s) = floor((n - k) / s) + 1 (requires k <= n: the layers static_assert it);
 //          output_extent(same, n, k, s) = ceil(n / s), as keras.utils.conv_utils.conv_output_length.
-// spatial_dim<In, i> reads dimension i of a rank-3 shape and 1 for any other rank, so that a layer's later
-// static_asserts stay quiet after its "input must be rank 3" one has fired.
+// spatial_dim<In, i> reads dimension i of a rank-3 shape and 1 for any other rank, so that a layer refusing a
+// rank other than 3 (its "input must be rank 3" static_assert) still names an output type without further errors.
 #pragma once
 
 #include <cstddef>
