@@ -13,6 +13,9 @@
 #include <variant>
 #include <vector>
 
+#include <boost/hana/at.hpp>
+#include <boost/hana/for_each.hpp>
+
 #include "codegen/loss_description.hpp"
 #include "dsl/nnfuse.hpp"
 
@@ -136,10 +139,41 @@ struct parameters_of<normalization_layer> {
     }
 };
 
-}  // namespace detail
+// Layer kinds the DSL declares but the generator cannot generate yet (issue 20): false for them.
+template <class L>
+inline constexpr bool generated = L::keras_base_name != "conv2d" && L::keras_base_name != "max_pooling2d" &&
+                                  L::keras_base_name != "average_pooling2d" &&
+                                  L::keras_base_name != "global_average_pooling2d" && L::keras_base_name != "reshape";
+
+// Instantiated for the first layer of a model that the generator cannot generate: one error, naming its kind.
+template <class L>
+struct refuse_not_generated {
+    static_assert(L::keras_base_name != "conv2d", "nnfuse-gen: conv2d is declared but not yet generated (issue 20)");
+    static_assert(L::keras_base_name != "max_pooling2d",
+                  "nnfuse-gen: max_pool2d is declared but not yet generated (issue 20)");
+    static_assert(L::keras_base_name != "average_pooling2d",
+                  "nnfuse-gen: average_pool2d is declared but not yet generated (issue 20)");
+    static_assert(L::keras_base_name != "global_average_pooling2d",
+                  "nnfuse-gen: global_average_pool2d is declared but not yet generated (issue 20)");
+    static_assert(L::keras_base_name != "reshape", "nnfuse-gen: reshape is declared but not yet generated (issue 20)");
+    static constexpr bool ok = generated<L>;
+};
 
 template <class Model>
-std::vector<layer_description> describe(const Model& model) {
+constexpr std::size_t first_not_generated() {
+    std::size_t first = Model::layer_count;
+    boost::hana::for_each(Model::layers, [&](auto placed) {
+        using P = decltype(placed);
+        if (!generated<typename P::layer_type> && P::index < first) first = P::index;
+    });
+    return first;
+}
+
+}  // namespace detail
+
+// describe() for a model whose layers are all generated.
+template <class Model>
+std::vector<layer_description> describe_generated(const Model& model) {
     std::vector<layer_description> layers;
     for_each_layer(model, [&](auto placed) {
         using P = decltype(placed);
@@ -161,6 +195,20 @@ std::vector<layer_description> describe(const Model& model) {
         layers.push_back(std::move(d));
     });
     return layers;
+}
+
+// requires: every layer of the model is a kind the generator knows: the first that is not (conv2d, pooling,
+// reshape: declared in the DSL, not yet generated, issue 20) is one static_assert naming it.
+template <class Model>
+std::vector<layer_description> describe(const Model& model) {
+    constexpr std::size_t refused = detail::first_not_generated<Model>();
+    if constexpr (refused < Model::layer_count) {
+        using L = typename std::remove_cvref_t<decltype(boost::hana::at_c<refused>(Model::layers))>::layer_type;
+        [[maybe_unused]] constexpr bool refuse = detail::refuse_not_generated<L>::ok;  // its static_assert
+        return {};
+    } else {
+        return describe_generated(model);
+    }
 }
 
 }  // namespace nnfuse::codegen

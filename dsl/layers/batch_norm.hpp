@@ -1,6 +1,8 @@
 // nnfuse::batch_norm<options>(): batch normalization over the last axis (Keras BatchNormalization).
 //
 // Per feature c over the m values of a batch: y = gamma * (x - mean) / sqrt(var + epsilon) + beta.
+// The features are the last axis (Keras axis=-1): on an NHWC (h, w, c) sample, the channels, each normalized over
+// the N*h*w values of a batch, with 4*c variables (2*c trainable) as Keras's BatchNormalization(axis=-1).
 // Variables, in Keras's order: gamma (if scale), beta (if center), moving_mean, moving_variance.
 // Profiles fix the defaults and the moving-statistics rule (docs/design.md, "Batch normalization semantics"):
 //   keras: momentum 0.99, moving = moving*momentum + batch*(1-momentum), biased variance, eps 1e-3
