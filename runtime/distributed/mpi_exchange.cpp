@@ -50,8 +50,8 @@ void mpi_chunk_exchange::exchange(std::span<const chunk_region> regions, std::si
     std::size_t chunk_bytes = 0;
     for (const chunk_region& region : regions) chunk_bytes += region.bytes;
     if (chunk_bytes * chunks > static_cast<std::size_t>(INT_MAX)) {
-        throw std::runtime_error(fmt::format("a phase's chunks hold {} bytes, more than one MPI_Allgatherv carries",
-                                             chunk_bytes * chunks));
+        throw std::runtime_error(
+            fmt::format("a phase's chunks hold {} bytes, more than one MPI_Allgatherv carries", chunk_bytes * chunks));
     }
     const chunk_share mine = share(chunks);
     send_.resize(std::max<std::size_t>(send_.size(), mine.count * chunk_bytes));

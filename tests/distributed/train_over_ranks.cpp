@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
     net.set_threads(threads);
     nnfuse::mpi_chunk_exchange exchange;
     share_without_exchange control(exchange);
-    if (mpi.ranks() > 1) net.set_chunk_exchange(no_exchange ? static_cast<nnfuse::chunk_exchange*>(&control) : &exchange);
+    if (mpi.ranks() > 1)
+        net.set_chunk_exchange(no_exchange ? static_cast<nnfuse::chunk_exchange*>(&control) : &exchange);
     std::unique_ptr<nnfuse::optimizer> optimizer;
     if (optimizer_name == "adam") {
         optimizer = std::make_unique<nnfuse::adam>();
@@ -88,9 +89,8 @@ int main(int argc, char** argv) {
         optimizer = std::make_unique<nnfuse::sgd>(0.01f);
     }
     nnfuse::trainer trainer(net, *optimizer);
-    const nnfuse::history history =
-        trainer.fit(floats ? static_cast<const nnfuse::data_set&>(float_set) : pixel_set,
-                    {.epochs = 2, .batch_size = 256, .seed = 42});
+    const nnfuse::history history = trainer.fit(floats ? static_cast<const nnfuse::data_set&>(float_set) : pixel_set,
+                                                {.epochs = 2, .batch_size = 256, .seed = 42});
 
     std::uint64_t digest = 0xcbf29ce484222325ull;
     for (const auto& v : net.variables()) digest = fnv1a(digest, v.value.data(), v.value.size_bytes());
@@ -106,8 +106,8 @@ int main(int argc, char** argv) {
         }
     }
     const nnfuse::chunk_share share = exchange.share(4);
-    std::cout << fmt::format("ranks {} threads {} path {}: rank 0 computed chunks {}..{} of 4\n", mpi.ranks(),
-                             threads, floats ? "floats" : "pixels", share.first, share.first + share.count - 1);
+    std::cout << fmt::format("ranks {} threads {} path {}: rank 0 computed chunks {}..{} of 4\n", mpi.ranks(), threads,
+                             floats ? "floats" : "pixels", share.first, share.first + share.count - 1);
     std::cout << fmt::format("digest {:016x} steps {}\n", digest, optimizer->iterations());
     for (double loss : history.series("loss")) std::cout << fmt::format("loss {}\n", loss);
     return 0;
