@@ -13,12 +13,16 @@
 #include <fmt/format.h>
 
 #include "runtime/checkpoint/atomic_file.hpp"
+#include "runtime/checkpoint/callback_state.hpp"
 #include "runtime/checkpoint/checkpoint_error.hpp"
+#include "runtime/checkpoint/checkpoint_fields.hpp"
 #include "runtime/checkpoint/nnfuse_version.hpp"
 #include "runtime/checkpoint/safetensors.hpp"
 #include "runtime/train/batch_norm_statistics.hpp"
 
 namespace nnfuse {
+
+using namespace checkpoint_fields;
 
 namespace {
 
@@ -26,27 +30,6 @@ constexpr std::string_view schema = "nnfuse.checkpoint/1";
 constexpr std::string_view optimizer_prefix = "optimizer/";
 constexpr std::string_view training_prefix = "training/";
 const std::string iterations_name = "optimizer/iterations";
-constexpr std::string_view callbacks_prefix = "callbacks/";
-const std::string best_weights_prefix = "callbacks/early_stopping/best_weights/";
-// The optimizer's rate, saved by every training checkpoint and restored when a callback changes it.
-const std::string learning_rate_key = "optimizer/learning_rate";
-
-// One tensor the network (or optimizer) holds: where its values live and what the file must say of it.
-struct expected_tensor {
-    std::string name;
-    std::string dtype;  // "F32" or "I64"
-    std::vector<std::uint64_t> shape;
-    std::span<std::byte> storage;
-};
-
-// network.hpp gives a variable's values flat; the one variable of rank 2 is a Dense kernel, whose
-// glorot_uniform fans are its (inputs, units) shape; a scalar (normalization's count) has shape (). Everything else
-// is a vector.
-std::vector<std::uint64_t> variable_shape(const variable_ref& v) {
-    if (v.scalar) return {};
-    if (v.init == initializer::glorot_uniform && v.fan_in * v.fan_out == v.value.size()) return {v.fan_in, v.fan_out};
-    return {v.value.size()};
-}
 
 std::string shape_text(const std::vector<std::uint64_t>& shape) {
     if (shape.size() == 1) return fmt::format("({},)", shape[0]);
@@ -154,22 +137,6 @@ void copy_in(const safetensors_file& file, std::span<const expected_tensor> tens
     }
 }
 
-std::uint64_t metadata_number(const safetensors_file& file, const std::string& key) {
-    const auto found = file.metadata().find(key);
-    if (found == file.metadata().end()) {
-        throw checkpoint_error(
-            fmt::format("{}: __metadata__ has no \"{}\": not a training checkpoint", file.source(), key));
-    }
-    const std::string& text = found->second;
-    std::uint64_t value = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-        throw checkpoint_error(
-            fmt::format("{}: __metadata__ \"{}\" is \"{}\", not a decimal number", file.source(), key, text));
-    }
-    return value;
-}
-
 std::string_view first_line(std::string_view text) { return text.substr(0, text.find('\n')); }
 
 void check_architecture(const safetensors_file& file, network& net) {
@@ -188,112 +155,6 @@ void check_architecture(const safetensors_file& file, network& net) {
         "{}: was saved from another architecture than model {}, so training cannot resume exactly: the file has "
         "\"{}\" where the model has \"{}\"",
         file.source(), net.model_name(), first_line(saved), first_line(current)));
-}
-
-const std::string& metadata_text(const safetensors_file& file, const std::string& key) {
-    const auto found = file.metadata().find(key);
-    if (found == file.metadata().end()) {
-        throw checkpoint_error(fmt::format("{}: __metadata__ has no \"{}\"", file.source(), key));
-    }
-    return found->second;
-}
-
-double metadata_double(const safetensors_file& file, const std::string& key) {
-    const std::string& text = metadata_text(file, key);
-    double value = 0.0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-        throw checkpoint_error(
-            fmt::format("{}: __metadata__ \"{}\" is \"{}\", not a number", file.source(), key, text));
-    }
-    return value;
-}
-
-std::string exact_text(double value) { return fmt::format("{}", value); }  // shortest form that reads back the same
-
-// The callbacks' state (early_stopping.hpp, reduce_lr_on_plateau.hpp) as metadata, and early stopping's best weights
-// as tensors shaped like the variables.
-void add_callback_state(const callback_set& callbacks, network& net, std::map<std::string, std::string>& metadata,
-                        std::vector<expected_tensor>& tensors) {
-    if (early_stopping* stopper = callbacks.early_stop) {
-        early_stopping_state& state = stopper->state();
-        const bool saved = !state.best_weights.empty();
-        metadata.insert({{"early_stopping/monitor", stopper->options().monitor},
-                         {"early_stopping/wait", std::to_string(state.wait)},
-                         {"early_stopping/best", exact_text(state.best)},
-                         {"early_stopping/best_epoch", std::to_string(state.best_epoch)},
-                         {"early_stopping/stopped_epoch", std::to_string(state.stopped_epoch)},
-                         {"early_stopping/best_weights", saved ? "saved" : "none"}});
-        const auto variables = net.variables();
-        if (saved && state.best_weights.size() != variables.size()) {
-            throw std::invalid_argument(
-                "save_training_checkpoint: early_stopping's best weights are of another network");
-        }
-        for (std::size_t i = 0; saved && i < variables.size(); ++i) {
-            tensors.push_back({best_weights_prefix + std::string(variables[i].name), "F32",
-                               variable_shape(variables[i]), std::as_writable_bytes(std::span(state.best_weights[i]))});
-        }
-    }
-    if (reduce_lr_on_plateau* reducer = callbacks.reduce_lr) {
-        const reduce_lr_on_plateau_state& state = reducer->state();
-        metadata.insert({{"reduce_lr_on_plateau/monitor", reducer->options().monitor},
-                         {"reduce_lr_on_plateau/wait", std::to_string(state.wait)},
-                         {"reduce_lr_on_plateau/best", exact_text(state.best)},
-                         {"reduce_lr_on_plateau/cooldown_counter", std::to_string(state.cooldown_counter)}});
-    }
-}
-
-void require_monitor(const safetensors_file& file, const std::string& key, const std::string& monitor) {
-    const std::string& saved = metadata_text(file, key);
-    if (saved != monitor) {
-        throw checkpoint_error(fmt::format("{}: was saved with {} \"{}\", but this run monitors \"{}\"", file.source(),
-                                           key, saved, monitor));
-    }
-}
-
-// The callbacks' state read from the file, applied only once everything has been checked.
-struct loaded_callback_state {
-    std::optional<early_stopping_state> early_stop;
-    std::optional<reduce_lr_on_plateau_state> reduce_lr;
-    std::optional<float> learning_rate;
-};
-
-// Reads the metadata part and, for saved best weights, adds their tensors (into the result's storage) to `tensors`.
-loaded_callback_state read_callback_state(const safetensors_file& file, const callback_set& callbacks, network& net,
-                                          std::vector<expected_tensor>& tensors) {
-    loaded_callback_state loaded;
-    const auto has = [&](const std::string& key) { return file.metadata().contains(key); };
-    if (callbacks.early_stop != nullptr && has("early_stopping/monitor")) {
-        require_monitor(file, "early_stopping/monitor", callbacks.early_stop->options().monitor);
-        early_stopping_state& state = loaded.early_stop.emplace();
-        state.wait = metadata_number(file, "early_stopping/wait");
-        state.best = metadata_double(file, "early_stopping/best");
-        state.best_epoch = metadata_number(file, "early_stopping/best_epoch");
-        state.stopped_epoch = metadata_number(file, "early_stopping/stopped_epoch");
-        const std::string& best_weights = metadata_text(file, "early_stopping/best_weights");
-        if (best_weights != "saved" && best_weights != "none") {
-            throw checkpoint_error(
-                fmt::format("{}: __metadata__ \"early_stopping/best_weights\" is \"{}\", not saved or none",
-                            file.source(), best_weights));
-        }
-        if (best_weights == "saved") {
-            for (const variable_ref& v : net.variables()) state.best_weights.emplace_back(v.value.size());
-            const auto variables = net.variables();
-            for (std::size_t i = 0; i < variables.size(); ++i) {
-                tensors.push_back({best_weights_prefix + std::string(variables[i].name), "F32",
-                                   variable_shape(variables[i]),
-                                   std::as_writable_bytes(std::span(state.best_weights[i]))});
-            }
-        }
-    }
-    if (callbacks.reduce_lr != nullptr && has("reduce_lr_on_plateau/monitor")) {
-        require_monitor(file, "reduce_lr_on_plateau/monitor", callbacks.reduce_lr->options().monitor);
-        reduce_lr_on_plateau_state& state = loaded.reduce_lr.emplace();
-        state.wait = metadata_number(file, "reduce_lr_on_plateau/wait");
-        state.best = metadata_double(file, "reduce_lr_on_plateau/best");
-        state.cooldown_counter = metadata_number(file, "reduce_lr_on_plateau/cooldown_counter");
-    }
-    return loaded;
 }
 
 }  // namespace
@@ -327,8 +188,7 @@ void save_training_checkpoint(const std::filesystem::path& file, network& net, o
         metadata["random_seed"] = std::to_string(random->seed);
         metadata["random_step"] = std::to_string(random->step);
     }
-    metadata[learning_rate_key] = exact_text(opt.learning_rate());
-    add_callback_state(callbacks, net, metadata, tensors);
+    add_callback_state(callbacks, net, opt, metadata, tensors);
     for (const auto& [key, value] : extra_metadata) {
         if (!metadata.emplace(key, value).second) {
             throw std::invalid_argument(
@@ -355,17 +215,8 @@ loaded_training_checkpoint load_training_checkpoint(const std::filesystem::path&
     const std::size_t counters_end = tensors.size();
     loaded_callback_state callback_state = read_callback_state(contents, callbacks, net, tensors);
     std::vector<std::string_view> ignored;
-    if (callbacks.early_stop == nullptr) ignored.push_back(callbacks_prefix);
+    if (callbacks.early_stop == nullptr) ignored.push_back(callback_tensors_prefix);
     check_fit(contents, net.model_name(), tensors, ignored);
-    std::optional<float> learning_rate;
-    if (callbacks.reduce_lr != nullptr && contents.metadata().contains(learning_rate_key)) {
-        learning_rate = static_cast<float>(metadata_double(contents, learning_rate_key));
-        if (!(std::isfinite(*learning_rate) && *learning_rate >= 0.0f)) {
-            throw checkpoint_error(fmt::format("{}: __metadata__ \"{}\" is {}, not a learning rate", contents.source(),
-                                               learning_rate_key, *learning_rate));
-        }
-    }
-
     loaded_training_checkpoint loaded;
     loaded.progress.epochs_done = metadata_number(contents, "epochs_done");
     loaded.progress.seed = metadata_number(contents, "seed");
@@ -396,21 +247,7 @@ loaded_training_checkpoint load_training_checkpoint(const std::filesystem::path&
     if (random_state* state = net.randomness()) *state = random;
     const auto bn = bn_layers_of(net);
     for (std::size_t k = 0; k < bn.size(); ++k) *bn[k].batches_seen = static_cast<std::uint64_t>(counters[1 + k]);
-    if (early_stopping* stopper = callbacks.early_stop) {
-        if (callback_state.early_stop) {
-            stopper->state() = *callback_state.early_stop;
-        } else {
-            stopper->begin();
-        }
-    }
-    if (reduce_lr_on_plateau* reducer = callbacks.reduce_lr) {
-        if (callback_state.reduce_lr) {
-            reducer->state() = *callback_state.reduce_lr;
-        } else {
-            reducer->begin();
-        }
-    }
-    if (learning_rate) opt.set_learning_rate(*learning_rate);
+    apply_callback_state(callback_state, callbacks, opt);
     return loaded;
 }
 
