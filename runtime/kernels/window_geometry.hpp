@@ -1,0 +1,41 @@
+// nnfuse::kernels::window_geometry: the shape a generated convolution or pooling kernel is specialized to, as a
+// structural type the kernels take as a template argument (printed by the generator with designated initializers).
+//
+// A window of window_h x window_w positions slides over one NHWC sample (height, width, channels) with steps
+// stride_h, stride_w. Under same padding the output has ceil(extent / stride) positions and the zeros added before
+// the first row (column) are half the total padding rounded down, the rest after it: TensorFlow's rule, which Keras
+// and PyTorch's padding="same" (stride 1) share. Under valid padding nothing is added and the window stays inside.
+// requires: every extent >= 1; under valid padding window <= extent (the DSL's static_asserts).
+// ensures: out_height/out_width match dsl/layers/window.hpp's output_extent; pad_top + window_h - 1 + (out_height
+//          - 1) * stride_h - pad_top < height + pad_bottom, i.e. the padded input covers every window.
+#pragma once
+
+#include <cstddef>
+
+namespace nnfuse::kernels {
+
+struct window_geometry {
+    std::size_t height = 1, width = 1, channels = 1;
+    std::size_t window_h = 1, window_w = 1;
+    std::size_t stride_h = 1, stride_w = 1;
+    bool same_padding = false;
+
+    static constexpr std::size_t output_extent(std::size_t extent, std::size_t window, std::size_t stride,
+                                               bool same) {
+        return same ? (extent + stride - 1) / stride : (extent - window) / stride + 1;
+    }
+    static constexpr std::size_t padding_before(std::size_t extent, std::size_t window, std::size_t stride,
+                                                bool same) {
+        if (!same) return 0;
+        const std::size_t needed = (output_extent(extent, window, stride, same) - 1) * stride + window;
+        return needed > extent ? (needed - extent) / 2 : 0;
+    }
+
+    constexpr std::size_t out_height() const { return output_extent(height, window_h, stride_h, same_padding); }
+    constexpr std::size_t out_width() const { return output_extent(width, window_w, stride_w, same_padding); }
+    constexpr std::size_t pad_top() const { return padding_before(height, window_h, stride_h, same_padding); }
+    constexpr std::size_t pad_left() const { return padding_before(width, window_w, stride_w, same_padding); }
+    constexpr std::size_t input_size() const { return height * width * channels; }  // floats per sample
+};
+
+}  // namespace nnfuse::kernels
