@@ -4,6 +4,8 @@ namespace nnfuse::codegen::signatures {
 
 namespace {
 constexpr const char* dense = "runtime/kernels/dense-inl.h";
+constexpr const char* conv2d = "runtime/kernels/conv2d-inl.h";
+constexpr const char* pooling = "runtime/kernels/pooling-inl.h";
 constexpr const char* batch_norm = "runtime/kernels/batch_norm-inl.h";
 constexpr const char* chunked = "runtime/kernels/bn_chunked-inl.h";
 constexpr const char* pixels = "runtime/kernels/bn_pixels-inl.h";
@@ -44,6 +46,22 @@ const kernel_signature dense_backward{"kernels::DenseBackward",
                                        {"float*", "dkernel"},
                                        {"float*", "dbias"},
                                        {"float*", "dx"}}};
+// The convolution's parameters are the dense layer's: x, kernel, bias, y per sample, NHWC.
+const kernel_signature conv2d_forward{"kernels::Conv2dForward", conv2d, dense_forward.parameters};
+const kernel_signature conv2d_backward{"kernels::Conv2dBackward", conv2d, dense_backward.parameters};
+const kernel_signature max_pool2d_forward{
+    "kernels::MaxPool2dForward", pooling, {{"const float*", "x"}, {"std::size_t", "rows"}, {"float*", "y"}}};
+const kernel_signature max_pool2d_backward{
+    "kernels::MaxPool2dBackward",
+    pooling,
+    {{"const float*", "x"}, {"const float*", "y"}, {"const float*", "dy"}, {"std::size_t", "rows"}, {"float*", "dx"}}};
+const kernel_signature average_pool2d_forward{"kernels::AveragePool2dForward", pooling, max_pool2d_forward.parameters};
+const kernel_signature average_pool2d_backward{
+    "kernels::AveragePool2dBackward", pooling, {{"const float*", "dy"}, {"std::size_t", "rows"}, {"float*", "dx"}}};
+const kernel_signature global_average_pool2d_forward{"kernels::GlobalAveragePool2dForward", pooling,
+                                                     max_pool2d_forward.parameters};
+const kernel_signature global_average_pool2d_backward{"kernels::GlobalAveragePool2dBackward", pooling,
+                                                      average_pool2d_backward.parameters};
 const kernel_signature bn_forward_infer{"kernels::BnForwardInfer",
                                         batch_norm,
                                         {{"const float*", "x"},

@@ -35,6 +35,9 @@ struct kernel_signature {
 namespace signatures {
 
 extern const kernel_signature dense_forward, dense_backward;
+extern const kernel_signature conv2d_forward, conv2d_backward;
+extern const kernel_signature max_pool2d_forward, max_pool2d_backward, average_pool2d_forward, average_pool2d_backward,
+    global_average_pool2d_forward, global_average_pool2d_backward;
 extern const kernel_signature bn_forward_infer, bn_forward_train, bn_backward, bn_backward_frozen;
 extern const kernel_signature bn_chunk_moments, bn_merge_chunk_moments, bn_normalize_rows;
 extern const kernel_signature bn_chunk_moments_from_pixels, bn_normalize_pixel_rows;

@@ -138,10 +138,14 @@ void plan_tables(const std::vector<layer_description>& layers, model_plan& plan)
                 .keras_name = variable.name, .value = plan_builder::variable_storage(variable), .init = variable.init};
             if (variable.trainable) entry.gradient = plan_builder::gradient_of(entry.value);
             entry.scalar = variable.dims.empty();
-            if (variable.init == initializer::glorot_uniform) {  // rank 2, checked by the DSL
-                entry.fan_in = variable.dims[0];
-                entry.fan_out = variable.dims[1];
+            if (variable.init == initializer::glorot_uniform) {  // rank 2 or a (kh, kw, in, out) Conv2D kernel
+                // Keras's fans: a kernel's last two dims, times its receptive field for a convolution.
+                std::size_t receptive_field = 1;
+                for (std::size_t d = 0; d + 2 < variable.dims.size(); ++d) receptive_field *= variable.dims[d];
+                entry.fan_in = receptive_field * variable.dims[variable.dims.size() - 2];
+                entry.fan_out = receptive_field * variable.dims.back();
             }
+            if (variable.dims.size() > 2) entry.dims = variable.dims;
             plan.variables.push_back(std::move(entry));
         }
         if (layer.as<normalization_parameters>() != nullptr) plan.normalization = &layer;

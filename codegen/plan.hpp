@@ -177,8 +177,9 @@ struct variable_entry {
     storage value = {};
     std::optional<storage> gradient = {};
     initializer init = initializer::zeros;
-    std::size_t fan_in = 0, fan_out = 0;  // glorot_uniform: the variable's two dims
+    std::size_t fan_in = 0, fan_out = 0;  // glorot_uniform: Keras's fans (a dense kernel's two dims)
     bool scalar = false;                  // shape (): one value (normalization's count)
+    std::vector<std::size_t> dims = {};   // the shape of a variable of rank > 2 (a Conv2D kernel); empty otherwise
 };
 
 struct bn_entry {

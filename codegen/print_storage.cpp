@@ -61,6 +61,13 @@ printed_storage print_storage(const model_plan& plan) {
                 ",\n                     .fan_in = {},\n                     .fan_out = {}", v.fan_in, v.fan_out);
         }
         if (v.scalar) out.variable_table += ",\n                     .scalar = true";
+        if (!v.dims.empty()) {
+            const std::string name = v.value.name + "_shape";
+            std::string dims;
+            for (const std::size_t d : v.dims) dims += fmt::format("{}{}", dims.empty() ? "" : ", ", d);
+            out.constants += fmt::format("constexpr std::size_t {}[] = {{{}}};\n", name, dims);
+            out.variable_table += fmt::format(",\n                     .dims = {}", name);
+        }
         out.variable_table += "};\n";
     }
     for (std::size_t i = 0; i < plan.bn_layers.size(); ++i) {

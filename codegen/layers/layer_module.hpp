@@ -23,11 +23,15 @@
 
 #include "codegen/layers/activation.hpp"
 #include "codegen/layers/batch_norm.hpp"
+#include "codegen/layers/conv2d.hpp"
 #include "codegen/layers/dense.hpp"
 #include "codegen/layers/dropout.hpp"
 #include "codegen/layers/flatten.hpp"
+#include "codegen/layers/global_average_pool2d.hpp"
 #include "codegen/layers/normalization.hpp"
 #include "codegen/layers/plan_builder.hpp"
+#include "codegen/layers/pool2d.hpp"
+#include "codegen/layers/reshape.hpp"
 
 namespace nnfuse::codegen {
 

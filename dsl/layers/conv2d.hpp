@@ -9,7 +9,6 @@
 //           a kernel no larger than the input.
 // ensures: output (output_extent(h, kh, sh), output_extent(w, kw, sw), filters); kernel initialized glorot_uniform
 //          with Keras's fans (fan_in kh*kw*in_channels, fan_out kh*kw*filters), bias zeros.
-// Code generation does not support it yet (issue 20): nnfuse-gen refuses a model containing it.
 #pragma once
 
 #include <array>

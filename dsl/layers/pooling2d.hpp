@@ -8,7 +8,6 @@
 // requires (static_asserts): ph, pw >= 1; a rank-3 input (height, width, channels); under valid padding a pool
 //           no larger than the input.
 // ensures: output (output_extent(h, ph, sh), output_extent(w, pw, sw), channels).
-// Code generation does not support them yet (issue 20): nnfuse-gen refuses a model containing one.
 #pragma once
 
 #include <array>

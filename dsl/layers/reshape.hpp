@@ -3,7 +3,6 @@
 //
 // requires (static_asserts): at least one dimension, each at least 1; D... holds as many values as the input.
 // ensures: output shape<D...>. Like flatten(), it only reshapes, so a layer that must follow the input may follow it.
-// Code generation does not support it yet (issue 20): nnfuse-gen refuses a model containing it.
 #pragma once
 
 #include <array>

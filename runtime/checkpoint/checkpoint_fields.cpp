@@ -9,11 +9,12 @@
 
 namespace nnfuse::checkpoint_fields {
 
-// network.hpp gives a variable's values flat; the one variable of rank 2 is a Dense kernel, whose
-// glorot_uniform fans are its (inputs, units) shape; a scalar (normalization's count) has shape (). Everything else
-// is a vector.
+// network.hpp gives a variable's values flat; a variable of rank > 2 (a Conv2D kernel) carries its dims; the one
+// variable of rank 2 is a Dense kernel, whose glorot_uniform fans are its (inputs, units) shape; a scalar
+// (normalization's count) has shape (). Everything else is a vector.
 std::vector<std::uint64_t> variable_shape(const variable_ref& v) {
     if (v.scalar) return {};
+    if (!v.dims.empty()) return {v.dims.begin(), v.dims.end()};
     if (v.init == initializer::glorot_uniform && v.fan_in * v.fan_out == v.value.size()) return {v.fan_in, v.fan_out};
     return {v.value.size()};
 }

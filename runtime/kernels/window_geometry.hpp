@@ -20,12 +20,10 @@ struct window_geometry {
     std::size_t stride_h = 1, stride_w = 1;
     bool same_padding = false;
 
-    static constexpr std::size_t output_extent(std::size_t extent, std::size_t window, std::size_t stride,
-                                               bool same) {
+    static constexpr std::size_t output_extent(std::size_t extent, std::size_t window, std::size_t stride, bool same) {
         return same ? (extent + stride - 1) / stride : (extent - window) / stride + 1;
     }
-    static constexpr std::size_t padding_before(std::size_t extent, std::size_t window, std::size_t stride,
-                                                bool same) {
+    static constexpr std::size_t padding_before(std::size_t extent, std::size_t window, std::size_t stride, bool same) {
         if (!same) return 0;
         const std::size_t needed = (output_extent(extent, window, stride, same) - 1) * stride + window;
         return needed > extent ? (needed - extent) / 2 : 0;

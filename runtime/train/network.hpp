@@ -36,8 +36,9 @@ struct variable_ref {
     std::span<float> grad;  // empty when not trainable
     bool trainable = false;
     initializer init = initializer::zeros;
-    std::size_t fan_in = 0, fan_out = 0;  // for glorot_uniform
-    bool scalar = false;                  // shape () rather than (value.size(),): one value (normalization's count)
+    std::size_t fan_in = 0, fan_out = 0;     // for glorot_uniform
+    bool scalar = false;                     // shape () rather than (value.size(),): one value (normalization's count)
+    std::span<const std::size_t> dims = {};  // the shape of a variable of rank > 2 (a Conv2D kernel); empty otherwise
 };
 
 // A callable body(begin, count), by reference: unlike std::function it never allocates, so it can be passed once

@@ -92,4 +92,14 @@ inline constexpr auto normalized_classifier =
     nnfuse::sequential(nnfuse::input<3, 4>, nnfuse::normalization(), nnfuse::flatten(), nnfuse::dense<6>(nnfuse::elu),
                        nnfuse::dense<4>(nnfuse::softmax));
 
+// A small convolutional network over 7x9 images: conv2d with same padding at odd widths, per-channel BN with elu
+// fused, max pooling, a strided conv2d with a bias, an overlapping average pool with same padding (its mean counts only
+// the values inside), global average pooling, then dense. Smooth activations, so finite differences can check it.
+inline constexpr auto small_cnn = nnfuse::sequential(
+    nnfuse::input<7, 9>, nnfuse::reshape<7, 9, 1>(), nnfuse::conv2d<4, 3, 3>(nnfuse::same_padding, nnfuse::no_bias),
+    nnfuse::batch_norm(), nnfuse::activation(nnfuse::elu), nnfuse::max_pool2d<2, 2>(),
+    nnfuse::conv2d<5, 3, 3>(nnfuse::strides<2, 2>, nnfuse::same_padding, nnfuse::elu),
+    nnfuse::average_pool2d<2, 2>(nnfuse::strides<1, 1>, nnfuse::same_padding), nnfuse::global_average_pool2d(),
+    nnfuse::dense<3>(nnfuse::softmax));
+
 }  // namespace test_models

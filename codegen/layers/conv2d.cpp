@@ -1,0 +1,119 @@
+// A Conv2D layer over NHWC samples: y = act(conv(x, kernel) + bias), chunk by chunk, as the dense layer does it with
+// the convolution's kernels (runtime/kernels/conv2d-inl.h); its gradients summed per chunk and merged in chunk order.
+#include "codegen/layers/conv2d.hpp"
+
+#include <fmt/core.h>
+
+namespace nnfuse::codegen::layers {
+
+std::string window_literal(const kernels::window_geometry& g) {
+    return fmt::format(
+        "nnfuse::kernels::window_geometry{{.height = {}, .width = {}, .channels = {}, .window_h = {}, .window_w = {}, "
+        ".stride_h = {}, .stride_w = {}, .same_padding = {}}}",
+        g.height, g.width, g.channels, g.window_h, g.window_w, g.stride_h, g.stride_w, cpp_bool(g.same_padding));
+}
+
+std::string window_suffix(const kernels::window_geometry& g) {
+    std::string text = fmt::format("h{}w{}c{}_k{}x{}", g.height, g.width, g.channels, g.window_h, g.window_w);
+    if (g.stride_h != 1 || g.stride_w != 1) text += fmt::format("_s{}x{}", g.stride_h, g.stride_w);
+    if (g.same_padding) text += "_same";
+    return text;
+}
+
+namespace {
+
+std::vector<template_argument> template_arguments(const conv2d_parameters& layer, const step& s) {
+    return {{window_literal(layer.window)},
+            {std::to_string(layer.filters)},
+            {activation_enum(s.activation)},
+            {cpp_bool(layer.use_bias), "UseBias"}};
+}
+
+std::string variant(const conv2d_parameters& layer, const step& s) {
+    return fmt::format("{}_f{}{}{}", window_suffix(layer.window), layer.filters, activation_suffix(s.activation),
+                       layer.use_bias ? "" : "_nobias");
+}
+
+std::string shapes(const conv2d_parameters& layer) {
+    const kernels::window_geometry& g = layer.window;
+    return fmt::format("x [N, {}, {}, {}] -> y [N, {}, {}, {}]", g.height, g.width, g.channels, g.out_height(),
+                       g.out_width(), layer.filters);
+}
+
+std::size_t forward_kernel(const conv2d_parameters& layer, const step& s, plan_builder& b) {
+    return b.add_kernel({"conv2d_fwd_f32_" + variant(layer, s), &signatures::conv2d_forward,
+                         template_arguments(layer, s), shapes(layer), covers_of(s), s.why});
+}
+
+argument bias_of(const conv2d_parameters& layer, const step& s) {
+    return layer.use_bias ? whole(plan_builder::variable(*s.layer, "bias")) : value("nullptr");
+}
+
+call forward_call(const conv2d_parameters& layer, const step& s, plan_builder& b) {
+    return b.kernel_call(forward_kernel(layer, s, b), {rows_of(b.buffer(s.in), s.layer->in_size), row_count(),
+                                                       whole(plan_builder::variable(*s.layer, "kernel")),
+                                                       bias_of(layer, s), rows_of(b.buffer(s.out), s.layer->out_size)});
+}
+
+}  // namespace
+
+bool makes_step(const conv2d_parameters&) { return true; }
+std::optional<activation_kind> element_wise_activation(const conv2d_parameters&) { return std::nullopt; }
+bool absorbs_activation(const conv2d_parameters&) { return true; }
+bool passes_gradient_back(const conv2d_parameters&) { return true; }
+void init_step(const conv2d_parameters& layer, step& s) {
+    s.activation = layer.activation;
+    s.why = layer.activation == activation_kind::linear
+                ? "convolution"
+                : fmt::format("convolution with {} applied in the same pass", keras_name(layer.activation));
+}
+
+void plan_training(const conv2d_parameters& layer, const step& s, plan_builder& b) {
+    const std::size_t in = s.layer->in_size, out = s.layer->out_size;
+    const std::string& name = s.layer->name;
+    b.forward({.id = name + ".forward",
+               .when = phase::per_chunk,
+               .comment = covers_of(s) + ": " + s.why,
+               .action = forward_call(layer, s, b)});
+    const std::size_t bwd =
+        b.add_kernel({"conv2d_bwd_f32_" + variant(layer, s), &signatures::conv2d_backward, template_arguments(layer, s),
+                      fmt::format("dy [N, {}, {}, {}] -> dkernel [{}, {}, {}, {}], dbias, dx",
+                                  layer.window.out_height(), layer.window.out_width(), layer.filters,
+                                  layer.window.window_h, layer.window.window_w, layer.window.channels, layer.filters),
+                      covers_of(s), "backward of the above; the activation's derivative from its output"});
+    const storage kernel = plan_builder::variable(*s.layer, "kernel");
+    const storage dkernel = plan_builder::variable_gradient(*s.layer, "kernel");
+    std::vector<reduction> merges = {{dkernel, plan_builder::partials_of(dkernel)}};
+    argument dbias = value("nullptr");
+    if (layer.use_bias) {
+        const storage total = plan_builder::variable_gradient(*s.layer, "bias");
+        merges.push_back({total, plan_builder::partials_of(total)});
+        dbias = chunk_slot(total, merges.back().partials);
+    }
+    b.backward({{.id = name + ".backward",
+                 .when = phase::per_chunk,
+                 .comment = covers_of(s),
+                 .action = b.kernel_call(
+                     bwd, {rows_of(b.buffer(s.in), in),
+                           s.activation == activation_kind::linear ? value("nullptr") : rows_of(b.buffer(s.out), out),
+                           rows_of(b.gradient(s.out), out), row_count(), whole(kernel),
+                           chunk_slot(dkernel, merges.front().partials), dbias,
+                           s.needs_input_grad ? rows_of(b.gradient(s.in), in) : value("nullptr")}),
+                 .merges = merges}});
+}
+
+void plan_inference(const conv2d_parameters& layer, const step& s, plan_builder& b) {
+    b.infer({.id = s.layer->name + ".infer",
+             .when = phase::per_chunk,
+             .comment = covers_of(s),
+             .action = forward_call(layer, s, b)});
+}
+
+std::string hyper_parameters(const conv2d_parameters& layer) {
+    const kernels::window_geometry& g = layer.window;
+    return fmt::format(" filters={} kernel_size=({}, {}) strides=({}, {}) padding={} activation={} use_bias={}",
+                       layer.filters, g.window_h, g.window_w, g.stride_h, g.stride_w, g.same_padding ? "same" : "valid",
+                       keras_name(layer.activation), cpp_bool(layer.use_bias));
+}
+
+}  // namespace nnfuse::codegen::layers

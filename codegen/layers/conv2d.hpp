@@ -1,0 +1,25 @@
+// nnfuse::codegen::layers, conv2d: the generator's module for Conv2D layers (the interface: layer_module.hpp).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "codegen/layers/plan_builder.hpp"
+
+namespace nnfuse::codegen::layers {
+
+bool makes_step(const conv2d_parameters& layer);
+std::optional<activation_kind> element_wise_activation(const conv2d_parameters& layer);
+bool absorbs_activation(const conv2d_parameters& layer);
+bool passes_gradient_back(const conv2d_parameters& layer);
+void init_step(const conv2d_parameters& layer, step& s);
+void plan_training(const conv2d_parameters& layer, const step& s, plan_builder& b);
+void plan_inference(const conv2d_parameters& layer, const step& s, plan_builder& b);
+std::string hyper_parameters(const conv2d_parameters& layer);
+
+// "nnfuse::kernels::window_geometry{.height = 28, ...}": a kernel's geometry as a template argument.
+std::string window_literal(const kernels::window_geometry& g);
+// "h28w28c1_k3x3_s2_same": a window's part of a kernel's name (stride 1 and valid padding unsaid).
+std::string window_suffix(const kernels::window_geometry& g);
+
+}  // namespace nnfuse::codegen::layers

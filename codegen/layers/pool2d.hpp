@@ -1,0 +1,21 @@
+// nnfuse::codegen::layers, pool2d: the generator's module for MaxPooling2D and AveragePooling2D layers (the interface:
+// layer_module.hpp).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "codegen/layers/plan_builder.hpp"
+
+namespace nnfuse::codegen::layers {
+
+bool makes_step(const pool2d_parameters& layer);
+std::optional<activation_kind> element_wise_activation(const pool2d_parameters& layer);
+bool absorbs_activation(const pool2d_parameters& layer);
+bool passes_gradient_back(const pool2d_parameters& layer);
+void init_step(const pool2d_parameters& layer, step& s);
+void plan_training(const pool2d_parameters& layer, const step& s, plan_builder& b);
+void plan_inference(const pool2d_parameters& layer, const step& s, plan_builder& b);
+std::string hyper_parameters(const pool2d_parameters& layer);
+
+}  // namespace nnfuse::codegen::layers

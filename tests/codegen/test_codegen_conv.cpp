@@ -1,0 +1,111 @@
+// The generator's plan for convolutional layers, asserted on the typed statements of tests/models' small_cnn:
+// reshape makes no step; conv2d and the pooling layers run per chunk; batch normalization over an NHWC map counts
+// height x width value rows per sample; the first conv2d forms no input gradient; max pooling's backward reads its
+// input and output; Keras's glorot fans of a rank-4 kernel; the kernels' geometry printed as a designated initializer.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "codegen/model_description.hpp"
+#include "tests/codegen/codegen_test_support.hpp"
+#include "tests/models/test_models.hpp"
+
+namespace cg = nnfuse::codegen;
+using codegen_test::callee;
+using codegen_test::index_of;
+using codegen_test::names;
+
+namespace {
+
+const cg::argument& argument_for(const cg::statement& s, const std::string& parameter) {
+    const auto* c = std::get_if<cg::call>(&s.action);
+    REQUIRE(c != nullptr);
+    for (std::size_t i = 0; i < c->arguments.size(); ++i) {
+        if (c->signature->parameters[i].name == parameter) return c->arguments[i];
+    }
+    FAIL("no parameter " << parameter);
+    return c->arguments.front();
+}
+
+const cg::variable_entry& variable_named(const cg::model_plan& plan, const std::string& keras_name) {
+    for (const auto& v : plan.variables) {
+        if (v.keras_name == keras_name) return v;
+    }
+    FAIL("no variable " << keras_name);
+    return plan.variables.front();
+}
+
+}  // namespace
+
+TEST_CASE("conv2d and pooling: per-chunk statements, BN over channels, no step for reshape", "[codegen][conv]") {
+    const auto layers = cg::describe(test_models::small_cnn);
+    const auto* conv = layers[1].as<cg::conv2d_parameters>();
+    REQUIRE(conv != nullptr);
+    CHECK(conv->window.height == 7);
+    CHECK(conv->window.width == 9);
+    CHECK(conv->window.channels == 1);
+    CHECK(conv->window.same_padding);
+    CHECK(conv->filters == 4);
+    CHECK_FALSE(conv->use_bias);
+    const cg::model_plan plan = cg::make_plan(layers, cg::describe_loss(test_models::small_cnn));
+
+    CHECK(plan.notes.front() == "reshape: a reshape of the same memory, no kernel");
+    const auto& t = plan.train_batch;
+    const cg::statement& first = t[index_of(t, "conv2d.forward")];
+    CHECK(first.when == cg::phase::per_chunk);
+    CHECK(callee(plan, first) == "conv2d_fwd_f32_h7w9c1_k3x3_same_f4_nobias");
+    CHECK(names(first.inputs()) == std::vector<std::string>{"x", "conv2d_kernel"});
+    CHECK(argument_for(first, "bias").text == "nullptr");
+    // BN over the (7, 9, 4) map: 63 value rows of 4 channels per sample, over the whole batch; elu fused.
+    const cg::statement& bn = t[index_of(t, "batch_normalization.forward")];
+    CHECK(bn.when == cg::phase::whole_batch);
+    CHECK(callee(plan, bn) == "bn_fwd_train_f32_c4_elu");
+    CHECK(argument_for(bn, "rows").per_row == 63);
+    CHECK(argument_for(bn, "x").per_row == 63 * 4);
+    // The strided conv2d with its bias and elu, the pools, and their backward statements.
+    CHECK(callee(plan, t[index_of(t, "conv2d_1.forward")]) == "conv2d_fwd_f32_h3w4c4_k3x3_s2x2_same_f5_elu");
+    CHECK(callee(plan, t[index_of(t, "average_pooling2d.forward")]) == "average_pool2d_fwd_f32_h2w2c5_k2x2_same");
+    const cg::statement& max_back = t[index_of(t, "max_pooling2d.backward")];
+    CHECK(names(max_back.inputs()) ==
+          std::vector<std::string>{"out_batch_normalization", "out_max_pooling2d", "grad_out_max_pooling2d"});
+    CHECK(names(max_back.outputs()) == std::vector<std::string>{"grad_out_batch_normalization"});
+    CHECK(names(t[index_of(t, "global_average_pooling2d.backward")].outputs()) ==
+          std::vector<std::string>{"grad_out_average_pooling2d"});
+    // Backward runs the steps in reverse; the first conv2d forms no gradient of the model's input.
+    CHECK(index_of(t, "max_pooling2d.backward") < index_of(t, "batch_normalization.backward"));
+    CHECK(index_of(t, "batch_normalization.backward") < index_of(t, "conv2d.backward"));
+    CHECK(argument_for(t[index_of(t, "conv2d.backward")], "dx").text == "nullptr");
+    CHECK(argument_for(t[index_of(t, "conv2d_1.backward")], "dx").target->name == "grad_out_max_pooling2d");
+    // A BN over the whole batch normalizes rows outside a chunk: not a model for several processes yet.
+    CHECK_FALSE(plan.trains_over_processes);
+    CHECK_FALSE(plan.trains_from_pixels);
+}
+
+TEST_CASE("conv2d kernels: Keras's glorot fans and their (kh, kw, in, out) shape", "[codegen][conv]") {
+    const auto layers = cg::describe(test_models::small_cnn);
+    const cg::model_plan plan = cg::make_plan(layers, cg::describe_loss(test_models::small_cnn));
+    // keras.initializers.GlorotUniform: fan_in = receptive field x input channels, fan_out = receptive field x
+    // filters, the receptive field 3 x 3.
+    const auto& first = variable_named(plan, "conv2d/kernel:0");
+    CHECK(first.fan_in == 9);
+    CHECK(first.fan_out == 36);
+    CHECK(first.dims == std::vector<std::size_t>{3, 3, 1, 4});
+    const auto& second = variable_named(plan, "conv2d_1/kernel:0");
+    CHECK(second.fan_in == 36);
+    CHECK(second.fan_out == 45);
+    CHECK(second.value.floats == 180);
+    const auto& dense = variable_named(plan, "dense/kernel:0");
+    CHECK(dense.fan_in == 5);
+    CHECK(dense.fan_out == 3);
+    CHECK(dense.dims.empty());
+
+    const auto files = cg::render(codegen_test::request_for("small_cnn"), layers, plan);
+    CHECK(files.source.find("constexpr std::size_t conv2d_1_kernel_shape[] = {3, 3, 4, 5};") != std::string::npos);
+    CHECK(files.source.find(".dims = conv2d_1_kernel_shape") != std::string::npos);
+    CHECK(files.source.find("nnfuse::kernels::window_geometry{.height = 3, .width = 4, .channels = 4, .window_h = 3, "
+                            ".window_w = 3, .stride_h = 2, .stride_w = 2, .same_padding = true}") != std::string::npos);
+    CHECK(files.header.find("filters=5 kernel_size=(3, 3) strides=(2, 2) padding=same activation=elu use_bias=true") !=
+          std::string::npos);
+    CHECK(files.header.find("target_shape=(7, 9, 1)") != std::string::npos);
+}
