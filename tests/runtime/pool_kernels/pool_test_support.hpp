@@ -259,11 +259,14 @@ inline std::vector<float> Samples(const std::vector<float>& values, std::size_t 
     return std::vector<float>(values.begin() + begin * size, values.begin() + (begin + count) * size);
 }
 
-inline std::string Describe(const window_geometry& g, std::size_t rows) {
+inline std::string Describe(const window_geometry& g) {
     return std::to_string(g.height) + "x" + std::to_string(g.width) + "x" + std::to_string(g.channels) + ", pool " +
            std::to_string(g.window_h) + "x" + std::to_string(g.window_w) + ", strides " + std::to_string(g.stride_h) +
-           "x" + std::to_string(g.stride_w) + (g.same_padding ? ", same" : ", valid") + ", rows " +
-           std::to_string(rows);
+           "x" + std::to_string(g.stride_w) + (g.same_padding ? ", same" : ", valid");
+}
+
+inline std::string Describe(const window_geometry& g, std::size_t rows) {
+    return Describe(g) + ", rows " + std::to_string(rows);
 }
 
 // The outputs of rows [0, first) and [first, rows) computed apart, concatenated: run(begin, count) returns those of

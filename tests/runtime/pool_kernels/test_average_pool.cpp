@@ -61,7 +61,7 @@ bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-// Both families, as (name, the table on the target under test, cases).
+// Both families: a name and the table on the target under test.
 struct Family {
     const char* name;
     Table (*kernels)();
@@ -74,7 +74,7 @@ void ForEachCase(const Body& body) {
     for (const Family& family : kFamilies) {
         const Table sizes = family.kernels();
         for (std::size_t c = 0; c < sizes.count; ++c) {
-            INFO(family.name << ", " << Describe(sizes.entries[c].geometry, 0));
+            INFO(family.name << ", " << Describe(sizes.entries[c].geometry));
             body(family, c, sizes.entries[c].geometry);
         }
     }

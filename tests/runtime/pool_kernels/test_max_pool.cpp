@@ -61,7 +61,7 @@ TEST_CASE("Max pool shapes agree with TensorFlow's rule as the reference spells 
     REQUIRE(table.count == kPoolCases);
     for (std::size_t c = 0; c < kPoolCases; ++c) {
         const window_geometry g = table.entries[c].geometry;
-        INFO(Describe(g, 1));
+        INFO(Describe(g));
         CHECK(g.out_height() * g.out_width() * g.channels == OutputSize(g));
     }
 }
