@@ -1,0 +1,148 @@
+// 2-D convolution layer (Keras Conv2D, NHWC), forward and backward, per SIMD target (Highway).
+//
+// Conv2dForward<G, Filters, Act, UseBias>(x, rows, kernel, bias, y)
+//   requires: G a window_geometry (window_geometry.hpp) with window_h * window_w * channels <= 8192; x [rows, G.height,
+//             G.width, G.channels]; kernel [G.window_h, G.window_w, G.channels, Filters] (Keras's layout, i.e.
+//             row-major [window_h * window_w * channels, Filters]); bias [Filters], nullptr when !UseBias;
+//             y [rows, G.out_height(), G.out_width(), Filters], overlapping no input. Row-major float32, any
+//             alignment; rows may be 0.
+//   ensures:  y = Act(conv(x) + bias), the window sliding with G's strides over x padded with zeros (same padding:
+//             G.pad_top() / G.pad_left() before, the rest after). Act is element-wise (softmax is refused).
+// Conv2dBackward<G, Filters, Act, UseBias>(x, y, dy, rows, kernel, dkernel, dbias, dx)
+//   requires: as DenseBackward (dense-inl.h): y the forward output (nullptr allowed when Act is linear); dy [rows,
+//             out_height, out_width, Filters] is dL/dy; dkernel shaped as kernel; dbias [Filters], nullptr when
+//             !UseBias; dx shaped as x, or nullptr. The outputs overlap no input and one another.
+//   ensures:  dy holds dz = dy * Act'(z) (DerivativeFromOutput of y); dkernel = sum over rows and output positions
+//             of patch^T dz; dbias = the sum of dz over rows and positions; dx = the input gradient, 0 where no
+//             window reaches, not computed when dx == nullptr. Gradients are overwritten, never accumulated; rows == 0
+//             gives zero dkernel and dbias. Every sample's y and dx are computed on their own, in an order fixed by
+//             G: bit-identical however the rows are split into calls (dkernel and dbias are per-call sums).
+// Neither allocates on the heap (stack tiles of at most 32 KiB) nor reads or writes outside its arrays.
+//
+// Design: everything goes through gemm-inl.h's register-blocked micro-kernel (acc[R rows][C vectors] += A(i, p) *
+// B(p, columns)), with the patch (window_h x window_w x channels, Keras's kernel row order) as the depth:
+//   y        direct: per output row, the window_h input rows it reads (a segment of them) are copied with their
+//            zero padding into a stack band; then per window row kh, A = band pixels (row stride stride_w *
+//            channels, contiguous depth window_w * channels), B = the kernel rows of kh, vectors along Filters.
+//            No im2col copy (which would duplicate each input float window_h * window_w / strides times).
+//   dkernel  im2col: patches of up to 64 pixels into a stack tile, A = patches^T, B = dz (conv2d_backward-inl.h).
+//   dx       dpatch = dz . kernel^T through a transposed kernel tile, then col2im adds (conv2d_backward-inl.h).
+// The forward activation and the backward Act' are element-wise passes (dense-inl.h's).
+// Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
+
+#if defined(NNFUSE_RUNTIME_KERNELS_CONV2D_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef NNFUSE_RUNTIME_KERNELS_CONV2D_INL_H_
+#undef NNFUSE_RUNTIME_KERNELS_CONV2D_INL_H_
+#else
+#define NNFUSE_RUNTIME_KERNELS_CONV2D_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstddef>
+
+#include "dsl/activation.hpp"
+#include "hwy/highway.h"
+#include "runtime/kernels/conv2d_backward-inl.h"
+#include "runtime/kernels/conv2d_windows-inl.h"
+#include "runtime/kernels/dense-inl.h"
+#include "runtime/kernels/gemm-inl.h"
+#include "runtime/kernels/simd_columns-inl.h"
+#include "runtime/kernels/window_geometry.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace nnfuse::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+namespace conv_detail {
+
+// Output pixels of one forward segment: the most (up to a whole output row) whose band of window_h input rows fits
+// in kBandFloats.
+template <window_geometry G>
+constexpr std::size_t SegmentPixels() {
+    std::size_t pixels = G.out_width();
+    while (pixels > 1 && G.window_h * ((pixels - 1) * G.stride_w + G.window_w) * G.channels > kBandFloats) --pixels;
+    return pixels;
+}
+
+// One sample's pre-activations: y_sample [out_height, out_width, Filters] = conv(x_sample) + bias.
+template <window_geometry G, std::size_t Filters, bool UseBias>
+HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* HWY_RESTRICT kernel,
+                              [[maybe_unused]] const float* HWY_RESTRICT bias, float* HWY_RESTRICT y_sample) {
+    constexpr std::size_t kSegment = SegmentPixels<G>();
+    constexpr std::size_t kBandRowFloats = ((kSegment - 1) * G.stride_w + G.window_w) * G.channels;
+    constexpr std::size_t kPixelStride = G.stride_w * G.channels;  // A's row stride: next output pixel
+    constexpr ptrdiff_t kRowFloats = static_cast<ptrdiff_t>(G.width * G.channels);
+    HWY_ALIGN float band[G.window_h * kBandRowFloats];
+    for (std::size_t oh = 0; oh < G.out_height(); ++oh) {
+        const ptrdiff_t first_ih = static_cast<ptrdiff_t>(oh * G.stride_h) - static_cast<ptrdiff_t>(G.pad_top());
+        for (std::size_t first_ow = 0; first_ow < G.out_width(); first_ow += kSegment) {
+            const std::size_t pixels = std::min(kSegment, G.out_width() - first_ow);
+            const std::size_t band_floats = ((pixels - 1) * G.stride_w + G.window_w) * G.channels;
+            const ptrdiff_t first =
+                (static_cast<ptrdiff_t>(first_ow * G.stride_w) - static_cast<ptrdiff_t>(G.pad_left())) *
+                static_cast<ptrdiff_t>(G.channels);
+            for (std::size_t kh = 0; kh < G.window_h; ++kh) {
+                const ptrdiff_t ih = first_ih + static_cast<ptrdiff_t>(kh);
+                const bool inside = ih >= 0 && ih < static_cast<ptrdiff_t>(G.height);
+                CopyRowSpan(inside ? x_sample + ih * kRowFloats : x_sample, first, band_floats, inside ? kRowFloats : 0,
+                            band + kh * kBandRowFloats);
+            }
+            float* out = y_sample + (oh * G.out_width() + first_ow) * Filters;
+            ForEachColumnBlock<Filters, kMaxBlockVectors>([&]<class Block>(std::size_t first_filter) {
+                const Block initial = UseBias ? LoadBlock<Block>(bias + first_filter) : ZeroBlock<Block>();
+                ForEachRowBlock<RowsPerBlock(Block::kCount)>(pixels, [&]<std::size_t kRows>(std::size_t first_pixel) {
+                    Block acc[kRows];
+                    vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = initial; });
+                    for (std::size_t kh = 0; kh < G.window_h; ++kh) {
+                        MultiplyAccumulate<kPixelStride, /*kADepthStride=*/1, /*kBRowStride=*/Filters,
+                                           /*kBPadded=*/false>(
+                            band + kh * kBandRowFloats + first_pixel * kPixelStride,
+                            kernel + kh * kWindowRowFloats<G> * Filters + first_filter, kWindowRowFloats<G>, acc);
+                    }
+                    StoreRows<Filters>(acc, out + first_pixel * Filters + first_filter);
+                });
+            });
+        }
+    }
+}
+
+}  // namespace conv_detail
+
+template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias>
+void Conv2dForward(const float* HWY_RESTRICT x, std::size_t rows, const float* HWY_RESTRICT kernel,
+                   const float* HWY_RESTRICT bias, float* HWY_RESTRICT y) {
+    conv_detail::CheckGeometry<G>();
+    static_assert(Filters >= 1, "Conv2dForward: Filters must be positive");
+    static_assert(Act != activation_kind::softmax, "Conv2dForward: softmax is not element-wise");
+    constexpr std::size_t kOutputFloats = conv_detail::kOutputPixels<G> * Filters;
+    for (std::size_t r = 0; r < rows; ++r) {
+        float* y_sample = y + r * kOutputFloats;
+        conv_detail::ForwardSample<G, Filters, UseBias>(x + r * G.input_size(), kernel, bias, y_sample);
+        if constexpr (Act != activation_kind::linear) dense_detail::ActivateInPlace<Act>(y_sample, kOutputFloats);
+    }
+}
+
+template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias>
+void Conv2dBackward(const float* HWY_RESTRICT x, [[maybe_unused]] const float* HWY_RESTRICT y, float* HWY_RESTRICT dy,
+                    std::size_t rows, const float* HWY_RESTRICT kernel, float* HWY_RESTRICT dkernel,
+                    [[maybe_unused]] float* HWY_RESTRICT dbias, float* HWY_RESTRICT dx) {
+    conv_detail::CheckGeometry<G>();
+    static_assert(Filters >= 1, "Conv2dBackward: Filters must be positive");
+    static_assert(Act != activation_kind::softmax, "Conv2dBackward: softmax is not element-wise");
+    constexpr std::size_t kOutputFloats = conv_detail::kOutputPixels<G> * Filters;
+    if constexpr (Act != activation_kind::linear) {
+        dense_detail::ChainActivationDerivative<Act>(y, dy, rows * kOutputFloats);
+    }
+    const float* dz = dy;
+    if constexpr (UseBias) dense_detail::SumColumns<Filters>(dz, rows * conv_detail::kOutputPixels<G>, dbias);
+    conv_detail::KernelGradient<G, Filters>(x, dz, rows, dkernel);
+    if (dx == nullptr) return;
+    for (std::size_t r = 0; r < rows; ++r) {
+        conv_detail::InputGradient<G, Filters>(dz + r * kOutputFloats, kernel, dx + r * G.input_size());
+    }
+}
+
+}  // namespace nnfuse::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // NNFUSE_RUNTIME_KERNELS_CONV2D_INL_H_
