@@ -141,9 +141,10 @@ struct parameters_of<normalization_layer> {
 
 // Layer kinds the DSL declares but the generator cannot generate yet (issue 20): false for them.
 template <class L>
-inline constexpr bool generated = L::keras_base_name != "conv2d" && L::keras_base_name != "max_pooling2d" &&
-                                  L::keras_base_name != "average_pooling2d" &&
-                                  L::keras_base_name != "global_average_pooling2d" && L::keras_base_name != "reshape";
+inline constexpr bool generated =
+    L::keras_base_name != "conv2d" && L::keras_base_name != "max_pooling2d" &&
+    L::keras_base_name != "average_pooling2d" && L::keras_base_name != "global_average_pooling2d" &&
+    L::keras_base_name != "reshape" && L::keras_base_name != "add";
 
 // Instantiated for the first layer of a model that the generator cannot generate: one error, naming its kind.
 template <class L>
@@ -156,6 +157,7 @@ struct refuse_not_generated {
     static_assert(L::keras_base_name != "global_average_pooling2d",
                   "nnfuse-gen: global_average_pool2d is declared but not yet generated (issue 20)");
     static_assert(L::keras_base_name != "reshape", "nnfuse-gen: reshape is declared but not yet generated (issue 20)");
+    static_assert(L::keras_base_name != "add", "nnfuse-gen: residual is declared but not yet generated (issue 20)");
     static constexpr bool ok = generated<L>;
 };
 
