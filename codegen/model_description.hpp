@@ -216,15 +216,15 @@ struct parameters_of<global_average_pool2d_layer> {
     }
 };
 
-// Layer kinds the DSL declares but the generator cannot generate yet: false for them (none today; a kind declared
-// before its generator module exists is listed here and refused with its own message below).
+// Layer kinds the DSL declares but the generator cannot generate yet: false for them (a kind declared before its
+// generator module exists is listed here and refused with its own message below).
 template <class L>
-inline constexpr bool generated = true;
+inline constexpr bool generated = L::keras_base_name != "add";
 
 // Instantiated for the first layer of a model that the generator cannot generate: one error, naming its kind.
 template <class L>
 struct refuse_not_generated {
-    static_assert(generated<L>, "nnfuse-gen: a layer kind of this model is declared but not yet generated");
+    static_assert(L::keras_base_name != "add", "nnfuse-gen: residual is declared but not yet generated (issue 20)");
     static constexpr bool ok = generated<L>;
 };
 

@@ -53,6 +53,8 @@
 // layer is placed, once its input shape is known). last_activation<L> is L::activation, or linear without one;
 // only_reshapes<L> is L::only_reshapes, or false without one; placement_ok<L, FollowsInput> instantiates
 // L::placement<FollowsInput> (true for a layer without one).
+// A composite argument, nnfuse::residual(layers...) (dsl/layers/residual.hpp), models layer<L> but not layer_for:
+// sequential() places its block's layers and an add_layer instead of it, and reads `inputs` of each placed layer.
 #pragma once
 
 #include <array>

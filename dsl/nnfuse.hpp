@@ -12,6 +12,7 @@
 #include "dsl/layers/normalization.hpp"
 #include "dsl/layers/pooling2d.hpp"
 #include "dsl/layers/reshape.hpp"
+#include "dsl/layers/residual.hpp"
 #include "dsl/loss.hpp"
 #include "dsl/sequential.hpp"
 #include "dsl/summary.hpp"

@@ -2,22 +2,39 @@
 //
 // The result is an empty object whose type holds every layer placed at its position: the layer,
 // the shape it receives and produces, its Keras name ("dense_1": kinds numbered in order of
-// appearance, the first without a suffix), and its variables; and the loss it is trained with.
+// appearance, the first without a suffix), its variables, and the layers it reads; and the loss it is trained with.
 // Queries are constexpr:
 //   total_params(model), trainable_params(model), non_trainable_params(model),
 //   decltype(model)::output_shape, decltype(model)::loss_type (dsl/loss.hpp),
 //   decltype(model)::targets_per_sample, for_each_layer(model, f) (hana::for_each over placed layers).
 // requires (each a static_assert): the first argument is nnfuse::input<...>, it appears only there, and at
-// least one layer follows it; every other argument models nnfuse::layer (dsl/layer.hpp), except a loss
-// (dsl/loss.hpp), which may only come last; the loss can train the last layer (check_last_layer); without
-// a loss the last layer ends in softmax (the model is a classifier: sparse_categorical_crossentropy).
+// least one layer follows it; every other argument models nnfuse::layer (dsl/layer.hpp) or is a residual block
+// (dsl/layers/residual.hpp), except a loss (dsl/loss.hpp), which may only come last; the loss can train the last
+// argument (check_last_layer); without a loss the last layer ends in softmax (the model is a classifier:
+// sparse_categorical_crossentropy).
 // Each layer checks the shape it receives. A refused argument is named by its position (1 is the input) in
 // the compiler's "required from ... sequential_argument<position, type, ...>" line. A layer that may only receive
 // the model's input (nnfuse::normalization) refuses any other place itself (dsl/layer.hpp, placement).
+//
+// The model as a graph (what a generator walks). A residual(block...) argument is placed as its block's layers
+// followed by an add_layer, as Keras's functional model lists them; so Model::layers is the layers in an order where
+// every layer comes after the layers it reads (a topological order), indices 0 .. layer_count - 1.
+// ensures, for each placed layer P (placed_layer below):
+//   P::inputs  std::array<std::size_t, K> of the indices of the layers whose outputs P reads, in Keras's order;
+//              nnfuse::model_input stands for the model's input. K == 1 for every layer except an add_layer, K == 2:
+//              {the block's last layer, the producer of the residual's input x}. Every entry is < P::index or
+//              model_input. P::input_shape is the shape of inputs[0]'s output (and of every other input's).
+//   Model::is_chain  true when every layer reads only the one before it (inputs == {index - 1}, the first layer
+//              model_input): then the model is Keras's Sequential, named "sequential"; otherwise Keras's functional
+//              Model, named "model", and summary() prints the functional layout with a "Connected to" column.
+//   Model::readers(i)  how many layers read layer i's output (i may be model_input); the last layer's output is also
+//              read by the loss, which this does not count. A layer read twice (a residual's x) must keep its output
+//              until both readers ran, and receives the sum of both readers' gradients in the backward pass.
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <limits>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -28,16 +45,27 @@
 #include "dsl/fixed_string.hpp"
 #include "dsl/layer.hpp"
 #include "dsl/layers/input.hpp"
+#include "dsl/layers/residual.hpp"
 #include "dsl/loss.hpp"
 #include "dsl/shape.hpp"
 #include "dsl/variable.hpp"
 
 namespace nnfuse {
 
+// The index a placed layer's `inputs` gives for the model's input.
+inline constexpr std::size_t model_input = std::numeric_limits<std::size_t>::max();
+
 namespace detail {
 
 template <class... Ts>
 struct type_list {};
+
+template <class A, class B>
+struct concat;
+template <class... As, class... Bs>
+struct concat<type_list<As...>, type_list<Bs...>> {
+    using type = type_list<As..., Bs...>;
+};
 
 template <class T, class List>
 struct push_front;
@@ -95,15 +123,49 @@ constexpr auto output_or_input() {
     }
 }
 
-// The shape each layer receives: type_list<In_0, In_1, ...>.
+// A layer of the flattened model: Layer receives In and reads the outputs of the layers Back... places before it
+// (1: the one just before).
+template <class Layer, class In, std::size_t... Back>
+struct node {
+    using layer_type = Layer;
+};
+
+template <class In, class Layer>
+struct expand_one;
+
+// The arguments Layers... receiving In, flattened: nodes (type_list<node...>) and the shape they give (out).
 template <class In, class... Layers>
-struct input_shapes {
-    using type = type_list<>;
+struct expand {
+    using nodes = type_list<>;
+    using out = In;
 };
 template <class In, class Layer, class... Rest>
-struct input_shapes<In, Layer, Rest...> {
+struct expand<In, Layer, Rest...> {
+    using first = expand_one<In, Layer>;
+    using rest = expand<typename first::out, Rest...>;
+    using nodes = typename concat<typename first::nodes, typename rest::nodes>::type;
+    using out = typename rest::out;
+};
+
+template <class In, class Layer>
+struct expand_one {
     using out = typename decltype(output_or_input<Layer, In>())::type;
-    using type = typename push_front<In, typename input_shapes<out, Rest...>::type>::type;
+    using nodes = type_list<node<Layer, In, 1>>;
+};
+
+template <class List>
+inline constexpr std::size_t length = 0;
+template <class... Ts>
+inline constexpr std::size_t length<type_list<Ts...>> = sizeof...(Ts);
+
+// A residual: its block's nodes, then the Add reading the block's last node and the node before the block's first.
+template <class In, class... Block>
+struct expand_one<In, residual_layer<Block...>> {
+    using block = expand<In, Block...>;
+    static constexpr std::size_t size = length<typename block::nodes>;
+    using out = typename residual_layer<Block...>::template join<In, typename block::out>::type;
+    using nodes =
+        typename concat<typename block::nodes, type_list<node<add_layer, typename block::out, 1, size + 1>>>::type;
 };
 
 // The loss of a model that declares none: sparse categorical cross-entropy if it ends in softmax.
@@ -127,13 +189,14 @@ constexpr std::size_t keras_ordinal(const std::array<std::string_view, N>& names
 
 }  // namespace detail
 
-// One layer at its place in a model.
-template <std::size_t Index, class Layer, class In, std::size_t Ordinal>
+// One layer at its place in a model, reading the outputs of the layers Inputs... (model_input: the model's input).
+template <std::size_t Index, class Layer, class In, std::size_t Ordinal, std::size_t... Inputs>
 struct placed_layer {
     using layer_type = Layer;
     using input_shape = In;
     using output_shape = typename decltype(detail::output_or_input<Layer, In>())::type;
     static constexpr std::size_t index = Index;
+    static constexpr std::array<std::size_t, sizeof...(Inputs)> inputs{Inputs...};
 
     static constexpr fixed_string name = [] {
         fixed_string text(Layer::keras_base_name);
@@ -167,7 +230,20 @@ struct sequential_model {
     static constexpr std::size_t targets_per_sample = Loss::template targets_per_sample<output_shape>;
     static constexpr std::size_t layer_count = sizeof...(Placed);
     static constexpr boost::hana::tuple<Placed...> layers{};
-    static constexpr std::string_view name = "sequential";
+    static constexpr bool is_chain =
+        ((Placed::inputs.size() == 1 && Placed::inputs[0] == (Placed::index == 0 ? model_input : Placed::index - 1)) &&
+         ...);
+    static constexpr std::string_view name = is_chain ? "sequential" : "model";
+
+    static constexpr std::size_t readers(std::size_t producer) {
+        std::size_t n = 0;
+        (
+            [&] {
+                for (std::size_t i : Placed::inputs) n += i == producer ? 1 : 0;
+            }(),
+            ...);
+        return n;
+    }
 
     static constexpr std::size_t total_params = (std::size_t{0} + ... + Placed::params);
     static constexpr std::size_t trainable_params = (std::size_t{0} + ... + Placed::trainable_params);
@@ -186,13 +262,22 @@ constexpr bool follows_input(const std::array<bool, N>& reshapes, std::size_t in
     return true;
 }
 
-template <class Input, class Loss, class... Layers, class... Ins, std::size_t... I>
-constexpr auto place(type_list<Ins...>, std::index_sequence<I...>) {
-    constexpr std::array<std::string_view, sizeof...(Layers)> names{Layers::keras_base_name...};
-    constexpr std::array<bool, sizeof...(Layers)> reshapes{only_reshapes<Layers>...};
+// Node at index I, Keras ordinal Ordinal, placed: its offsets back become indices (model_input before the first).
+template <std::size_t I, std::size_t Ordinal, class Node>
+struct place_node;
+template <std::size_t I, std::size_t Ordinal, class Layer, class In, std::size_t... Back>
+struct place_node<I, Ordinal, node<Layer, In, Back...>> {
+    using type = placed_layer<I, Layer, In, Ordinal, (I >= Back ? I - Back : model_input)...>;
+};
+
+template <class Input, class Loss, class... Nodes, std::size_t... I>
+constexpr auto place(type_list<Nodes...>, std::index_sequence<I...>) {
+    constexpr std::array<std::string_view, sizeof...(Nodes)> names{Nodes::layer_type::keras_base_name...};
+    constexpr std::array<bool, sizeof...(Nodes)> reshapes{only_reshapes<typename Nodes::layer_type>...};
     // A layer that may only receive the input refuses other places in its own static_assert (dsl/layer.hpp).
-    [[maybe_unused]] constexpr bool placed = (placement_ok<Layers, follows_input(reshapes, I)>() && ...);
-    return sequential_model<Input, Loss, placed_layer<I, Layers, Ins, keras_ordinal(names, I)>...>{};
+    [[maybe_unused]] constexpr bool placed =
+        (placement_ok<typename Nodes::layer_type, follows_input(reshapes, I)>() && ...);
+    return sequential_model<Input, Loss, typename place_node<I, keras_ordinal(names, I), Nodes>::type...>{};
 }
 
 // Places Layers after Input and attaches the loss: DeclaredLoss, or the default when it is void.
@@ -202,8 +287,8 @@ constexpr auto build(type_list<Layers...>) {
     using loss_type = typename std::conditional_t<std::is_void_v<DeclaredLoss>, undeclared_loss<last_layer>,
                                                   std::type_identity<DeclaredLoss>>::type;
     if constexpr (!std::is_void_v<DeclaredLoss>) static_assert(loss_type::template check_last_layer<last_layer>::value);
-    using shapes = typename input_shapes<typename Input::shape_type, Layers...>::type;
-    return place<Input, loss_type, Layers...>(shapes{}, std::index_sequence_for<Layers...>{});
+    using nodes = typename expand<typename Input::shape_type, Layers...>::nodes;
+    return place<Input, loss_type>(nodes{}, std::make_index_sequence<length<nodes>>{});
 }
 
 struct invalid_model {};
