@@ -65,8 +65,7 @@ HWY_INLINE void CopyFloats(const float* HWY_RESTRICT src, std::size_t count, flo
     std::size_t i = 0;
     for (; i + kLanes <= count; i += kLanes) hn::StoreU(src ? hn::LoadU(d, src + i) : hn::Zero(d), d, dst + i);
     // The tail, under a vector (the bound kLanes tells GCC so: it warns of overflow otherwise).
-    for (std::size_t j = 0; j < kLanes && i < count; ++j, ++i)
-        dst[i] = src ? src[i] : 0.0f;  // the tail: bounded by kLanes for GCC
+    for (std::size_t j = 0; j < kLanes && i < count; ++j, ++i) dst[i] = src ? src[i] : 0.0f;
 }
 
 HWY_INLINE void CopyRowSpan(const float* HWY_RESTRICT row, ptrdiff_t first, std::size_t count, ptrdiff_t valid,
