@@ -58,17 +58,27 @@ constexpr void CheckGeometry() {
                   "Conv2D: window_h * window_w * channels above 8192 floats would overflow the 32 KiB stack tiles");
 }
 
+// dst[i] = src[i] (or 0 when src is null) for i < count, inline: the spans are a few floats to a few hundred, where
+// a call to memmove or memset per span would cost more than the copy.
+HWY_INLINE void CopyFloats(const float* HWY_RESTRICT src, std::size_t count, float* HWY_RESTRICT dst) {
+    const FloatTag d;
+    std::size_t i = 0;
+    for (; i + kLanes <= count; i += kLanes) hn::StoreU(src ? hn::LoadU(d, src + i) : hn::Zero(d), d, dst + i);
+    // The tail, under a vector (the bound kLanes tells GCC so: it warns of overflow otherwise).
+    for (std::size_t j = 0; j < kLanes && i < count; ++j, ++i) dst[i] = src ? src[i] : 0.0f;
+}
+
 HWY_INLINE void CopyRowSpan(const float* HWY_RESTRICT row, ptrdiff_t first, std::size_t count, ptrdiff_t valid,
                             float* HWY_RESTRICT dst) {
     const ptrdiff_t end = first + static_cast<ptrdiff_t>(count);
     const ptrdiff_t lo = std::max<ptrdiff_t>(first, 0), hi = std::min(end, valid);
     if (lo >= hi) {
-        std::fill(dst, dst + count, 0.0f);
+        CopyFloats(nullptr, count, dst);
         return;
     }
-    std::fill(dst, dst + (lo - first), 0.0f);
-    std::copy(row + lo, row + hi, dst + (lo - first));
-    std::fill(dst + (hi - first), dst + count, 0.0f);
+    if (lo > first) CopyFloats(nullptr, static_cast<std::size_t>(lo - first), dst);
+    CopyFloats(row + lo, static_cast<std::size_t>(hi - lo), dst + (lo - first));
+    if (end > hi) CopyFloats(nullptr, static_cast<std::size_t>(end - hi), dst + (hi - first));
 }
 
 HWY_INLINE void AddRowSpan(const float* HWY_RESTRICT src, std::size_t count, float* HWY_RESTRICT row, ptrdiff_t first,
@@ -81,12 +91,7 @@ HWY_INLINE void AddRowSpan(const float* HWY_RESTRICT src, std::size_t count, flo
     const std::size_t n = static_cast<std::size_t>(hi - lo);
     std::size_t i = 0;
     for (; i + kLanes <= n; i += kLanes) hn::StoreU(hn::Add(hn::LoadU(d, out + i), hn::LoadU(d, s + i)), d, out + i);
-    if (i < n) {
-        const std::size_t rest = n - i;
-        const auto sum =
-            hn::Add(vector_helpers::LoadFirstN(d, out + i, rest), vector_helpers::LoadFirstN(d, s + i, rest));
-        vector_helpers::StoreFirstN(sum, d, out + i, rest);
-    }
+    for (std::size_t j = 0; j < kLanes && i < n; ++j, ++i) out[i] += s[i];
 }
 
 // The patch of output pixel (oh, ow) of one sample: kPatchFloats<G> floats, window row by window row.

@@ -30,14 +30,24 @@ inline constexpr window_geometry kFirst28{28, 28, 1, 3, 3, 1, 1, true};     // a
 inline constexpr window_geometry kWideBand{5, 30, 100, 3, 3, 1, 1, true};   // forward band split into segments
 
 // X(geometry, filters, activation, use_bias) for every tested kernel.
-#define NNFUSE_CONV_TEST_KERNELS(X)                                                                     \
-    X(kSame3x3C3, 5, linear, false)                                                                     \
-    X(kSame3x3C3, 5, relu, true)                                                                        \
-    X(kSame3x3C3, 32, elu, true)                                                                        \
-    X(kSame3x3C1, 32, relu, true) X(kSame3x3C1, 1, linear, true) X(kSame5x5S2, 17, elu, true)           \
-        X(kSame5x5S2, 5, linear, false) X(kValid5x5S2, 1, linear, true) X(kValid5x5S2, 17, relu, false) \
-            X(kValid3x3C17, 32, linear, false) X(kValid3x3C17, 17, elu, true) X(kMixed, 17, elu, false) \
-                X(kTypical14, 64, relu, true) X(kFirst28, 32, relu, true) X(kWideBand, 5, linear, true)
+// clang-format off
+#define NNFUSE_CONV_TEST_KERNELS(X) \
+    X(kSame3x3C3, 5, linear, false) \
+    X(kSame3x3C3, 5, relu, true) \
+    X(kSame3x3C3, 32, elu, true) \
+    X(kSame3x3C1, 32, relu, true) \
+    X(kSame3x3C1, 1, linear, true) \
+    X(kSame5x5S2, 17, elu, true) \
+    X(kSame5x5S2, 5, linear, false) \
+    X(kValid5x5S2, 1, linear, true) \
+    X(kValid5x5S2, 17, relu, false) \
+    X(kValid3x3C17, 32, linear, false) \
+    X(kValid3x3C17, 17, elu, true) \
+    X(kMixed, 17, elu, false) \
+    X(kTypical14, 64, relu, true) \
+    X(kFirst28, 32, relu, true) \
+    X(kWideBand, 5, linear, true)
+// clang-format on
 
 struct ConvShape {
     window_geometry g;
