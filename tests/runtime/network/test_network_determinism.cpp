@@ -22,6 +22,7 @@
 #include "runtime/parallel/chunk_runner.hpp"
 #include "runtime/train/initialize.hpp"
 #include "runtime/train/trainer.hpp"
+#include "small_cnn_test.gen.hpp"
 #include "tests/runtime/network/test_helpers.hpp"
 #include "two_bn_test.gen.hpp"
 
@@ -74,6 +75,30 @@ TEST_CASE("training is bit-identical for any number of threads", "[network][dete
     const auto serial = two_bn(1), parallel = two_bn(2);
     REQUIRE(serial.size() == parallel.size());
     CHECK(std::memcmp(serial.data(), parallel.data(), serial.size() * sizeof(float)) == 0);
+
+    // Convolution, BN over channels and pooling: two epochs of fit, three chunks a batch, the last one short.
+    const auto images = test_support::random_images(300, 7, 9, 3, 13);
+    const auto cnn = [&](std::size_t threads) {
+        gen::small_cnn_test::Net net(151);
+        nnfuse::initialize_variables(net, 14);
+        net.set_threads(threads);
+        nnfuse::sgd optimizer(0.05f, 0.9f);
+        nnfuse::trainer trainer(net, optimizer);
+        nnfuse::fit_options options;
+        options.epochs = 2;
+        options.batch_size = 150;
+        const auto history = trainer.fit(images, options);
+        auto weights = snapshot(net);
+        weights.push_back(static_cast<float>(history.value(1, "loss").value()));
+        return weights;
+    };
+    const auto cnn_one = cnn(1);
+    for (const std::size_t threads : {std::size_t{2}, std::size_t{3}}) {
+        INFO(threads << " threads, small CNN");
+        const auto many = cnn(threads);
+        REQUIRE(many.size() == cnn_one.size());
+        CHECK(std::memcmp(cnn_one.data(), many.data(), cnn_one.size() * sizeof(float)) == 0);
+    }
 }
 
 // Inference computes every row on its own, the batch cut into pieces for the threads (nnfuse::inference_pieces): how
