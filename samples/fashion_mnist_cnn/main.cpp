@@ -14,7 +14,7 @@
 int main(int argc, char** argv) {
     CLI::App app{
         "nnfuse convolutional sample: [Conv2D -> BatchNormalization -> ReLU] x 2 -> MaxPooling2D, twice, then "
-        "GlobalAveragePooling2D -> Dense(10, softmax) on Fashion-MNIST"};
+        "Flatten -> Dense(10, softmax) on Fashion-MNIST"};
     samples::training_flags flags;
     flags.epochs = 3;
     flags.batch_size = 64;
