@@ -16,6 +16,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -29,6 +30,7 @@
 #include "runtime/optim/adam.hpp"
 #include "runtime/optim/sgd.hpp"
 #include "runtime/train/initialize.hpp"
+#include "runtime/train/learning_rate_schedule.hpp"
 #include "runtime/train/trainer.hpp"
 
 namespace samples {
@@ -71,9 +73,14 @@ CLI::Validator readable_file() {
 }
 
 // The optimizer's settings a resumed run should share with the run it continues.
-std::map<std::string, std::string> run_metadata(const training_flags& flags, float learning_rate, std::size_t samples) {
+// A schedule's length is part of it: a run resumed with another --epochs decays over other steps.
+std::map<std::string, std::string> run_metadata(const training_flags& flags, float learning_rate, std::size_t samples,
+                                                std::uint64_t schedule_steps) {
     return {{"optimizer", flags.optimizer},
             {"learning_rate", fmt::format("{}", learning_rate)},
+            {"lr_schedule", flags.lr_schedule == "constant"
+                                ? flags.lr_schedule
+                                : fmt::format("{} over {} steps", flags.lr_schedule, schedule_steps)},
             {"batch_size", std::to_string(flags.batch_size)},
             {"training_samples", std::to_string(samples)}};
 }
@@ -96,6 +103,11 @@ void add_training_flags(CLI::App& app, training_flags& flags) {
         ->capture_default_str();
     app.add_option("--learning-rate", flags.learning_rate, "default 0.01 for sgd, 0.001 for adam")
         ->check(positive_real());
+    app.add_option("--lr-schedule", flags.lr_schedule,
+                   "constant, or cosine: the rate decays from --learning-rate to 0 over the run's steps (Keras's "
+                   "CosineDecay)")
+        ->check(one_of({"constant", "cosine"}))
+        ->capture_default_str();
     app.add_option("--seed", flags.seed, "seeds initialization and shuffling")
         ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
         ->capture_default_str();
@@ -196,7 +208,16 @@ int run_training(nnfuse::network& net, const training_flags& flags) {
     options.seed = flags.seed;
     options.log = &std::cout;
     options.interactive = isatty(STDOUT_FILENO) != 0;
-    const auto metadata = run_metadata(flags, learning_rate, data.train.count);
+    // The run's steps: a last batch of one joins the one before it (fit's rule), so it adds no step.
+    const std::size_t steps_per_epoch =
+        data.train.count / flags.batch_size + (data.train.count % flags.batch_size > 1 ? 1 : 0);
+    const std::uint64_t schedule_steps = std::max<std::uint64_t>(1, steps_per_epoch * flags.epochs);
+    std::optional<nnfuse::cosine_decay> cosine;
+    if (flags.lr_schedule == "cosine") {
+        cosine.emplace(learning_rate, schedule_steps);
+        options.schedule = &*cosine;
+    }
+    const auto metadata = run_metadata(flags, learning_rate, data.train.count, schedule_steps);
     int resume_status = 0;
     const int status = run_with_exit_status([&] {
         if (!flags.resume_path.empty()) {

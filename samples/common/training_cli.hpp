@@ -1,6 +1,6 @@
 // The command line the training samples share (CLI11), its checks, and the run around a model.
 //
-// add_training_flags() declares --epochs --batch-size --optimizer --learning-rate --seed --threads
+// add_training_flags() declares --epochs --batch-size --optimizer --learning-rate --lr-schedule --seed --threads
 // --data --bn-stats --limit --history --save --resume; run_training() loads Fashion-MNIST, initializes
 // the Net (or restores it from --resume), trains, saves a training checkpoint after each epoch (--save),
 // optionally recomputes BN statistics over the training set, and prints the test accuracy.
@@ -29,7 +29,8 @@ struct training_flags {
     std::size_t epochs = 5;
     std::size_t batch_size = 32;
     std::string optimizer = "sgd";
-    std::optional<float> learning_rate;  // 0.01 for sgd, 0.001 for adam
+    std::optional<float> learning_rate;    // 0.01 for sgd, 0.001 for adam
+    std::string lr_schedule = "constant";  // or "cosine": Keras's CosineDecay from it to 0 over the run's steps
     std::uint64_t seed = 42;
     std::size_t threads = 0;  // 0: all cores
     std::string data_dir;

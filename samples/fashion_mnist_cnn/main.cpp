@@ -1,6 +1,6 @@
 // A convolutional network with batch normalization over channels, trained on Fashion-MNIST
 // (samples/fashion_mnist_cnn/model.hpp):
-//   fashion_mnist_cnn [--epochs 3] [--batch-size 64] [--optimizer adam|sgd] [--threads N] ...
+//   fashion_mnist_cnn [--epochs 5] [--batch-size 64] [--optimizer adam|sgd] [--lr-schedule cosine|constant] ...
 // Prints the Keras summary, Keras's progress, and last "Test accuracy: 0.xxxx". --summary-only stops after the
 // summary. The flags are the reference sample's (samples/common/training_cli.hpp) with this model's defaults.
 #include <iostream>
@@ -16,9 +16,10 @@ int main(int argc, char** argv) {
         "nnfuse convolutional sample: [Conv2D -> BatchNormalization -> ReLU] x 2 -> MaxPooling2D, twice, then "
         "Flatten -> Dense(10, softmax) on Fashion-MNIST"};
     samples::training_flags flags;
-    flags.epochs = 3;
+    flags.epochs = 5;
     flags.batch_size = 64;
     flags.optimizer = "adam";
+    flags.lr_schedule = "cosine";
     samples::add_training_flags(app, flags);
     bool summary_only = false;
     app.add_flag("--summary-only", summary_only, "print the model summary, then exit");
