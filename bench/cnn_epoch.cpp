@@ -11,8 +11,10 @@
 // runs on one thread whatever the count; 256 is four chunks, which two threads share.
 // The same data is reused across rows; each row builds and initializes its own Net (seed 42).
 // With -Dcompare=true, BM_libtorch_cnn_epoch rows of the same model in libtorch follow
-// (bench/compare/cnn_epoch_libtorch.cpp). Where nnfuse's time goes per layer: bench/conv_kernels (the Conv2D
-// products alone at these shapes, batch 64) and bench/bn_kernels.
+// (bench/compare/cnn_epoch_libtorch.cpp). Where nnfuse's time goes: bench/conv_kernels times the Conv2D products
+// alone at these shapes (batch 64); within an epoch, the generated kernels are named by their shapes, so a profile
+// of one quick row splits the time per layer with no --profile build:
+//   perf record -g build/bench/cnn_epoch --benchmark_filter=BM_cnn_epoch/6400/64/1 && perf report --no-children
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

@@ -16,6 +16,13 @@
 // --benchmark_repetitions=N gives the median of N); each row builds its own model (seed 42).
 // The convolutions run in oneDNN (mkldnn) when this libtorch was built with it and ATen picks it for the shape,
 // otherwise im2col + OpenBLAS GEMMs (slow_conv2d): the label says whether libtorch has mkldnn.
+// Memory: every activation of a batch is a fresh tensor, and from batch 64 up most are large enough (batch 256:
+// 25 MB for a 28x28x32 map) that glibc's malloc serves them with mmap and returns them with munmap, so each step
+// page-faults its activations in again: measured on this model (6,400 samples, 1 thread), CPU time 12.5 s at batch
+// 64 and 26.8 s at 256 by default, 7.8 s and 8.5 s with
+//   GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
+// (jemalloc or tcmalloc, which PyTorch's CPU tuning guide recommends, do the same). The rows run with whatever the
+// environment sets: state which when quoting them. nnfuse's Net allocates its buffers once.
 // Threads: torch::set_num_threads sets ATen's (OpenMP) pool but not OpenBLAS's own pthread pool: both are set, as in
 // bench/compare/train_epoch_libtorch.cpp. With 2 threads, libgomp's default active waiting makes an epoch many
 // times slower whenever another process holds a core (see there; OMP_WAIT_POLICY=passive helps): compare thread
