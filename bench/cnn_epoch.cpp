@@ -2,8 +2,8 @@
 // [Conv2D 3x3 -> BN -> ReLU] x 2 -> MaxPool 2x2, twice (32 then 64 filters), GlobalAveragePooling -> Dense(10)) on
 // the real Fashion-MNIST (60,000 samples), through the generated Net and the trainer, as a user runs it (Adam,
 // lr 1e-3, shuffled, Keras's BN settings: momentum 0.99, epsilon 1e-3).
-//   build/bench/cnn_epoch --benchmark_filter=/6400/         (the quick rows: the first 6,400 samples, ~10 s in all)
-//   build/bench/cnn_epoch --benchmark_filter=/60000/64/     (whole epochs at batch 64, ~30-80 s a row)
+//   build/bench/cnn_epoch --benchmark_filter=/6400/         (the quick rows: the first 6,400 samples, nnfuse ~6 s a
+//   row) build/bench/cnn_epoch --benchmark_filter=/60000/64/     (whole epochs at batch 64, nnfuse ~55-75 s a row)
 // Rows: BM_cnn_epoch/<samples>/<batch>/<threads>: one fit epoch over the first <samples> training rows (60000: the
 // whole set; 6400: a tenth, nnfuse::first_rows, for a quick run). The time is one epoch (Iterations(1): an epoch is
 // long enough to time once; --benchmark_repetitions=N gives the median of N), items/s is samples per second, so the
