@@ -1,5 +1,5 @@
 // bench/cnn_epoch: seconds per training epoch of the convolutional sample model (samples/fashion_mnist_cnn/model.hpp:
-// [Conv2D 3x3 -> BN -> ReLU] x 2 -> MaxPool 2x2, twice (32 then 64 filters), GlobalAveragePooling -> Dense(10)) on
+// [Conv2D 3x3 -> BN -> ReLU] x 2 -> MaxPool 2x2, twice (32 then 64 filters), Flatten -> Dense(10)) on
 // the real Fashion-MNIST (60,000 samples), through the generated Net and the trainer, as a user runs it (Adam,
 // lr 1e-3, shuffled, Keras's BN settings: momentum 0.99, epsilon 1e-3).
 //   build/bench/cnn_epoch --benchmark_filter=/6400/         (the quick rows: the first 6,400 samples, nnfuse ~6 s a

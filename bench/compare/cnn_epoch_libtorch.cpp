@@ -6,8 +6,8 @@
 // first rows of the training set an epoch visits (60000: all; 6400: the quick rows).
 // The model, as a PyTorch user writes it, in PyTorch's NCHW layout (images [N, 1, 28, 28]; nnfuse's generated code
 // is NHWC, Keras's): [Conv2d(3x3, padding 1, bias=False) -> BatchNorm2d(eps 1e-3, momentum 0.01: Keras's settings)
-// -> ReLU] x 2 -> MaxPool2d(2), with 32 then 64 filters, then the mean over H and W (GlobalAveragePooling2D)
-// -> Linear(64, 10); loss log_softmax + nll (cross-entropy); Adam lr 1e-3. PyTorch's default initializers (kaiming
+// -> ReLU] x 2 -> MaxPool2d(2), with 32 then 64 filters, then flatten -> Linear(64 * 7 * 7, 10) (NCHW's flatten
+// order, not NHWC's: the same work); loss log_softmax + nll (cross-entropy); Adam lr 1e-3. PyTorch's default initializers (kaiming
 // uniform), not Keras's glorot: the work per epoch is the same. The real Fashion-MNIST training set loaded by
 // nnfuse's loader, pixels / 255 as float, converted once outside the timing.
 // An epoch: a fresh permutation, then per batch (the last one partial, PyTorch's drop_last=False): index_select of
@@ -80,7 +80,7 @@ struct cnn_model : torch::nn::Module {
         conv2d_3{conv3x3(64, 64)};
     torch::nn::BatchNorm2d bn{keras_batch_norm(32)}, bn_1{keras_batch_norm(32)}, bn_2{keras_batch_norm(64)},
         bn_3{keras_batch_norm(64)};
-    torch::nn::Linear dense{64, 10};
+    torch::nn::Linear dense{64 * 7 * 7, 10};
 
     cnn_model() {
         register_module("conv2d", conv2d);
@@ -99,7 +99,7 @@ struct cnn_model : torch::nn::Module {
         x = torch::max_pool2d(torch::relu(bn_1(conv2d_1(x))), 2);
         x = torch::relu(bn_2(conv2d_2(x)));
         x = torch::max_pool2d(torch::relu(bn_3(conv2d_3(x))), 2);
-        return dense(x.mean({2, 3}));
+        return dense(x.flatten(1));
     }
 };
 
