@@ -7,12 +7,12 @@
 // The model, as a PyTorch user writes it, in PyTorch's NCHW layout (images [N, 1, 28, 28]; nnfuse's generated code
 // is NHWC, Keras's): [Conv2d(3x3, padding 1, bias=False) -> BatchNorm2d(eps 1e-3, momentum 0.01: Keras's settings)
 // -> ReLU] x 2 -> MaxPool2d(2), with 32 then 64 filters, then flatten -> Linear(64 * 7 * 7, 10) (NCHW's flatten
-// order, not NHWC's: the same work); loss log_softmax + nll (cross-entropy); Adam lr 1e-3. PyTorch's default initializers (kaiming
-// uniform), not Keras's glorot: the work per epoch is the same. The real Fashion-MNIST training set loaded by
-// nnfuse's loader, pixels / 255 as float, converted once outside the timing.
-// An epoch: a fresh permutation, then per batch (the last one partial, PyTorch's drop_last=False): index_select of
-// the batch, forward, loss, zero_grad, backward, optimizer step; the epoch's mean loss and accuracy are accumulated
-// as tensors and read once at its end, as nnfuse's fit reports them. Times are real time per epoch (Iterations(1);
+// order, not NHWC's: the same work); loss log_softmax + nll (cross-entropy); Adam lr 1e-3. PyTorch's default
+// initializers (kaiming uniform), not Keras's glorot: the work per epoch is the same. The real Fashion-MNIST training
+// set loaded by nnfuse's loader, pixels / 255 as float, converted once outside the timing. An epoch: a fresh
+// permutation, then per batch (the last one partial, PyTorch's drop_last=False): index_select of the batch, forward,
+// loss, zero_grad, backward, optimizer step; the epoch's mean loss and accuracy are accumulated as tensors and read
+// once at its end, as nnfuse's fit reports them. Times are real time per epoch (Iterations(1);
 // --benchmark_repetitions=N gives the median of N); each row builds its own model (seed 42).
 // The convolutions run in oneDNN (mkldnn) when this libtorch was built with it and ATen picks it for the shape,
 // otherwise im2col + OpenBLAS GEMMs (slow_conv2d): the label says whether libtorch has mkldnn.
