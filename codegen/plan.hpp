@@ -99,6 +99,9 @@ struct kernel {
     const kernel_signature* signature = nullptr;
     std::vector<template_argument> template_arguments = {};
     std::string shapes = {}, layers = {}, why = {};  // for the manifest
+    // Declarations the wrapper makes before its call, named by template arguments (a convolution's `window`), each
+    // line indented as the wrapper's body is.
+    std::string locals = {};
 };
 
 enum class phase {

@@ -180,6 +180,7 @@ std::string statement_printer::target_kernels() const {
             {{"layers", k.layers},
              {"shapes", k.shapes},
              {"name", k.name},
+             {"locals", k.locals},
              {"parameters", parameter_list(*k.signature)},
              {"building_block", k.signature->function + "<" + template_argument_list(k.template_arguments) + ">"},
              {"arguments", argument_names(*k.signature)}});

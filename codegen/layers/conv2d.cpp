@@ -6,11 +6,15 @@
 
 namespace nnfuse::codegen::layers {
 
-std::string window_literal(const kernels::window_geometry& g) {
+std::string window_declaration(const kernels::window_geometry& g) {
+    const std::string head = fmt::format("    constexpr nnfuse::kernels::window_geometry {}{{", window_name);
+    const std::string align(head.size(), ' ');
     return fmt::format(
-        "nnfuse::kernels::window_geometry{{.height = {}, .width = {}, .channels = {}, .window_h = {}, .window_w = {}, "
-        ".stride_h = {}, .stride_w = {}, .same_padding = {}}}",
-        g.height, g.width, g.channels, g.window_h, g.window_w, g.stride_h, g.stride_w, cpp_bool(g.same_padding));
+        "{0}.height = {2}, .width = {3}, .channels = {4},\n"
+        "{1}.window_h = {5}, .window_w = {6}, .stride_h = {7}, .stride_w = {8},\n"
+        "{1}.same_padding = {9}}};\n",
+        head, align, g.height, g.width, g.channels, g.window_h, g.window_w, g.stride_h, g.stride_w,
+        cpp_bool(g.same_padding));
 }
 
 std::string window_suffix(const kernels::window_geometry& g) {
@@ -23,7 +27,7 @@ std::string window_suffix(const kernels::window_geometry& g) {
 namespace {
 
 std::vector<template_argument> template_arguments(const conv2d_parameters& layer, const step& s) {
-    return {{window_literal(layer.window)},
+    return {{window_name},
             {std::to_string(layer.filters)},
             {activation_enum(s.activation)},
             {cpp_bool(layer.use_bias), "UseBias"}};
@@ -42,7 +46,8 @@ std::string shapes(const conv2d_parameters& layer) {
 
 std::size_t forward_kernel(const conv2d_parameters& layer, const step& s, plan_builder& b) {
     return b.add_kernel({"conv2d_fwd_f32_" + variant(layer, s), &signatures::conv2d_forward,
-                         template_arguments(layer, s), shapes(layer), covers_of(s), s.why});
+                         template_arguments(layer, s), shapes(layer), covers_of(s), s.why,
+                         window_declaration(layer.window)});
 }
 
 argument bias_of(const conv2d_parameters& layer, const step& s) {
@@ -80,7 +85,8 @@ void plan_training(const conv2d_parameters& layer, const step& s, plan_builder& 
                       fmt::format("dy [N, {}, {}, {}] -> dkernel [{}, {}, {}, {}], dbias, dx",
                                   layer.window.out_height(), layer.window.out_width(), layer.filters,
                                   layer.window.window_h, layer.window.window_w, layer.window.channels, layer.filters),
-                      covers_of(s), "backward of the above; the activation's derivative from its output"});
+                      covers_of(s), "backward of the above; the activation's derivative from its output",
+                      window_declaration(layer.window)});
     const storage kernel = plan_builder::variable(*s.layer, "kernel");
     const storage dkernel = plan_builder::variable_gradient(*s.layer, "kernel");
     std::vector<reduction> merges = {{dkernel, plan_builder::partials_of(dkernel)}};

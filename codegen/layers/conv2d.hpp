@@ -17,8 +17,10 @@ void plan_training(const conv2d_parameters& layer, const step& s, plan_builder& 
 void plan_inference(const conv2d_parameters& layer, const step& s, plan_builder& b);
 std::string hyper_parameters(const conv2d_parameters& layer);
 
-// "nnfuse::kernels::window_geometry{.height = 28, ...}": a kernel's geometry as a template argument.
-std::string window_literal(const kernels::window_geometry& g);
+// The name a kernel's geometry has in its wrapper (its template argument), and the wrapper's declaration of it
+// (kernel::locals): "constexpr nnfuse::kernels::window_geometry window{.height = 28, ...};".
+inline constexpr const char* window_name = "window";
+std::string window_declaration(const kernels::window_geometry& g);
 // "h28w28c1_k3x3_s2_same": a window's part of a kernel's name (stride 1 and valid padding unsaid).
 std::string window_suffix(const kernels::window_geometry& g);
 

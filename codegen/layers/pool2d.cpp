@@ -4,7 +4,7 @@
 
 #include <fmt/core.h>
 
-#include "codegen/layers/conv2d.hpp"  // window_literal, window_suffix
+#include "codegen/layers/conv2d.hpp"  // window_declaration, window_suffix
 
 namespace nnfuse::codegen::layers {
 
@@ -17,7 +17,7 @@ std::size_t forward_kernel(const pool2d_parameters& layer, const step& s, plan_b
     return b.add_kernel(
         {fmt::format("{}_fwd_f32_{}", is_max(layer) ? "max_pool2d" : "average_pool2d", window_suffix(g)),
          is_max(layer) ? &signatures::max_pool2d_forward : &signatures::average_pool2d_forward,
-         {{window_literal(g)}},
+         {{window_name}},
          fmt::format("x [N, {}, {}, {}] -> y [N, {}, {}, {}]", g.height, g.width, g.channels, g.out_height(),
                      g.out_width(), g.channels),
          covers_of(s),
@@ -51,10 +51,11 @@ void plan_training(const pool2d_parameters& layer, const step& s, plan_builder& 
     const std::size_t bwd = b.add_kernel(
         {fmt::format("{}_bwd_f32_{}", is_max(layer) ? "max_pool2d" : "average_pool2d", window_suffix(g)),
          is_max(layer) ? &signatures::max_pool2d_backward : &signatures::average_pool2d_backward,
-         {{window_literal(g)}},
+         {{window_name}},
          fmt::format("dy [N, {}, {}, {}] -> dx", g.out_height(), g.out_width(), g.channels),
          covers_of(s),
-         is_max(layer) ? "each window's gradient to its first maximum" : "each window's gradient spread evenly"});
+         is_max(layer) ? "each window's gradient to its first maximum" : "each window's gradient spread evenly",
+         window_declaration(g)});
     std::vector<argument> arguments;
     if (is_max(layer)) arguments = {rows_of(b.buffer(s.in), in), rows_of(b.buffer(s.out), out)};
     arguments.push_back(rows_of(b.gradient(s.out), out));

@@ -103,8 +103,14 @@ TEST_CASE("conv2d kernels: Keras's glorot fans and their (kh, kw, in, out) shape
     const auto files = cg::render(codegen_test::request_for("small_cnn"), layers, plan);
     CHECK(files.source.find("constexpr std::size_t conv2d_1_kernel_shape[] = {3, 3, 4, 5};") != std::string::npos);
     CHECK(files.source.find(".dims = conv2d_1_kernel_shape") != std::string::npos);
-    CHECK(files.source.find("nnfuse::kernels::window_geometry{.height = 3, .width = 4, .channels = 4, .window_h = 3, "
-                            ".window_w = 3, .stride_h = 2, .stride_w = 2, .same_padding = true}") != std::string::npos);
+    // The geometry is a named constant of the wrapper, its fields designated: input, then window, then padding.
+    const std::string strided =
+        "    constexpr nnfuse::kernels::window_geometry window{.height = 3, .width = 4, .channels = 4,\n"
+        "                                                      .window_h = 3, .window_w = 3, .stride_h = 2, "
+        ".stride_w = 2,\n"
+        "                                                      .same_padding = true};\n"
+        "    kernels::Conv2dForward<window, 5, activation_kind::elu, /*UseBias=*/true>(";
+    CHECK(files.source.find(strided) != std::string::npos);
     CHECK(files.header.find("filters=5 kernel_size=(3, 3) strides=(2, 2) padding=same activation=elu use_bias=true") !=
           std::string::npos);
     CHECK(files.header.find("target_shape=(7, 9, 1)") != std::string::npos);
