@@ -136,6 +136,8 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                                                              {"model", request.model},
                                                              {"layer_chain", chain},
                                                              {"input_size", std::to_string(plan.input_size)},
+                                                             {"chunk_rows", std::to_string(plan.chunk_rows)},
+                                                             {"chunk_reason", plan.chunk_reason},
                                                              {"loss_members", loss_members(plan)},
                                                              {"variable_count", std::to_string(plan.variables.size())},
                                                              {"capability_includes", capability_includes},

@@ -216,6 +216,12 @@ struct model_plan {
     std::vector<statement> evaluate, predict;  // after forward_infer, whole batch: the loss kernel, predictions
     std::vector<std::pair<std::size_t, storage>> bn_inputs;  // forward_infer's return for a stop before BN i
 
+    // Rows (samples) per chunk: the unit of a parallel phase and of the sums merged in chunk order, so it fixes the
+    // bits. Light models keep runtime/parallel/chunk_runner.hpp's 64; a model whose sample is heavy (a convolutional
+    // one) takes fewer, so that a batch of 32 or 64 still gives every thread chunks.
+    std::size_t chunk_rows = 64;
+    std::string chunk_reason = {};
+
     std::vector<storage> arena = {};  // every allocated region, derived from the statements and the variable table
     std::vector<storage> thread_copies = {};
 };

@@ -15,8 +15,7 @@ std::string floats_of(const storage& s) {
         case extent::partials:
             return fmt::format("extra_chunks * {}", size_of(s));
         case extent::chunk_moments:
-            return fmt::format("nnfuse::chunk_count(max_batch) * nnfuse::kernels::bn_chunk_moments_floats({})",
-                               s.floats);
+            return fmt::format("chunk_count(max_batch) * nnfuse::kernels::bn_chunk_moments_floats({})", s.floats);
         default:
             return size_of(s);
     }

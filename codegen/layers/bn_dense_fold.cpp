@@ -94,11 +94,11 @@ void plan_folded_bn(const batch_norm_parameters& layer, const step& s, plan_buil
                                                        rows_of(b.buffer(s.out), c)})}};
     }
     b.forward(std::move(moments_statement));
-    b.forward({.id = name + ".merge",
-               .when = phase::whole_batch,
-               .action = b.kernel_call(
-                   merge, {whole(per_chunk), value("rows"), value("nnfuse::chunk_rows"), value(name + "_epsilon"), mean,
-                           whole(batch_statistic(s, "batch_var")), inv_std})});
+    b.forward(
+        {.id = name + ".merge",
+         .when = phase::whole_batch,
+         .action = b.kernel_call(merge, {whole(per_chunk), value("rows"), value("chunk_rows"), value(name + "_epsilon"),
+                                         mean, whole(batch_statistic(s, "batch_var")), inv_std})});
     // Nothing in the step reads the moving statistics: their update is a task beside the normalizing chunks.
     b.forward(moving_statistics_update(layer, s, phase::task));
     b.forward(std::move(normalize_statement));

@@ -21,7 +21,8 @@ std::size_t forward_kernel(const pool2d_parameters& layer, const step& s, plan_b
          fmt::format("x [N, {}, {}, {}] -> y [N, {}, {}, {}]", g.height, g.width, g.channels, g.out_height(),
                      g.out_width(), g.channels),
          covers_of(s),
-         s.why});
+         s.why,
+         window_declaration(g)});
 }
 
 call forward_call(const pool2d_parameters& layer, const step& s, plan_builder& b) {

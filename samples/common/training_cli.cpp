@@ -112,7 +112,8 @@ void add_training_flags(CLI::App& app, training_flags& flags) {
         ->check(whole_number(0, std::numeric_limits<std::uint64_t>::max()))
         ->capture_default_str();
     app.add_option("--threads", flags.threads,
-                   "threads for the training step (default: all cores); batches of 64 rows or fewer use one, and "
+                   "threads for the training step (default: all cores); a batch runs in chunks of rows (64, or 8 for a "
+                   "convolutional network), one thread each, and "
                    "results are the same for any number")
         ->check(whole_number(1, 4096));
     app.add_option("--data", flags.data_dir, "Fashion-MNIST directory (default: Debian's dataset-fashion-mnist)")

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "codegen/model_description.hpp"
+#include "samples/fashion_mnist/model.hpp"
+#include "samples/fashion_mnist_cnn/model.hpp"
 #include "tests/codegen/codegen_test_support.hpp"
 #include "tests/models/test_models.hpp"
 
@@ -114,4 +116,18 @@ TEST_CASE("conv2d kernels: Keras's glorot fans and their (kh, kw, in, out) shape
     CHECK(files.header.find("filters=5 kernel_size=(3, 3) strides=(2, 2) padding=same activation=elu use_bias=true") !=
           std::string::npos);
     CHECK(files.header.find("target_shape=(7, 9, 1)") != std::string::npos);
+}
+
+TEST_CASE("a model whose sample is heavy is cut into chunks of 8 rows; light models keep 64", "[codegen][conv]") {
+    // The sample CNN: 28 x 28 x 32 x 9 + 28 x 28 x 32 x 288 + 14 x 14 x 64 x 288 + 14 x 14 x 64 x 576 + 3136 x 10
+    // = 18,320,512 multiply-adds a sample.
+    const auto cnn = cg::describe(fashion_mnist_cnn::model);
+    const cg::model_plan heavy = cg::make_plan(cnn, cg::describe_loss(fashion_mnist_cnn::model));
+    CHECK(heavy.chunk_rows == 8);
+    CHECK(heavy.chunk_reason.find("18.3 million multiply-adds") != std::string::npos);
+    const auto files = cg::render(codegen_test::request_for("fashion_mnist_cnn"), cnn, heavy);
+    CHECK(files.header.find("static constexpr std::size_t chunk_rows = 8;") != std::string::npos);
+    // The reference model (784 x 20 + 20 x 10 multiply-adds) and the small test CNN keep the runtime's 64.
+    CHECK(cg::make_plan(cg::describe(fashion_mnist::model)).chunk_rows == 64);
+    CHECK(cg::make_plan(cg::describe(test_models::small_cnn)).chunk_rows == 64);
 }

@@ -96,7 +96,7 @@ TEST_CASE("every parameter's gradient matches finite differences", "[network]") 
     // average pooling: the whole network's chain rule, beyond each kernel's own tests.
     SECTION("a small CNN") { check_every_gradient<gen::small_cnn_test::Net>(4, 9, 3e-3f); }
     SECTION("a small CNN, two chunks") {
-        check_every_gradient<gen::small_cnn_test::Net>(nnfuse::chunk_rows + 3, 10, 3e-3f);
+        check_every_gradient<gen::small_cnn_test::Net>(gen::small_cnn_test::Net::chunk_rows + 3, 10, 3e-3f);
     }
 }
 
