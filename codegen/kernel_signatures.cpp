@@ -222,6 +222,11 @@ const kernel_signature normalization_forward{"kernels::NormalizationForward",
                                               {"const float*", "variance"},
                                               {"float*", "y"}}};
 
+const kernel_signature add_forward{
+    "kernels::AddForward",
+    "runtime/kernels/add-inl.h",
+    {{"const float*", "a"}, {"const float*", "b"}, {"std::size_t", "rows"}, {"float*", "y"}}};
+
 const kernel_signature bn_update_moving{"nnfuse::kernels::BnUpdateMoving",
                                         "runtime/kernels/bn_moving.hpp",
                                         {{"std::size_t", "features"},

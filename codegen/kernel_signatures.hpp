@@ -47,6 +47,7 @@ extern const kernel_signature softmax_cross_entropy, softmax_categorical_cross_e
 extern const kernel_signature mean_squared_error, mean_absolute_error, huber;
 extern const kernel_signature dropout_forward, dropout_backward, dropout_infer;
 extern const kernel_signature normalization_forward;
+extern const kernel_signature add_forward;
 // runtime functions (copy_floats is std::copy_n: no header of its own, the generated source includes <algorithm>)
 extern const kernel_signature bn_update_moving, gather_pixel_rows, prefetch_next_chunk, softmax_rows, sigmoid_values,
     copy_floats;

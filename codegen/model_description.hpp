@@ -4,6 +4,7 @@
 // so the planner and the printers are ordinary code compiled once, not per model.
 // ensures: each layer's kind-specific facts are one alternative of layer_description::parameters; the variant's
 // alternatives are the one list of the layer kinds the generator knows (codegen/layers/ has a module for each).
+// Each layer names the layers it reads (layer_description::inputs): a chain, or a residual block's Add reading two.
 // The model's loss: describe_loss(model) (loss_description.hpp).
 #pragma once
 
@@ -81,10 +82,14 @@ struct global_average_pool2d_parameters {
     std::size_t height = 0, width = 0, channels = 0;
 };
 
+// Keras's Add joining a residual block: the sum of its two inputs (layer_description::inputs: the block's last
+// layer, then the producer of the residual's input).
+struct add_parameters {};
+
 using layer_parameters =
     std::variant<flatten_parameters, dense_parameters, batch_norm_parameters, activation_parameters, dropout_parameters,
                  normalization_parameters, reshape_parameters, conv2d_parameters, pool2d_parameters,
-                 global_average_pool2d_parameters>;
+                 global_average_pool2d_parameters, add_parameters>;
 
 struct layer_description {
     std::string name;                       // Keras name: "dense_1"
@@ -94,6 +99,9 @@ struct layer_description {
     std::string out_shape;                  // "(None, 784)"
     std::vector<variable_description> variables;
     layer_parameters parameters;
+    // The layers whose outputs it reads, as indices into describe()'s list; nnfuse::model_input for the model's
+    // input. One entry, except an Add's two. Empty means the chain's: the layer before (model_input for the first).
+    std::vector<std::size_t> inputs = {};
 
     template <class Kind>
     const Kind* as() const {
@@ -216,15 +224,24 @@ struct parameters_of<global_average_pool2d_layer> {
     }
 };
 
-// Layer kinds the DSL declares but the generator cannot generate yet: false for them (a kind declared before its
-// generator module exists is listed here and refused with its own message below).
+template <>
+struct parameters_of<add_layer> {
+    template <class P>
+    static layer_parameters get() {
+        return add_parameters{};
+    }
+};
+
+// Layer kinds the DSL declares but the generator cannot generate yet: false for them. None today; a kind declared
+// before its generator module exists is listed here and refused with its own message below, e.g.
+//   inline constexpr bool generated = L::keras_base_name != "<kind>";
 template <class L>
-inline constexpr bool generated = L::keras_base_name != "add";
+inline constexpr bool generated = true;
 
 // Instantiated for the first layer of a model that the generator cannot generate: one error, naming its kind.
 template <class L>
 struct refuse_not_generated {
-    static_assert(L::keras_base_name != "add", "nnfuse-gen: residual is declared but not yet generated (issue 20)");
+    static_assert(generated<L>, "nnfuse-gen: a layer kind is declared but not yet generated");
     static constexpr bool ok = generated<L>;
 };
 
@@ -261,13 +278,14 @@ std::vector<layer_description> describe_generated(const Model& model) {
         }
         // A layer kind without a parameters_of specialization is an incomplete type here: a compile error.
         d.parameters = detail::parameters_of<L>::template get<P>();
+        d.inputs.assign(P::inputs.begin(), P::inputs.end());
         layers.push_back(std::move(d));
     });
     return layers;
 }
 
-// requires: every layer of the model is a kind the generator knows: the first that is not (conv2d, pooling,
-// reshape: declared in the DSL, not yet generated, issue 20) is one static_assert naming it.
+// requires: every layer of the model is a kind the generator knows: the first that is not (a kind declared in the DSL
+// before its generator module, detail::generated) is one static_assert naming it.
 template <class Model>
 std::vector<layer_description> describe(const Model& model) {
     constexpr std::size_t refused = detail::first_not_generated<Model>();

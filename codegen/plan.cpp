@@ -62,17 +62,61 @@ auto visit_loss(const loss_description& loss, Function f) {
     return std::visit(f, loss.parameters);
 }
 
+// The layers each layer reads: its `inputs`, or the chain's (the layer before; model_input for the first).
+std::vector<std::vector<std::size_t>> inputs_of(const std::vector<layer_description>& layers) {
+    std::vector<std::vector<std::size_t>> inputs;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        inputs.push_back(layers[i].inputs.empty() ? std::vector<std::size_t>{i == 0 ? model_input : i - 1}
+                                                  : layers[i].inputs);
+        if (inputs.back().size() > 2 || (inputs.back().size() == 2) != (layers[i].as<add_parameters>() != nullptr)) {
+            throw plan_error(fmt::format("internal: layer '{}' reads {} layers", layers[i].name, inputs.back().size()));
+        }
+        for (const std::size_t j : inputs.back()) {
+            if (j != model_input && j >= i) {
+                throw plan_error(fmt::format("internal: layer '{}' reads a layer after it", layers[i].name));
+            }
+        }
+    }
+    return inputs;
+}
+
 std::vector<step> plan_steps(const std::vector<layer_description>& layers, model_plan& plan) {
     const auto fused_by_loss = visit_loss(plan.loss, [](const auto& p) { return losses::fused_activation(p); });
+    const auto makes_step = [](const layer_description& l) {
+        return visit_kind(l, [](const auto& p) { return layers::makes_step(p); });
+    };
+    const std::vector<std::vector<std::size_t>> inputs = inputs_of(layers);
+    // How many steps read each layer's output (a reshape makes no step: the layers reading it are counted on it).
+    std::vector<std::size_t> step_reads(layers.size(), 0);
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        if (!makes_step(layers[i])) continue;
+        for (const std::size_t j : inputs[i]) step_reads[j] += j == model_input ? 0 : 1;
+    }
+    std::vector<std::size_t> buffer_of(layers.size(), 0);  // the buffer holding each layer's output (0: x)
+    std::map<std::size_t, std::size_t> writer;             // buffer -> the step writing it
+    const auto buffer_read = [&](std::size_t j) { return j == model_input ? std::size_t{0} : buffer_of[j]; };
+    // How many steps read buffer b, over the layers before layer `end` whose output it holds.
+    const auto steps_reading = [&](std::size_t b, std::size_t end) {
+        std::size_t n = 0;
+        for (std::size_t l = 0; l < end; ++l) n += buffer_of[l] == b ? step_reads[l] : 0;
+        return n;
+    };
+    // Whether a gradient flows back into buffer b: not into x, nor out of a step before which nothing trains.
+    const auto gradient_reaches = [&](const std::vector<step>& steps, std::size_t b) {
+        return b != 0 &&
+               visit_kind(*steps.at(writer.at(b)).layer, [](const auto& p) { return layers::passes_gradient_back(p); });
+    };
     std::vector<step> steps;
-    std::size_t current = 0, bn_count = 0;
+    std::size_t bn_count = 0;
     for (std::size_t i = 0; i < layers.size(); ++i) {
         const layer_description& layer = layers[i];
         const bool is_last = i + 1 == layers.size();
+        const std::size_t in = buffer_read(inputs[i][0]);
+        buffer_of[i] = in;  // unless it makes a step of its own
         if (layer.activation() == activation_kind::softmax && !is_last) {
             throw plan_error(fmt::format("layer '{}': softmax is supported only as the last layer", layer.name));
         }
-        if (!visit_kind(layer, [](const auto& p) { return layers::makes_step(p); })) {
+        if (!makes_step(layer)) {
             plan.notes.push_back(fmt::format("{}: a reshape of the same memory, no kernel", layer.name));
             continue;
         }
@@ -84,38 +128,75 @@ std::vector<step> plan_steps(const std::vector<layer_description>& layers, model
         }
         if (element_wise && !steps.empty()) {
             step& previous = steps.back();
-            if (previous.out == current && previous.activation == activation_kind::linear &&
+            if (previous.out == in && previous.activation == activation_kind::linear &&
                 visit_kind(*previous.layer, [](const auto& p) { return layers::absorbs_activation(p); })) {
-                previous.activation = *element_wise;
-                previous.covers.push_back(layer.name);
-                previous.why += fmt::format(
-                    "; {} applied in the same pass (its derivative is taken from the output in backward)", layer.name);
-                continue;
+                if (steps_reading(in, i) == 1) {
+                    previous.activation = *element_wise;
+                    previous.covers.push_back(layer.name);
+                    previous.why += fmt::format(
+                        "; {} applied in the same pass (its derivative is taken from the output in backward)",
+                        layer.name);
+                    continue;
+                }
+                plan.notes.push_back(fmt::format("{}: a step of its own: {}'s output is also read by a residual's Add",
+                                                 layer.name, previous.layer->name));
             }
         }
         step s;
         s.layer = &layer;
         s.covers = {layer.name};
-        s.in = current;
+        s.in = in;
         visit_kind(layer, [&](const auto& p) { layers::init_step(p, s); });
         if (layer.as<batch_norm_parameters>() != nullptr) s.bn_index = bn_count++;
         plan.buffers.push_back({{"out_" + layer.name, extent::rows, layer.out_size, "activations"},
                                 {"grad_out_" + layer.name, extent::rows, layer.out_size, "their gradient"}});
-        s.out = current = plan.buffers.size() - 1;
-        // The step that writes s.in is the last one planned: its module says whether a gradient flows back to it.
-        s.needs_input_grad =
-            s.in != 0 && visit_kind(*steps.back().layer, [](const auto& p) { return layers::passes_gradient_back(p); });
+        s.out = buffer_of[i] = plan.buffers.size() - 1;
+        s.needs_input_grad = gradient_reaches(steps, s.in);
+        if (inputs[i].size() == 2) {
+            s.skip_in = buffer_read(inputs[i][1]);
+            if (*s.skip_in == s.in) {
+                throw plan_error(fmt::format(
+                    "layer '{}': the residual block computes nothing (its layers only reshape): Add would sum its "
+                    "input with itself; give the block a layer with a kernel",
+                    layer.name));
+            }
+            s.needs_skip_grad = gradient_reaches(steps, *s.skip_in);
+        }
+        writer[s.out] = steps.size();
         steps.push_back(std::move(s));
     }
-    plan.output = current;
+    plan.output = buffer_of.back();
+    // dy of an Add is its block's output's gradient: one storage. Outer blocks first, so that a block ending in a
+    // nested residual's Add passes the outer Add's storage on to the nested block.
+    // A block whose last step applies an activation scales its dy by the derivative in place (dense, conv2d): that
+    // block gets a copy of dy instead (codegen/layers/add.cpp), the Add's own dy kept for x's gradient.
+    for (auto s = steps.rbegin(); s != steps.rend(); ++s) {
+        if (!s->skip_in) continue;
+        const step& block_last = steps.at(writer.at(s->in));
+        if (block_last.activation != activation_kind::linear) {
+            plan.notes.push_back(fmt::format("{}: dy copied for {}, which scales it in place by {}'s derivative",
+                                             s->layer->name, block_last.layer->name,
+                                             keras_name(block_last.activation)));
+            continue;
+        }
+        plan.buffers[s->in].gradient = plan.buffers[s->out].gradient;
+        plan.notes.push_back(fmt::format("{}: its block's output gradient is {} itself, no copy", s->layer->name,
+                                         plan.buffers[s->out].gradient.name));
+    }
     return steps;
+}
+
+// How many steps read buffer b.
+std::size_t steps_reading(const model_plan& plan, std::size_t b) {
+    return static_cast<std::size_t>(std::count_if(plan.steps.begin(), plan.steps.end(),
+                                                  [&](const step& s) { return s.in == b || s.skip_in == b; }));
 }
 
 void fold_bn_into_dense(model_plan& plan) {
     for (std::size_t i = 0; i + 1 < plan.steps.size(); ++i) {
         step& bn = plan.steps[i];
         step& dense = plan.steps[i + 1];
-        if (!layers::foldable(bn, dense)) continue;
+        if (!layers::foldable(bn, dense) || steps_reading(plan, bn.out) != 1) continue;
         bn.folded_into = i + 1;
         dense.applies_bn_of = i;
         bn.why = fmt::format(
@@ -354,7 +435,10 @@ model_plan make_plan(const std::vector<layer_description>& layers, const loss_de
     choose_chunk_rows(layers, plan);
 
     plan_builder b(plan);
-    for (const step& s : plan.steps) visit_kind(*s.layer, [&](const auto& p) { layers::plan_training(p, s, b); });
+    for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+        b.planning(i);
+        visit_kind(*plan.steps[i].layer, [&](const auto& p) { layers::plan_training(p, plan.steps[i], b); });
+    }
     const std::vector<statement> loss_statements =
         visit_loss(loss, [&](const auto& p) { return losses::plan_loss(p, b); });
     for (const step& s : plan.steps) visit_kind(*s.layer, [&](const auto& p) { layers::plan_inference(p, s, b); });

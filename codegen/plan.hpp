@@ -4,16 +4,21 @@
 // generated function. The fusions are rewrites of that plan:
 //   - flatten is a reshape: no step, the next step reads the same storage;
 //   - an element-wise activation after a dense or batch_norm step is applied in that step's kernel (its
-//     derivative comes from the step's output in backward);
+//     derivative comes from the step's output in backward), unless another step reads that step's output too (a
+//     residual's input: the Add must sum the value before the activation);
+//   - a residual block's Add (the one graph form beyond a chain) is a step reading two buffers: the block's output
+//     (step::in) and the residual's input (step::skip_in). The block's output takes the Add's gradient storage (dy
+//     reaches it with no statement); the residual input's gradient is the block's first step's dx plus dy, summed
+//     in place per chunk right after that step's backward (codegen/layers/add.cpp);
 //   - the loss reads the last step's output; its module (codegen/losses/) may take the last activation into its
 //     kernel: the final softmax moves into sparse categorical cross-entropy (gradient p - onehot(label));
 //   - a trainable batch_norm (no activation, one row per sample, gamma and beta) on the model's input that feeds a
-//     dense layer is folded into it (codegen/layers/bn_dense_fold.hpp);
+//     dense layer, and nothing else, is folded into it (codegen/layers/bn_dense_fold.hpp);
 //   - train_pixel_batch reads uint8 pixels itself when every statement of train_batch that reads the input x has a
 //     pixel variant; otherwise it widens the batch to floats and runs train_batch's statements on those.
 // Storage is derived from the statements: a region exists when a statement (or the variable table) names it.
 // requires: the loss can train the last layer (a classifier ends in softmax, a regression does not); softmax only
-// there.
+// there; a residual block computes something (a block of reshapes only would add x to itself).
 // Violations throw plan_error with a message for the model's author.
 #pragma once
 
@@ -165,6 +170,10 @@ struct step {
     activation_kind activation = activation_kind::linear;  // applied inside the step's kernel
     std::size_t in = 0, out = 0;                           // buffer indices; 0 is the model's input
     bool needs_input_grad = false;
+    // An Add's second operand, the residual's input x (`in` is the block's output), and whether a gradient flows
+    // back to it (it does not when nothing before x trains).
+    std::optional<std::size_t> skip_in = {};
+    bool needs_skip_grad = false;
     std::size_t bn_index = 0;                       // batch_norm: which BN layer
     std::optional<std::size_t> folded_into = {};    // batch_norm: the step that applies its gamma and beta
     std::optional<std::size_t> applies_bn_of = {};  // dense: the BN step whose xhat it reads

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "codegen/layers/activation.hpp"
+#include "codegen/layers/add.hpp"
 #include "codegen/layers/batch_norm.hpp"
 #include "codegen/layers/conv2d.hpp"
 #include "codegen/layers/dense.hpp"

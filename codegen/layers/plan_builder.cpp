@@ -89,10 +89,20 @@ void plan_builder::forward_after(const std::string& id, statement s) {
     forward_.insert(found + 1, std::move(s));
 }
 
+void plan_builder::backward_before_step(std::size_t step_index, statement s) {
+    // Later steps' statements come first; after_backward's (no_step) last.
+    const auto at = std::find_if(owners_.begin(), owners_.end(),
+                                 [&](std::size_t owner) { return owner == no_step || owner <= step_index; });
+    const auto offset = at - owners_.begin();
+    backward_.insert(backward_.begin() + offset, std::move(s));
+    owners_.insert(owners_.begin() + offset, planning_);
+}
+
 void plan_builder::after_backward(statement s) {
     // backward() puts each block before the earlier ones: what is appended here stays last.
     if (std::none_of(backward_.begin(), backward_.end(), [&](const statement& t) { return t.id == s.id; })) {
         backward_.push_back(std::move(s));
+        owners_.push_back(no_step);
     }
 }
 

@@ -42,7 +42,16 @@ public:
     void forward(statement s) { forward_.push_back(std::move(s)); }
     // Inserts `s` right after the forward statement `id` (a rewrite of an earlier step's statements).
     void forward_after(const std::string& id, statement s);
-    void backward(std::vector<statement> block) { backward_.insert(backward_.begin(), block.begin(), block.end()); }
+    void backward(std::vector<statement> block) {
+        backward_.insert(backward_.begin(), block.begin(), block.end());
+        owners_.insert(owners_.begin(), block.size(), planning_);
+    }
+    // make_plan names the step whose statements follow (backward statements remember it).
+    void planning(std::size_t step_index) { planning_ = step_index; }
+    // Inserts `s` where backward passes from the steps after step `step_index` to that step and the ones before it:
+    // after every backward statement of a later step planned so far (a residual input's gradient summed once each
+    // step reading it formed its share, before the step that wrote it reads it).
+    void backward_before_step(std::size_t step_index, statement s);
     void infer(statement s) { infer_.push_back(std::move(s)); }
     // In inference, buffer `output` is buffer `input` (a layer that is the identity there writes nothing): every
     // later buffer() of `output` names `input`'s storage. make_plan plans every step's training before any step's
@@ -63,6 +72,9 @@ private:
 
     model_plan& plan_;
     std::vector<statement> forward_, backward_, infer_;
+    std::vector<std::size_t> owners_;  // the step that planned each backward statement (no_step: after_backward)
+    static constexpr std::size_t no_step = static_cast<std::size_t>(-1);
+    std::size_t planning_ = no_step;
     std::map<std::size_t, std::size_t> aliases_;
 };
 

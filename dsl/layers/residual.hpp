@@ -12,7 +12,7 @@
 //          `inputs` names the placed layers it reads (dsl/sequential.hpp): the Add reads {block's last, x's producer}.
 //          The model's summary is then Keras's functional layout (dsl/summary.hpp).
 // residual_layer is a composite: it is never placed itself, and has no output<In> nor variables<In> of its own.
-// Code generation does not support it yet (issue 20): nnfuse-gen refuses a model containing one.
+// Code generation: the Add is one step reading two buffers (codegen/layers/add.hpp).
 #pragma once
 
 #include <array>

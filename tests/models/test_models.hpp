@@ -102,4 +102,17 @@ inline constexpr auto small_cnn = nnfuse::sequential(
     nnfuse::average_pool2d<2, 2>(nnfuse::strides<1, 1>, nnfuse::same_padding), nnfuse::global_average_pool2d(),
     nnfuse::dense<3>(nnfuse::softmax));
 
+// A residual block over feature maps (issue 20): the block's first conv2d reads the residual's input x, which the Add
+// reads too (its gradient: the block's plus the Add's); inside the block BN over channels with elu fused, no bias.
+inline constexpr auto residual_cnn = nnfuse::sequential(
+    nnfuse::input<6, 6>, nnfuse::reshape<6, 6, 1>(), nnfuse::conv2d<4, 3, 3>(nnfuse::same_padding, nnfuse::relu),
+    nnfuse::residual(nnfuse::conv2d<4, 3, 3>(nnfuse::same_padding, nnfuse::no_bias), nnfuse::batch_norm(),
+                     nnfuse::activation(nnfuse::elu), nnfuse::conv2d<4, 3, 3>(nnfuse::same_padding)),
+    nnfuse::global_average_pool2d(), nnfuse::dense<3>(nnfuse::softmax));
+
+// A residual block of dense layers: x is dense's output with elu applied in its kernel.
+inline constexpr auto residual_mlp = nnfuse::sequential(
+    nnfuse::input<7>, nnfuse::dense<8>(nnfuse::elu),
+    nnfuse::residual(nnfuse::dense<8>(nnfuse::elu), nnfuse::dense<8>()), nnfuse::dense<3>(nnfuse::softmax));
+
 }  // namespace test_models

@@ -17,6 +17,8 @@
 #include "fashion_mnist_torch.gen.hpp"
 #include "frozen_bn_test.gen.hpp"
 #include "one_feature_test.gen.hpp"
+#include "residual_cnn_test.gen.hpp"
+#include "residual_mlp_test.gen.hpp"
 #include "runtime/data/pixel_rows.hpp"
 #include "runtime/optim/sgd.hpp"
 #include "runtime/parallel/chunk_runner.hpp"
@@ -98,6 +100,45 @@ TEST_CASE("training is bit-identical for any number of threads", "[network][dete
         const auto many = cnn(threads);
         REQUIRE(many.size() == cnn_one.size());
         CHECK(std::memcmp(cnn_one.data(), many.data(), cnn_one.size() * sizeof(float)) == 0);
+    }
+}
+
+namespace {
+
+// Two epochs of fit, three chunks a batch (the last one short), on `threads` threads: the weights and the last loss.
+template <class Net, class Data>
+std::vector<float> fit_residual(const Data& data, std::size_t threads) {
+    Net net(151);
+    nnfuse::initialize_variables(net, 15);
+    net.set_threads(threads);
+    nnfuse::sgd optimizer(0.05f, 0.9f);
+    nnfuse::trainer trainer(net, optimizer);
+    nnfuse::fit_options options;
+    options.epochs = 2;
+    options.batch_size = 150;
+    const auto history = trainer.fit(data, options);
+    auto weights = snapshot(net);
+    weights.push_back(static_cast<float>(history.value(1, "loss").value()));
+    return weights;
+}
+
+}  // namespace
+
+// A residual block: the Add per chunk, and its input's gradient summed from two per chunk, in a fixed order.
+TEST_CASE("training a residual network is bit-identical for any number of threads",
+          "[network][determinism][threads][residual]") {
+    const auto maps = test_support::random_images(300, 6, 6, 3, 16);
+    const auto rows = test_support::random_images(300, 1, 7, 3, 17);
+    const auto cnn_one = fit_residual<gen::residual_cnn_test::Net>(maps, 1);
+    const auto mlp_one = fit_residual<gen::residual_mlp_test::Net>(rows, 1);
+    for (const std::size_t threads : {std::size_t{2}, std::size_t{3}}) {
+        INFO(threads << " threads");
+        const auto cnn = fit_residual<gen::residual_cnn_test::Net>(maps, threads);
+        REQUIRE(cnn.size() == cnn_one.size());
+        CHECK(std::memcmp(cnn_one.data(), cnn.data(), cnn_one.size() * sizeof(float)) == 0);
+        const auto mlp = fit_residual<gen::residual_mlp_test::Net>(rows, threads);
+        REQUIRE(mlp.size() == mlp_one.size());
+        CHECK(std::memcmp(mlp_one.data(), mlp.data(), mlp_one.size() * sizeof(float)) == 0);
     }
 }
 

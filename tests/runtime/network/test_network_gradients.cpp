@@ -17,6 +17,8 @@
 #include "fashion_mnist_torch.gen.hpp"
 #include "frozen_bn_test.gen.hpp"
 #include "one_feature_test.gen.hpp"
+#include "residual_cnn_test.gen.hpp"
+#include "residual_mlp_test.gen.hpp"
 #include "runtime/data/pixel_rows.hpp"
 #include "runtime/optim/sgd.hpp"
 #include "runtime/parallel/chunk_runner.hpp"
@@ -97,6 +99,16 @@ TEST_CASE("every parameter's gradient matches finite differences", "[network]") 
     SECTION("a small CNN") { check_every_gradient<gen::small_cnn_test::Net>(4, 9, 3e-3f); }
     SECTION("a small CNN, two chunks") {
         check_every_gradient<gen::small_cnn_test::Net>(gen::small_cnn_test::Net::chunk_rows + 3, 10, 3e-3f);
+    }
+    // Residual blocks: the Add's dy reaches the block's last layer and, summed with the block's first layer's dx,
+    // the residual's input.
+    SECTION("a residual block of convolutions") { check_every_gradient<gen::residual_cnn_test::Net>(4, 11, 3e-3f); }
+    SECTION("a residual block of convolutions, two chunks") {
+        check_every_gradient<gen::residual_cnn_test::Net>(nnfuse::chunk_rows + 3, 12, 3e-3f);
+    }
+    SECTION("a residual block of dense layers") { check_every_gradient<gen::residual_mlp_test::Net>(5, 13); }
+    SECTION("a residual block of dense layers, two chunks") {
+        check_every_gradient<gen::residual_mlp_test::Net>(nnfuse::chunk_rows + 5, 14);
     }
 }
 
