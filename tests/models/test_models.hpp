@@ -104,8 +104,9 @@ inline constexpr auto small_cnn = nnfuse::sequential(
 
 // A residual block over feature maps (issue 20): the block's first conv2d reads the residual's input x, which the Add
 // reads too (its gradient: the block's plus the Add's); inside the block BN over channels with elu fused, no bias.
+// Smooth activations (elu, not relu), so that finite differences can check it.
 inline constexpr auto residual_cnn = nnfuse::sequential(
-    nnfuse::input<6, 6>, nnfuse::reshape<6, 6, 1>(), nnfuse::conv2d<4, 3, 3>(nnfuse::same_padding, nnfuse::relu),
+    nnfuse::input<6, 6>, nnfuse::reshape<6, 6, 1>(), nnfuse::conv2d<4, 3, 3>(nnfuse::same_padding, nnfuse::elu),
     nnfuse::residual(nnfuse::conv2d<4, 3, 3>(nnfuse::same_padding, nnfuse::no_bias), nnfuse::batch_norm(),
                      nnfuse::activation(nnfuse::elu), nnfuse::conv2d<4, 3, 3>(nnfuse::same_padding)),
     nnfuse::global_average_pool2d(), nnfuse::dense<3>(nnfuse::softmax));
@@ -114,5 +115,11 @@ inline constexpr auto residual_cnn = nnfuse::sequential(
 inline constexpr auto residual_mlp = nnfuse::sequential(
     nnfuse::input<7>, nnfuse::dense<8>(nnfuse::elu),
     nnfuse::residual(nnfuse::dense<8>(nnfuse::elu), nnfuse::dense<8>()), nnfuse::dense<3>(nnfuse::softmax));
+
+// A block whose last step applies an activation (tanh, in dense's kernel): that step turns its incoming gradient into
+// its pre-activation's in place, so the Add's gradient reaches it through a copy (add.gradient_copy).
+inline constexpr auto residual_activation_end = nnfuse::sequential(
+    nnfuse::input<7>, nnfuse::dense<8>(nnfuse::elu),
+    nnfuse::residual(nnfuse::dense<8>(nnfuse::elu), nnfuse::dense<8>(nnfuse::tanh)), nnfuse::dense<3>(nnfuse::softmax));
 
 }  // namespace test_models

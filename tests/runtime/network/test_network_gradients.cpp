@@ -17,6 +17,7 @@
 #include "fashion_mnist_torch.gen.hpp"
 #include "frozen_bn_test.gen.hpp"
 #include "one_feature_test.gen.hpp"
+#include "residual_activation_end_test.gen.hpp"
 #include "residual_cnn_test.gen.hpp"
 #include "residual_mlp_test.gen.hpp"
 #include "runtime/data/pixel_rows.hpp"
@@ -104,9 +105,12 @@ TEST_CASE("every parameter's gradient matches finite differences", "[network]") 
     // the residual's input.
     SECTION("a residual block of convolutions") { check_every_gradient<gen::residual_cnn_test::Net>(4, 11, 3e-3f); }
     SECTION("a residual block of convolutions, two chunks") {
-        check_every_gradient<gen::residual_cnn_test::Net>(nnfuse::chunk_rows + 3, 12, 3e-3f);
+        check_every_gradient<gen::residual_cnn_test::Net>(gen::residual_cnn_test::Net::chunk_rows + 3, 12, 3e-3f);
     }
     SECTION("a residual block of dense layers") { check_every_gradient<gen::residual_mlp_test::Net>(5, 13); }
+    SECTION("a residual block ending in an activation") {
+        check_every_gradient<gen::residual_activation_end_test::Net>(5, 15);
+    }
     SECTION("a residual block of dense layers, two chunks") {
         check_every_gradient<gen::residual_mlp_test::Net>(nnfuse::chunk_rows + 5, 14);
     }
