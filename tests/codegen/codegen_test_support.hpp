@@ -61,6 +61,17 @@ inline std::string callee(const cg::model_plan& plan, const cg::statement& s) {
     return c->kernel ? plan.kernels.at(*c->kernel).name : c->signature->function;
 }
 
+// The argument passed for the parameter called `parameter` of the call statement `s`.
+inline const cg::argument& argument_for(const cg::statement& s, const std::string& parameter) {
+    const auto* c = std::get_if<cg::call>(&s.action);
+    REQUIRE(c != nullptr);
+    for (std::size_t i = 0; i < c->arguments.size(); ++i) {
+        if (c->signature->parameters[i].name == parameter) return c->arguments[i];
+    }
+    FAIL("no parameter " << parameter);
+    return c->arguments.front();
+}
+
 inline std::vector<std::string> names(const std::vector<cg::storage>& list) {
     std::vector<std::string> out;
     for (const auto& s : list) out.push_back(s.name);

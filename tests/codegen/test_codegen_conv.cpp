@@ -14,21 +14,12 @@
 #include "tests/models/test_models.hpp"
 
 namespace cg = nnfuse::codegen;
+using codegen_test::argument_for;
 using codegen_test::callee;
 using codegen_test::index_of;
 using codegen_test::names;
 
 namespace {
-
-const cg::argument& argument_for(const cg::statement& s, const std::string& parameter) {
-    const auto* c = std::get_if<cg::call>(&s.action);
-    REQUIRE(c != nullptr);
-    for (std::size_t i = 0; i < c->arguments.size(); ++i) {
-        if (c->signature->parameters[i].name == parameter) return c->arguments[i];
-    }
-    FAIL("no parameter " << parameter);
-    return c->arguments.front();
-}
 
 const cg::variable_entry& variable_named(const cg::model_plan& plan, const std::string& keras_name) {
     for (const auto& v : plan.variables) {

@@ -13,26 +13,12 @@
 #include "tests/models/test_models.hpp"
 
 namespace cg = nnfuse::codegen;
+using codegen_test::argument_for;
 using codegen_test::callee;
 using codegen_test::contains;
 using codegen_test::index_of;
 using codegen_test::names;
 using codegen_test::reads_or_writes;
-
-namespace {
-
-// The argument passed for the parameter called `parameter` of the call statement `s`.
-const cg::argument& argument_for(const cg::statement& s, const std::string& parameter) {
-    const auto* c = std::get_if<cg::call>(&s.action);
-    REQUIRE(c != nullptr);
-    for (std::size_t i = 0; i < c->arguments.size(); ++i) {
-        if (c->signature->parameters[i].name == parameter) return c->arguments[i];
-    }
-    FAIL("no parameter " << parameter);
-    return c->arguments.front();
-}
-
-}  // namespace
 
 TEST_CASE("normalization: one forward statement per chunk, the same in inference, no backward",
           "[codegen][normalization]") {
