@@ -1,6 +1,7 @@
 #include "samples/common/training_cli.hpp"
 
 #include "samples/common/cli_checks.hpp"
+#include "samples/common/distributed.hpp"
 #include "samples/common/plot.hpp"
 
 #include <unistd.h>
@@ -134,34 +135,50 @@ void add_training_flags(CLI::App& app, training_flags& flags) {
         ->check(writable_checkpoint());
     app.add_option("--resume", flags.resume_path, "continue the training saved in this checkpoint by --save, exactly")
         ->check(readable_file());
+    app.add_flag("--distributed", flags.distributed,
+                 "train over the MPI ranks mpirun started (mpirun -np R ... --distributed), with the same bits as one "
+                 "process; rank 0 prints and saves");
+    // MPI starts once the command line is known to be valid, before the sample prints anything.
+    app.final_callback([&flags] {
+        if (!flags.distributed) return;
+        try {
+            start_distributed();
+        } catch (const std::exception& error) {
+            throw CLI::ValidationError("--distributed", error.what());
+        }
+    });
     exit_on_usage_error(app);
 }
 
 namespace {
 
-// Restores `net` and `opt` from flags.resume_path and sets where `options` continues; returns 0, or the
-// exit status of a checkpoint that cannot continue this run (after printing why).
-int resume(const training_flags& flags, nnfuse::network& net, nnfuse::optimizer& opt,
-           const std::map<std::string, std::string>& metadata, nnfuse::fit_options& options) {
+// A failure before training: its exit status and its one line (without the newline).
+struct setup_failure {
+    int status;
+    std::string line;
+};
+
+// Restores `net` and `opt` from flags.resume_path and sets where `options` continues; throws setup_failure for a
+// checkpoint that cannot continue this run. `notes`: print the notes of a checkpoint trained otherwise.
+void resume(const training_flags& flags, nnfuse::network& net, nnfuse::optimizer& opt,
+            const std::map<std::string, std::string>& metadata, nnfuse::fit_options& options, bool notes) {
     // Another optimizer's checkpoint would also fail to load (its slots differ), but less readably.
     const nnfuse::safetensors_file header = nnfuse::read_safetensors(flags.resume_path);
     const auto saved_optimizer = header.metadata().find("optimizer");
     if (saved_optimizer != header.metadata().end() && saved_optimizer->second != flags.optimizer) {
-        fmt::print(stderr, "error: {} was trained with --optimizer {}; resume it with the same optimizer\n",
-                   flags.resume_path, saved_optimizer->second);
-        return exit_usage;
+        throw setup_failure{exit_usage,
+                            fmt::format("error: {} was trained with --optimizer {}; resume it with the same optimizer",
+                                        flags.resume_path, saved_optimizer->second)};
     }
     const auto loaded = nnfuse::load_training_checkpoint(flags.resume_path, net, opt);
     if (loaded.progress.epochs_done >= flags.epochs) {
-        fmt::print(
-            stderr,
-            "error: {} has already trained {} epochs; --epochs {} asks for no more (epochs count from the start)\n",
-            flags.resume_path, loaded.progress.epochs_done, flags.epochs);
-        return exit_usage;
+        throw setup_failure{exit_usage, fmt::format("error: {} has already trained {} epochs; --epochs {} asks for no "
+                                                    "more (epochs count from the start)",
+                                                    flags.resume_path, loaded.progress.epochs_done, flags.epochs)};
     }
     for (const auto& [key, value] : metadata) {
         const auto saved = loaded.metadata.find(key);
-        if (saved != loaded.metadata.end() && saved->second != value) {
+        if (notes && saved != loaded.metadata.end() && saved->second != value) {
             fmt::print(stderr,
                        "note: {} was trained with {} {}, this run has {}: it will not match an uninterrupted run\n",
                        flags.resume_path, key, saved->second, value);
@@ -170,29 +187,63 @@ int resume(const training_flags& flags, nnfuse::network& net, nnfuse::optimizer&
     options.initial_epoch = loaded.progress.epochs_done;
     options.seed = loaded.progress.seed;
     std::cout << fmt::format("Resuming from {} after epoch {}\n", flags.resume_path, loaded.progress.epochs_done);
-    return 0;
 }
+
+std::uint64_t fnv1a(std::uint64_t hash, const void* data, std::size_t bytes) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < bytes; ++i) hash = (hash ^ p[i]) * 0x100000001b3ull;
+    return hash;
+}
+
+std::string digest_of(const nnfuse::labeled_images& set) {
+    std::uint64_t hash = 0xcbf29ce484222325ull;
+    hash = fnv1a(hash, set.pixels.data(), set.pixels.size());
+    hash = fnv1a(hash, set.labels.data(), set.labels.size());
+    return fmt::format("{} samples, digest {:016x}", set.count, hash);
+}
+
+// What every rank of a distributed run must share, one "name value" a line: the model, the flags that change the
+// bits, the data and the checkpoint it resumes (by content: each machine may have its own copy).
+std::string fingerprint(const nnfuse::network& net, const training_flags& flags, float learning_rate,
+                        const nnfuse::fashion_mnist_data& data) {
+    const std::string_view architecture = net.architecture();
+    std::string resumed = "(none)";
+    if (!flags.resume_path.empty()) {
+        std::ifstream in(flags.resume_path, std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        resumed = fmt::format("a file of {} bytes, digest {:016x}", bytes.size(),
+                              fnv1a(0xcbf29ce484222325ull, bytes.data(), bytes.size()));
+    }
+    return fmt::format(
+        "model {} (architecture digest {:016x})\n--epochs {}\n--batch-size {}\n--optimizer {}\n--learning-rate {}\n"
+        "--lr-schedule {}\n--seed {}\n--bn-stats {}\n--limit {}\ntraining data {}\ntest data {}\n--resume {}\n",
+        net.model_name(), fnv1a(0xcbf29ce484222325ull, architecture.data(), architecture.size()), flags.epochs,
+        flags.batch_size, flags.optimizer, learning_rate, flags.lr_schedule, flags.seed, flags.bn_stats, flags.limit,
+        digest_of(data.train), digest_of(data.test), resumed);
+}
+
+// Ends MPI when run_training returns (every rank has passed its last collective).
+struct finish_distributed_at_exit {
+    ~finish_distributed_at_exit() { finish_distributed(); }
+};
 
 }  // namespace
 
-int run_training(nnfuse::network& net, const training_flags& flags) {
-    nnfuse::fashion_mnist_data data;
-    try {
-        data = nnfuse::load_fashion_mnist(flags.data_dir.empty() ? nnfuse::fashion_mnist_default_dir : flags.data_dir);
-    } catch (const nnfuse::data_error& error) {
-        fmt::print(stderr, "error: {}\n", error.what());
-        return exit_usage;
-    }
-    keep_first(data.train, flags.limit);
-    if (!flags.history_csv.empty()) {
-        // Refuse an unwritable path now rather than after the training it would record.
-        std::ofstream probe(flags.history_csv, std::ios::app);
-        if (!probe) {
-            fmt::print(stderr, "error: cannot write the history file {}\n", flags.history_csv);
+int run_training(nnfuse::network& net, const training_flags& flags, std::size_t chunk_rows) {
+    distributed_session* ranks = nullptr;
+    if (flags.distributed) {
+        try {
+            start_distributed();  // a no-op after the command line started it
+        } catch (const std::exception& error) {
+            fmt::print(stderr, "error: --distributed: {}\n", error.what());
             return exit_usage;
         }
+        ranks = current_distributed();
     }
+    const finish_distributed_at_exit finish;
+    const bool leader = ranks == nullptr || ranks->leader();
 
+    nnfuse::fashion_mnist_data data;
     const float learning_rate = flags.learning_rate.value_or(flags.optimizer == "adam" ? 1e-3f : 0.01f);
     std::unique_ptr<nnfuse::optimizer> optimizer;
     if (flags.optimizer == "adam") {
@@ -200,37 +251,104 @@ int run_training(nnfuse::network& net, const training_flags& flags) {
     } else {
         optimizer = std::make_unique<nnfuse::sgd>(learning_rate);
     }
-    nnfuse::initialize_variables(net, flags.seed);
-    net.set_threads(flags.threads != 0 ? flags.threads : std::max(1u, std::thread::hardware_concurrency()));
     nnfuse::trainer trainer(net, *optimizer);
     nnfuse::fit_options options;
-    options.epochs = flags.epochs;
-    options.batch_size = flags.batch_size;
-    options.seed = flags.seed;
-    options.log = &std::cout;
-    options.interactive = isatty(STDOUT_FILENO) != 0;
-    // The run's steps: a last batch of one joins the one before it (fit's rule), so it adds no step.
-    const std::size_t steps_per_epoch =
-        data.train.count / flags.batch_size + (data.train.count % flags.batch_size > 1 ? 1 : 0);
-    const std::uint64_t schedule_steps = std::max<std::uint64_t>(1, steps_per_epoch * flags.epochs);
     std::optional<nnfuse::cosine_decay> cosine;
-    if (flags.lr_schedule == "cosine") {
-        cosine.emplace(learning_rate, schedule_steps);
-        options.schedule = &*cosine;
-    }
-    const auto metadata = run_metadata(flags, learning_rate, data.train.count, schedule_steps);
-    int resume_status = 0;
-    const int status = run_with_exit_status([&] {
-        if (!flags.resume_path.empty()) {
-            resume_status = resume(flags, net, *optimizer, metadata, options);
-            if (resume_status != 0) return;
+    std::map<std::string, std::string> metadata;
+    // Everything that can fail before training, on each rank alone.
+    setup_failure failure{0, ""};
+    try {
+        try {
+            data =
+                nnfuse::load_fashion_mnist(flags.data_dir.empty() ? nnfuse::fashion_mnist_default_dir : flags.data_dir);
+        } catch (const nnfuse::data_error& error) {
+            throw setup_failure{exit_usage, fmt::format("error: {}", error.what())};
         }
-        if (!flags.save_path.empty()) {
+        keep_first(data.train, flags.limit);
+        if (!flags.history_csv.empty() && leader) {
+            // Refuse an unwritable path now rather than after the training it would record.
+            std::ofstream probe(flags.history_csv, std::ios::app);
+            if (!probe) {
+                throw setup_failure{exit_usage,
+                                    fmt::format("error: cannot write the history file {}", flags.history_csv)};
+            }
+        }
+        nnfuse::initialize_variables(net, flags.seed);
+        net.set_threads(flags.threads != 0 ? flags.threads : std::max(1u, std::thread::hardware_concurrency()));
+        options.epochs = flags.epochs;
+        options.batch_size = flags.batch_size;
+        options.seed = flags.seed;
+        options.log = leader ? &std::cout : nullptr;
+        options.interactive = leader && isatty(STDOUT_FILENO) != 0;
+        // The run's steps: a last batch of one joins the one before it (fit's rule), so it adds no step.
+        const std::size_t steps_per_epoch =
+            data.train.count / flags.batch_size + (data.train.count % flags.batch_size > 1 ? 1 : 0);
+        const std::uint64_t schedule_steps = std::max<std::uint64_t>(1, steps_per_epoch * flags.epochs);
+        if (flags.lr_schedule == "cosine") {
+            cosine.emplace(learning_rate, schedule_steps);
+            options.schedule = &*cosine;
+        }
+        metadata = run_metadata(flags, learning_rate, data.train.count, schedule_steps);
+        if (!flags.resume_path.empty()) resume(flags, net, *optimizer, metadata, options, leader);
+    } catch (const setup_failure& caught) {
+        failure = caught;
+    } catch (const std::exception& error) {
+        failure = {exit_usage, fmt::format("error: {}", error.what())};
+    }
+    if (ranks == nullptr && failure.status != 0) {
+        fmt::print(stderr, "{}\n", failure.line);
+        return failure.status;
+    }
+    if (ranks != nullptr) {
+        // Collective from here on: every rank reaches each check and takes the same branch.
+        if (const int status = ranks->first_failure(failure.status, failure.line).second; status != 0) return status;
+        const std::string difference = ranks->difference(fingerprint(net, flags, learning_rate, data));
+        const auto refuse = [&](const std::string& why) {
+            if (leader) fmt::print(stderr, "error: --distributed: {}\n", why);
+            return exit_usage;
+        };
+        if (!difference.empty()) {
+            return refuse(difference + ": every rank must run the same model with the same flags and data");
+        }
+        try {
+            ranks->attach(net);
+        } catch (const std::invalid_argument& error) {
+            return refuse(error.what());
+        }
+        const std::size_t rows = std::min(flags.batch_size, data.train.count);
+        const std::size_t chunks = (rows + chunk_rows - 1) / chunk_rows;
+        if (static_cast<std::size_t>(ranks->ranks()) > chunks) {
+            return refuse(
+                fmt::format("{} ranks, but a batch of {} rows has {} chunk{} of {} rows and a rank computes "
+                            "whole chunks: run at most {} rank{}, or use --batch-size {} or more",
+                            ranks->ranks(), rows, chunks, chunks == 1 ? "" : "s", chunk_rows, chunks,
+                            chunks == 1 ? "" : "s", (ranks->ranks() - 1) * chunk_rows + 1));
+        }
+    }
+
+    // Trains; over ranks, a failure of this rank alone (not the same on every rank, as a diverging loss is) stops
+    // every rank rather than leave the others waiting for its chunks.
+    const auto fit = [&] {
+        if (ranks == nullptr) return trainer.fit(data.train, options);
+        try {
+            nnfuse::history history = trainer.fit(data.train, options);
+            net.set_chunk_exchange(nullptr);
+            return history;
+        } catch (const nnfuse::training_diverged&) {
+            throw;
+        } catch (const std::exception& error) {
+            fmt::print(stderr, "error: rank {}: {}; stopping every rank\n", ranks->rank(), error.what());
+            abort_distributed(exit_usage);
+        }
+    };
+    const auto train = [&] {
+        if (!flags.save_path.empty() && leader) {
             options.on_epoch_end = [&](std::size_t epoch, const nnfuse::history&) {
                 nnfuse::save_training_checkpoint(flags.save_path, net, *optimizer, {epoch + 1, options.seed}, metadata);
             };
         }
-        const nnfuse::history history = trainer.fit(data.train, options);
+        const nnfuse::history history = fit();
+        if (!leader) return;
         if (flags.bn_stats == "population") {
             trainer.population_statistics(data.train, flags.batch_size);
             std::cout << fmt::format("Batch-norm statistics: exact mean and variance of {} training samples\n",
@@ -240,8 +358,14 @@ int run_training(nnfuse::network& net, const training_flags& flags) {
         if (!flags.plot_file.empty()) draw_history(history, flags.plot_file, net.model_name());
         const nnfuse::evaluation test = trainer.evaluate(data.test, flags.batch_size);
         std::cout << fmt::format("Test loss: {:.4f}\nTest accuracy: {:.4f}\n", test.loss, test.accuracy);
-    });
-    return resume_status != 0 ? resume_status : status;
+    };
+    if (leader) return run_with_exit_status(train);
+    try {
+        train();
+    } catch (const nnfuse::training_diverged&) {
+        return exit_diverged;  // rank 0 says so: every rank diverges at the same batch
+    }
+    return 0;
 }
 
 }  // namespace samples

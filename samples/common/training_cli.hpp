@@ -12,6 +12,13 @@
 // an unknown flag, a missing data directory, an unwritable --save or --history path, a --resume file
 // that is missing, defective or of another model. A diverging loss (not finite) is exit status 3,
 // naming the epoch and batch. --help exits 0.
+// --distributed (`mpirun -np R sample --distributed`, docs/distributed.md) trains over the MPI ranks with the same
+// bits as one process: MPI starts when the command line is parsed (samples/common/distributed.hpp), rank 0 alone
+// prints and writes --save/--history/--plot, every rank reads --resume. Before training, the ranks agree, each a
+// one-line error and exit status 2 on rank 0 (or on the lowest failing rank): a rank's setup failed; ranks differ in
+// model, flags (not --threads, --save, --history, --plot, --data), training data or --resume file; the model's plan
+// refuses an exchange; more ranks than a batch has chunks. A failure of one rank while training stops every rank
+// (MPI_Abort). Without MPI in the build, --distributed is a usage error.
 #pragma once
 
 #include <cstddef>
@@ -37,17 +44,24 @@ struct training_flags {
     std::string bn_stats = "moving";
     std::size_t limit = 0;  // 0: every training sample
     std::string history_csv;
-    std::string plot_file;    // .svg or .png: loss and accuracy per epoch
-    std::string save_path;    // training checkpoint written after each epoch (atomically)
-    std::string resume_path;  // training checkpoint to continue from
+    std::string plot_file;     // .svg or .png: loss and accuracy per epoch
+    std::string save_path;     // training checkpoint written after each epoch (atomically)
+    std::string resume_path;   // training checkpoint to continue from
+    bool distributed = false;  // train over the MPI ranks of mpirun
 };
 
 // Also makes every command-line error of `app` one line and exit status 2 (see training_cli.cpp).
 void add_training_flags(CLI::App& app, training_flags& flags);
 
-// Trains `net` (built for flags.batch_size + 1 rows) and prints "Test accuracy: 0.xxxx" last.
-// Returns the process exit status.
-int run_training(nnfuse::network& net, const training_flags& flags);
+// Trains `net` (built for flags.batch_size + 1 rows, cutting batches into chunks of chunk_rows rows) and prints
+// "Test accuracy: 0.xxxx" last. Returns the process exit status.
+int run_training(nnfuse::network& net, const training_flags& flags, std::size_t chunk_rows);
+
+// A generated Net knows its chunk rows.
+template <class Net>
+int run_training(Net& net, const training_flags& flags) {
+    return run_training(net, flags, Net::chunk_rows);
+}
 
 // max_batch for a Net that trains with these flags (a last batch of one joins the one before it).
 inline std::size_t max_batch_for(const training_flags& flags) { return flags.batch_size + 1; }
