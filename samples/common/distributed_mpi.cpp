@@ -1,7 +1,11 @@
 // --distributed over MPI (see distributed.hpp); built when nnfuse found MPI, distributed_unavailable.cpp otherwise.
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -22,6 +26,18 @@ std::vector<std::string> split_lines(const std::string& text) {
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
+}
+
+// What a rank says when mpirun stops it: written by say_when_stopped before the handler is installed, read by the
+// handler alone (write() and _exit() are async-signal-safe).
+char stopped_line[2048];
+std::size_t stopped_length = 0;
+
+extern "C" void on_stopped(int) {
+    if (::write(STDERR_FILENO, stopped_line, stopped_length) < 0) {
+        // nothing more can be said
+    }
+    ::_exit(128 + SIGTERM);
 }
 
 class mpi_session final : public distributed_session {
@@ -81,6 +97,16 @@ public:
     }
 
     void attach(nnfuse::network& net) override { net.set_chunk_exchange(&exchange_); }
+
+    void say_when_stopped(const std::string& line) override {
+        stopped_length = std::min(line.size() + 1, sizeof stopped_line);
+        std::memcpy(stopped_line, line.data(), stopped_length - 1);
+        stopped_line[stopped_length - 1] = '\n';
+        struct sigaction action {};
+        action.sa_handler = on_stopped;
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGTERM, &action, nullptr);
+    }
 
 private:
     static void check(int status, const char* call) {

@@ -326,6 +326,16 @@ int run_training(nnfuse::network& net, const training_flags& flags, std::size_t 
         }
     }
 
+    if (ranks != nullptr && leader) {
+        ranks->say_when_stopped(
+            flags.save_path.empty()
+                ? "error: rank 0 stopped by mpirun: another rank ended (mpirun names it) or the job was "
+                  "cancelled; nothing was saved (--save FILE keeps a checkpoint of each epoch)"
+                : fmt::format("error: rank 0 stopped by mpirun: another rank ended (mpirun names it) or the job "
+                              "was cancelled; {} holds the last finished epoch (if one finished): continue with "
+                              "--resume {}",
+                              flags.save_path, flags.save_path));
+    }
     // Trains; over ranks, a failure of this rank alone (not the same on every rank, as a diverging loss is) stops
     // every rank rather than leave the others waiting for its chunks.
     const auto fit = [&] {
