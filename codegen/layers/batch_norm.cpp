@@ -80,6 +80,27 @@ statement moving_statistics_update(const batch_norm_parameters& layer, const ste
              whole(plan_builder::variable(*s.layer, "moving_variance"))})};
 }
 
+chunk_statistics plan_chunk_statistics(const step& s, std::size_t features, plan_builder& b) {
+    const std::string& name = s.layer->name;
+    const std::string c = std::to_string(features);
+    return {
+        .moments_kernel = b.add_kernel({"bn_chunk_moments_f32_c" + c,
+                                        &signatures::bn_chunk_moments,
+                                        {{c}},
+                                        fmt::format("chunk [n, {}] -> center, sum(x - center), sum((x - center)^2)", c),
+                                        name,
+                                        "a chunk's statistics, on whichever thread runs the chunk"}),
+        .merge_kernel = b.add_kernel({"bn_merge_chunk_moments_f32_c" + c,
+                                      &signatures::bn_merge_chunk_moments,
+                                      {{c}},
+                                      fmt::format("chunks' moments -> mean, var, inv_std [{}]", c),
+                                      name,
+                                      "the chunks' statistics merged in chunk order (Chan et al., in double): the "
+                                      "same for any thread count"}),
+        .records = plan_builder::region(name + "_chunk_moments", extent::chunk_moments, features,
+                                        "each chunk's batch statistics, merged in chunk order")};
+}
+
 bool makes_step(const batch_norm_parameters&) { return true; }
 std::optional<activation_kind> element_wise_activation(const batch_norm_parameters&) { return std::nullopt; }
 bool absorbs_activation(const batch_norm_parameters&) { return true; }
@@ -126,20 +147,7 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
     // Every pass over rows runs per chunk; the chunks' records (statistics forward, gradient sums backward) are
     // merged in chunk order between the parallel phases, so the result is the same for any thread or process count.
     const std::string rows_scale = per_row == c ? "" : fmt::format(" * {}", layer.rows_per_sample);
-    const std::size_t moments =
-        b.add_kernel({fmt::format("bn_chunk_moments_f32_c{}", c),
-                      &signatures::bn_chunk_moments,
-                      {{std::to_string(c)}},
-                      fmt::format("chunk [n, {}] -> center, sum(x - center), sum((x - center)^2)", c),
-                      name,
-                      "a chunk's statistics, on whichever thread runs the chunk"});
-    const std::size_t merge = b.add_kernel(
-        {fmt::format("bn_merge_chunk_moments_f32_c{}", c),
-         &signatures::bn_merge_chunk_moments,
-         {{std::to_string(c)}},
-         fmt::format("chunks' moments -> mean, var, inv_std [{}]", c),
-         name,
-         "the chunks' statistics merged in chunk order (Chan et al., in double): the same for any thread count"});
+    const chunk_statistics statistics = plan_chunk_statistics(s, c, b);
     const std::size_t normalize = b.add_kernel(
         {"bn_fwd_train_f32_" + variant(layer, s), &signatures::bn_normalize_chunk, template_arguments(layer, s),
          fmt::format("[n, {}] -> y (n = a chunk's values per feature)", c), covers_of(s), s.why});
@@ -158,8 +166,6 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
                       fmt::format("chunks' sums -> dgamma, dbeta, dx coefficients [{}]", c),
                       covers_of(s),
                       "the chunks' gradient sums added in chunk order (in double)"});
-    const storage statistics = plan_builder::region(name + "_chunk_moments", extent::chunk_moments, c,
-                                                    "each chunk's batch statistics, merged in chunk order");
     const storage gradient_sums = plan_builder::region(name + "_chunk_gradient_sums", extent::chunk_moments, c,
                                                        "each chunk's sum(dz) and sum(dz * (x - mean))");
     const argument mean = whole(batch_statistic(s, "batch_mean")), inv_std = whole(batch_statistic(s, "inv_std"));
@@ -169,13 +175,15 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
     b.forward(statistics_rows_check(layer, s, covers_of(s) + ": " + s.why));
     b.forward({.id = name + ".chunk_moments",
                .when = phase::per_chunk,
-               .action = b.kernel_call(moments, {rows_of(b.buffer(s.in), per_row), row_count(layer.rows_per_sample),
-                                                 chunk_part(statistics)})});
-    b.forward({.id = name + ".merge",
-               .when = phase::whole_batch,
-               .action = b.kernel_call(
-                   merge, {whole(statistics), row_count(layer.rows_per_sample), value("chunk_rows" + rows_scale),
-                           value(name + "_epsilon"), mean, whole(batch_statistic(s, "batch_var")), inv_std})});
+               .action = b.kernel_call(statistics.moments_kernel,
+                                       {rows_of(b.buffer(s.in), per_row), row_count(layer.rows_per_sample),
+                                        chunk_part(statistics.records)})});
+    b.forward(
+        {.id = name + ".merge",
+         .when = phase::whole_batch,
+         .action = b.kernel_call(statistics.merge_kernel, {whole(statistics.records), row_count(layer.rows_per_sample),
+                                                           value("chunk_rows" + rows_scale), value(name + "_epsilon"),
+                                                           mean, whole(batch_statistic(s, "batch_var")), inv_std})});
     // Nothing in the step reads the moving statistics: their update is a task beside the normalizing chunks.
     b.forward(moving_statistics_update(layer, s, phase::task));
     b.forward({.id = name + ".forward",
