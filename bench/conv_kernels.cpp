@@ -7,6 +7,8 @@
 // Flops: 2 * N * out_h * out_w * window_h * window_w * C * F per row, the product over whole windows (the padding
 // taps at the borders are counted, as conventional GFLOP/s figures do; the activation, Act' and bias sums are not).
 // of_peak: that rate over the core's multiply-add peak measured in this program (bench/fma_peak.hpp).
+// With meson -Dcompare=true, oneDNN's convolution primitives at the same shapes: BM_conv_*_onednn rows
+// (bench/compare/conv_onednn.hpp).
 // Run: build-dir/bench/conv_kernels [--benchmark_repetitions=5]
 
 #undef HWY_TARGET_INCLUDE
@@ -90,6 +92,9 @@ HWY_AFTER_NAMESPACE();
 
 #include "bench/fma_peak.hpp"
 #include "hwy/aligned_allocator.h"
+#ifdef NNFUSE_BENCH_COMPARE
+#include "bench/compare/conv_onednn.hpp"
+#endif
 
 namespace nnfuse::bench {
 
@@ -169,6 +174,21 @@ void bm_input_gradient(benchmark::State& state, std::size_t shape) {
 // On a shared machine the fastest of --benchmark_repetitions runs is the least disturbed one.
 double fastest(const std::vector<double>& times) { return *std::min_element(times.begin(), times.end()); }
 
+// <shape>/N, e.g. 28x28x32_32/64; appended piecewise: g++ 12 warns falsely (-Wrestrict) on "/" + std::to_string(...).
+std::string shape_name(std::size_t shape) {
+    const window_geometry& g = kShapes[shape];
+    std::string name = std::to_string(g.height);
+    name += 'x';
+    name += std::to_string(g.width);
+    name += 'x';
+    name += std::to_string(g.channels);
+    name += '_';
+    name += std::to_string(kFilters[shape]);
+    name += '/';
+    name += std::to_string(kBatch);
+    return name;
+}
+
 void register_all() {
     const std::string target = hwy::TargetName(HWY_DYNAMIC_DISPATCH(Kernels)().target);
     const struct {
@@ -179,19 +199,9 @@ void register_all() {
                  {"BM_conv_bwd_dx", bm_input_gradient}};
     for (const auto& kind : kinds) {
         for (std::size_t shape = 0; shape < 4; ++shape) {
-            const window_geometry& g = kShapes[shape];
-            // Appended piecewise: g++ 12 warns falsely (-Wrestrict) on "/" + std::to_string(...).
             std::string name = kind.name;
             name += '/';
-            name += std::to_string(g.height);
-            name += 'x';
-            name += std::to_string(g.width);
-            name += 'x';
-            name += std::to_string(g.channels);
-            name += '_';
-            name += std::to_string(kFilters[shape]);
-            name += '/';
-            name += std::to_string(kBatch);
+            name += shape_name(shape);
             benchmark::RegisterBenchmark(name.c_str(),
                                          [=](benchmark::State& state) {
                                              state.SetLabel(target);
@@ -201,6 +211,10 @@ void register_all() {
                 ->ComputeStatistics("min", fastest);
         }
     }
+#ifdef NNFUSE_BENCH_COMPARE
+    for (std::size_t shape = 0; shape < 4; ++shape)
+        register_onednn_conv(shape_name(shape), kShapes[shape], kFilters[shape], kBatch);
+#endif
 }
 
 }  // namespace

@@ -8,6 +8,7 @@ constexpr const char* conv2d = "runtime/kernels/conv2d-inl.h";
 constexpr const char* pooling = "runtime/kernels/pooling-inl.h";
 constexpr const char* batch_norm = "runtime/kernels/batch_norm-inl.h";
 constexpr const char* chunked = "runtime/kernels/bn_chunked-inl.h";
+constexpr const char* chunk_training = "runtime/kernels/bn_chunk_training-inl.h";
 constexpr const char* pixels = "runtime/kernels/bn_pixels-inl.h";
 constexpr const char* fold = "runtime/kernels/bn_dense_fold-inl.h";
 constexpr const char* frozen = "runtime/kernels/bn_frozen-inl.h";
@@ -123,6 +124,44 @@ const kernel_signature bn_normalize_rows{"kernels::BnNormalizeRows",
                                           {"const float*", "batch_mean"},
                                           {"const float*", "inv_std"},
                                           {"float*", "xhat"}}};
+const kernel_signature bn_normalize_chunk{"kernels::BnNormalizeChunk",
+                                          chunk_training,
+                                          {{"const float*", "x"},
+                                           {"std::size_t", "rows"},
+                                           {"const float*", "batch_mean"},
+                                           {"const float*", "inv_std"},
+                                           {"const float*", "gamma"},
+                                           {"const float*", "beta"},
+                                           {"float*", "y"}}};
+const kernel_signature bn_chunk_gradient_sums{"kernels::BnChunkGradientSums",
+                                              chunk_training,
+                                              {{"const float*", "x"},
+                                               {"const float*", "y"},
+                                               {"const float*", "dy"},
+                                               {"std::size_t", "rows"},
+                                               {"const float*", "batch_mean"},
+                                               {"float*", "sums"}}};
+const kernel_signature bn_merge_chunk_gradients{"kernels::BnMergeChunkGradients",
+                                                chunk_training,
+                                                {{"const float*", "sums"},
+                                                 {"std::size_t", "chunks"},
+                                                 {"std::size_t", "rows"},
+                                                 {"const float*", "gamma"},
+                                                 {"const float*", "inv_std"},
+                                                 {"float*", "dgamma"},
+                                                 {"float*", "dbeta"},
+                                                 {"float*", "coefficients"}}};
+const kernel_signature bn_chunk_input_gradient{"kernels::BnChunkInputGradient",
+                                               chunk_training,
+                                               {{"const float*", "x"},
+                                                {"const float*", "y"},
+                                                {"const float*", "dy"},
+                                                {"std::size_t", "rows"},
+                                                {"const float*", "gamma"},
+                                                {"const float*", "batch_mean"},
+                                                {"const float*", "inv_std"},
+                                                {"const float*", "coefficients"},
+                                                {"float*", "dx"}}};
 const kernel_signature bn_chunk_moments_from_pixels{"kernels::BnChunkMomentsFromPixels",
                                                     pixels,
                                                     {{"const std::uint8_t*", "pixels"},

@@ -92,6 +92,7 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
         throw export_error(fmt::format("input scale {} is not a finite non-zero number", options.input_scale));
     }
     if (layers.empty()) throw export_error("the model has no layers");
+    check_exportable(layers);
     check_architecture(layers, checkpoint);
     const auto values = read_variables(layers, checkpoint);
     auto ops = operations(layers, values, checkpoint.source());

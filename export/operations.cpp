@@ -82,6 +82,21 @@ const std::vector<double>* variable(const std::map<std::string, std::vector<doub
 
 }  // namespace
 
+void check_exportable(const std::vector<layer_description>& layers) {
+    for (const auto& layer : layers) {
+        if (layer.as<codegen::dense_parameters>() || layer.as<codegen::batch_norm_parameters>() ||
+            layer.as<codegen::activation_parameters>() || layer.as<codegen::flatten_parameters>() ||
+            layer.as<codegen::reshape_parameters>() || layer.as<codegen::dropout_parameters>() ||
+            layer.as<codegen::normalization_parameters>()) {
+            continue;
+        }
+        throw export_error(fmt::format(
+            "cannot export layer `{}` ({}): the exporter writes Dense, BatchNormalization, Activation, Flatten, "
+            "Reshape, Dropout and Normalization layers; convolutional and residual models are not exported yet",
+            layer.name, layer.keras_class));
+    }
+}
+
 // The layers as operations, nothing folded yet. A batch normalization becomes its inference form.
 std::vector<op> operations(const std::vector<layer_description>& layers,
                            const std::map<std::string, std::vector<double>>& values, const std::string& source) {
@@ -92,7 +107,7 @@ std::vector<op> operations(const std::vector<layer_description>& layers,
         o.covers = {layer.name};
         o.in = layer.in_size;
         o.out = layer.out_size;
-        if (layer.as<codegen::flatten_parameters>() != nullptr) {
+        if (layer.as<codegen::flatten_parameters>() != nullptr || layer.as<codegen::reshape_parameters>() != nullptr) {
             continue;  // a reshape: the next operation reads the same floats
         }
         if (layer.as<codegen::dropout_parameters>() != nullptr) {

@@ -1,6 +1,8 @@
 // nnfuse::exporter operations: the layers of a trained model as predict's per-sample operations (affine,
 // scale/shift, activation, softmax), with the checkpoint's values in double, and the folds between them.
 //
+// check_exportable: every layer is one predict can compute (Dense, BatchNormalization, Activation, Flatten, Reshape,
+//   Dropout, Normalization). throws: export_error naming the first other layer (a convolutional or residual model).
 // read_variables: every layer's variables from the checkpoint, by Keras name.
 //   throws: export_error naming the file and every missing tensor, wrong dtype or shape, non-finite value.
 // check_architecture: the checkpoint's "architecture" metadata (if any) against the model's layers.
@@ -39,6 +41,7 @@ struct op {
     std::vector<double> scale, shift;
 };
 
+void check_exportable(const std::vector<codegen::layer_description>& layers);
 std::map<std::string, std::vector<double>> read_variables(const std::vector<codegen::layer_description>& layers,
                                                           const safetensors_file& file);
 void check_architecture(const std::vector<codegen::layer_description>& layers, const safetensors_file& file);

@@ -1,6 +1,7 @@
-// A batch_norm layer: batch statistics, normalize, scale and shift over the whole batch in training (moving
-// statistics updated once a step), the moving statistics in inference; frozen (trainable=false) it normalizes with
-// the moving statistics in training too. A BN folded into the next dense layer is planned by bn_dense_fold.cpp.
+// A batch_norm layer: batch statistics per chunk merged in chunk order, then normalize, scale and shift per chunk in
+// training (moving statistics updated once a step), the moving statistics in inference; frozen (trainable=false) it
+// normalizes with the moving statistics in training too. A BN folded into the next dense layer is planned by
+// bn_dense_fold.cpp.
 #include "codegen/layers/batch_norm.hpp"
 
 #include <fmt/core.h>
@@ -79,13 +80,34 @@ statement moving_statistics_update(const batch_norm_parameters& layer, const ste
              whole(plan_builder::variable(*s.layer, "moving_variance"))})};
 }
 
+chunk_statistics plan_chunk_statistics(const step& s, std::size_t features, plan_builder& b) {
+    const std::string& name = s.layer->name;
+    const std::string c = std::to_string(features);
+    return {
+        .moments_kernel = b.add_kernel({"bn_chunk_moments_f32_c" + c,
+                                        &signatures::bn_chunk_moments,
+                                        {{c}},
+                                        fmt::format("chunk [n, {}] -> center, sum(x - center), sum((x - center)^2)", c),
+                                        name,
+                                        "a chunk's statistics, on whichever thread runs the chunk"}),
+        .merge_kernel = b.add_kernel({"bn_merge_chunk_moments_f32_c" + c,
+                                      &signatures::bn_merge_chunk_moments,
+                                      {{c}},
+                                      fmt::format("chunks' moments -> mean, var, inv_std [{}]", c),
+                                      name,
+                                      "the chunks' statistics merged in chunk order (Chan et al., in double): the "
+                                      "same for any thread count"}),
+        .records = plan_builder::region(name + "_chunk_moments", extent::chunk_moments, features,
+                                        "each chunk's batch statistics, merged in chunk order")};
+}
+
 bool makes_step(const batch_norm_parameters&) { return true; }
 std::optional<activation_kind> element_wise_activation(const batch_norm_parameters&) { return std::nullopt; }
 bool absorbs_activation(const batch_norm_parameters&) { return true; }
 bool passes_gradient_back(const batch_norm_parameters&) { return true; }
 void init_step(const batch_norm_parameters& layer, step& s) {
     s.activation = activation_kind::linear;
-    s.why = layer.trainable ? "batch statistics, normalize, scale and shift in two passes"
+    s.why = layer.trainable ? "batch statistics per chunk, merged; normalize, scale and shift per chunk"
                             : "frozen (trainable=false): normalizes with its moving statistics in training too";
 }
 
@@ -122,33 +144,84 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
         plan_folded_bn(layer, s, b);
         return;
     }
-    const std::size_t fwd = b.add_kernel(
-        {"bn_fwd_train_f32_" + variant(layer, s), &signatures::bn_forward_train, template_arguments(layer, s),
-         fmt::format("[M, {}] (M = batch values per feature)", c), covers_of(s), s.why});
-    const std::size_t bwd =
-        b.add_kernel({"bn_bwd_f32_" + variant(layer, s), &signatures::bn_backward, template_arguments(layer, s),
-                      fmt::format("dy [M, {}] -> dgamma, dbeta, dx", c), covers_of(s),
-                      s.needs_input_grad ? "reductions pass, then dx pass"
-                                         : "input is the model's input: dgamma and dbeta only, dx not computed"});
+    // Every pass over rows runs per chunk; the chunks' records (statistics forward, gradient sums backward) are
+    // merged in chunk order between the parallel phases, so the result is the same for any thread or process count.
+    const std::string rows_scale = per_row == c ? "" : fmt::format(" * {}", layer.rows_per_sample);
+    const chunk_statistics statistics = plan_chunk_statistics(s, c, b);
+    const std::size_t normalize = b.add_kernel(
+        {"bn_fwd_train_f32_" + variant(layer, s), &signatures::bn_normalize_chunk, template_arguments(layer, s),
+         fmt::format("[n, {}] -> y (n = a chunk's values per feature)", c), covers_of(s), s.why});
+    const std::size_t sums =
+        b.add_kernel({fmt::format("bn_chunk_grad_sums_f32_c{}{}", c, activation_suffix(s.activation)),
+                      &signatures::bn_chunk_gradient_sums,
+                      {{std::to_string(c)}, {activation_enum(s.activation)}},
+                      fmt::format("dy [n, {}] -> sum(dz), sum(dz * (x - mean))", c),
+                      covers_of(s),
+                      "a chunk's gradient sums, on whichever thread runs the chunk"});
+    const std::size_t finish =
+        b.add_kernel({fmt::format("bn_merge_chunk_grads_f32_c{}{}{}", c, layer.scale ? "" : "_nogamma",
+                                  layer.center ? "" : "_nobeta"),
+                      &signatures::bn_merge_chunk_gradients,
+                      {{std::to_string(c)}, {cpp_bool(layer.scale), "Scale"}, {cpp_bool(layer.center), "Center"}},
+                      fmt::format("chunks' sums -> dgamma, dbeta, dx coefficients [{}]", c),
+                      covers_of(s),
+                      "the chunks' gradient sums added in chunk order (in double)"});
+    const storage gradient_sums = plan_builder::region(name + "_chunk_gradient_sums", extent::chunk_moments, c,
+                                                       "each chunk's sum(dz) and sum(dz * (x - mean))");
+    const argument mean = whole(batch_statistic(s, "batch_mean")), inv_std = whole(batch_statistic(s, "inv_std"));
+    const argument gamma = optional_variable(s, "gamma", layer.scale),
+                   beta = optional_variable(s, "beta", layer.center);
+
     b.forward(statistics_rows_check(layer, s, covers_of(s) + ": " + s.why));
+    b.forward({.id = name + ".chunk_moments",
+               .when = phase::per_chunk,
+               .action = b.kernel_call(statistics.moments_kernel,
+                                       {rows_of(b.buffer(s.in), per_row), row_count(layer.rows_per_sample),
+                                        chunk_part(statistics.records)})});
+    b.forward(
+        {.id = name + ".merge",
+         .when = phase::whole_batch,
+         .action = b.kernel_call(statistics.merge_kernel, {whole(statistics.records), row_count(layer.rows_per_sample),
+                                                           value("chunk_rows" + rows_scale), value(name + "_epsilon"),
+                                                           mean, whole(batch_statistic(s, "batch_var")), inv_std})});
+    // Nothing in the step reads the moving statistics: their update is a task beside the normalizing chunks.
+    b.forward(moving_statistics_update(layer, s, phase::task));
     b.forward({.id = name + ".forward",
-               .when = phase::whole_batch,
-               .action = b.kernel_call(
-                   fwd, {rows_of(b.buffer(s.in), per_row), row_count(layer.rows_per_sample), value(name + "_epsilon"),
-                         optional_variable(s, "gamma", layer.scale), optional_variable(s, "beta", layer.center),
-                         whole(batch_statistic(s, "batch_mean")), whole(batch_statistic(s, "batch_var")),
-                         whole(batch_statistic(s, "inv_std")), rows_of(b.buffer(s.out), per_row)})});
-    b.forward(moving_statistics_update(layer, s, phase::whole_batch));
-    const storage scratch = plan_builder::region("bn_scratch", extent::fixed, 2 * c, "backward's per-feature sums");
-    b.backward({{.id = name + ".backward",
-                 .when = phase::whole_batch,
-                 .comment = covers_of(s),
-                 .action = b.kernel_call(
-                     bwd, {rows_of(b.buffer(s.in), per_row), y_for_derivative, rows_of(b.gradient(s.out), per_row),
-                           row_count(layer.rows_per_sample), optional_variable(s, "gamma", layer.scale),
-                           whole(batch_statistic(s, "batch_mean")), whole(batch_statistic(s, "inv_std")),
-                           optional_gradient(s, "gamma", layer.scale), optional_gradient(s, "beta", layer.center),
-                           grad_in, whole(scratch)})}});
+               .when = phase::per_chunk,
+               .action = b.kernel_call(normalize, {rows_of(b.buffer(s.in), per_row), row_count(layer.rows_per_sample),
+                                                   mean, inv_std, gamma, beta, rows_of(b.buffer(s.out), per_row)})});
+
+    const storage coefficients =
+        plan_builder::region(name + "_dx_coefficients", extent::fixed, 2 * c, "the dx pass's per-feature coefficients");
+    std::vector<statement> backward{
+        {.id = name + ".gradient_sums",
+         .when = phase::per_chunk,
+         .comment = covers_of(s),
+         .action = b.kernel_call(
+             sums, {rows_of(b.buffer(s.in), per_row), y_for_derivative, rows_of(b.gradient(s.out), per_row),
+                    row_count(layer.rows_per_sample), mean, chunk_part(gradient_sums)})},
+        {.id = name + ".gradients",
+         .when = phase::whole_batch,
+         .action = b.kernel_call(
+             finish, {whole(gradient_sums), value("chunks"), row_count(layer.rows_per_sample), gamma, inv_std,
+                      optional_gradient(s, "gamma", layer.scale), optional_gradient(s, "beta", layer.center),
+                      s.needs_input_grad ? whole(coefficients) : value("nullptr")})}};
+    if (s.needs_input_grad) {
+        const std::size_t dx = b.add_kernel(
+            {fmt::format("bn_bwd_f32_c{}{}{}", c, activation_suffix(s.activation), layer.scale ? "" : "_nogamma"),
+             &signatures::bn_chunk_input_gradient,
+             {{std::to_string(c)}, {activation_enum(s.activation)}, {cpp_bool(layer.scale), "Scale"}},
+             fmt::format("dy [n, {}] -> dx", c),
+             covers_of(s),
+             "dx from the merged sums, per chunk"});
+        backward.push_back(
+            {.id = name + ".backward",
+             .when = phase::per_chunk,
+             .action = b.kernel_call(
+                 dx, {rows_of(b.buffer(s.in), per_row), y_for_derivative, rows_of(b.gradient(s.out), per_row),
+                      row_count(layer.rows_per_sample), gamma, mean, inv_std, whole(coefficients), grad_in})});
+    }
+    b.backward(std::move(backward));
 }
 
 void plan_inference(const batch_norm_parameters& layer, const step& s, plan_builder& b) {

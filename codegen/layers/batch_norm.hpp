@@ -23,4 +23,12 @@ storage batch_statistic(const step& s, const char* which);
 statement statistics_rows_check(const batch_norm_parameters& layer, const step& s, std::string comment);
 statement moving_statistics_update(const batch_norm_parameters& layer, const step& s, phase when);
 
+// Shared with bn_dense_fold.cpp: the kernels of the per-chunk statistics (each chunk's moments, their merge in chunk
+// order) and the storage of the chunks' records.
+struct chunk_statistics {
+    std::size_t moments_kernel, merge_kernel;
+    storage records;
+};
+chunk_statistics plan_chunk_statistics(const step& s, std::size_t features, plan_builder& b);
+
 }  // namespace nnfuse::codegen::layers

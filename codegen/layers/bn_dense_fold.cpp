@@ -15,11 +15,6 @@ bool foldable(const step& bn, const step& next) {
 
 namespace {
 
-storage chunk_moments(const step& s, std::size_t features) {
-    return plan_builder::region(s.layer->name + "_chunk_moments", extent::chunk_moments, features,
-                                "each chunk's batch statistics, merged in chunk order");
-}
-
 const argument pixels = value("batch.pixels.data()");
 const argument chunk_samples = value("batch.samples.data() + begin");
 const argument pixel_scale = value("batch.scale");
@@ -29,34 +24,22 @@ const argument pixel_scale = value("batch.scale");
 void plan_folded_bn(const batch_norm_parameters& layer, const step& s, plan_builder& b) {
     const std::string& name = s.layer->name;
     const std::size_t c = layer.features;
-    const std::size_t moments =
-        b.add_kernel({fmt::format("bn_chunk_moments_f32_c{}", c),
-                      &signatures::bn_chunk_moments,
-                      {{std::to_string(c)}},
-                      fmt::format("chunk [n, {}] -> center, sum(x - center), sum((x - center)^2)", c),
-                      name,
-                      "a chunk's statistics, on whichever thread runs the chunk"});
-    const std::size_t merge = b.add_kernel(
-        {fmt::format("bn_merge_chunk_moments_f32_c{}", c),
-         &signatures::bn_merge_chunk_moments,
-         {{std::to_string(c)}},
-         fmt::format("chunks' moments -> mean, var, inv_std [{}]", c),
-         name,
-         "the chunks' statistics merged in chunk order (Chan et al., in double): the same for any thread count"});
+    const chunk_statistics statistics = plan_chunk_statistics(s, c, b);
     const std::size_t normalize = b.add_kernel({fmt::format("bn_normalize_f32_c{}", c),
                                                 &signatures::bn_normalize_rows,
                                                 {{std::to_string(c)}},
                                                 fmt::format("[n, {}] -> xhat", c),
                                                 name,
                                                 s.why});
-    const storage per_chunk = chunk_moments(s, c);
+    const storage& per_chunk = statistics.records;
     const argument mean = whole(batch_statistic(s, "batch_mean")), inv_std = whole(batch_statistic(s, "inv_std"));
 
     b.forward(statistics_rows_check(layer, s, name + ": " + s.why));
     statement moments_statement{
         .id = name + ".chunk_moments",
         .when = phase::per_chunk,
-        .action = b.kernel_call(moments, {rows_of(b.buffer(s.in), c), row_count(), chunk_part(per_chunk)})};
+        .action =
+            b.kernel_call(statistics.moments_kernel, {rows_of(b.buffer(s.in), c), row_count(), chunk_part(per_chunk)})};
     statement normalize_statement{.id = name + ".normalize",
                                   .when = phase::per_chunk,
                                   .action = b.kernel_call(normalize, {rows_of(b.buffer(s.in), c), row_count(), mean,
@@ -94,11 +77,11 @@ void plan_folded_bn(const batch_norm_parameters& layer, const step& s, plan_buil
                                                        rows_of(b.buffer(s.out), c)})}};
     }
     b.forward(std::move(moments_statement));
-    b.forward(
-        {.id = name + ".merge",
-         .when = phase::whole_batch,
-         .action = b.kernel_call(merge, {whole(per_chunk), value("rows"), value("chunk_rows"), value(name + "_epsilon"),
-                                         mean, whole(batch_statistic(s, "batch_var")), inv_std})});
+    b.forward({.id = name + ".merge",
+               .when = phase::whole_batch,
+               .action = b.kernel_call(statistics.merge_kernel,
+                                       {whole(per_chunk), value("rows"), value("chunk_rows"), value(name + "_epsilon"),
+                                        mean, whole(batch_statistic(s, "batch_var")), inv_std})});
     // Nothing in the step reads the moving statistics: their update is a task beside the normalizing chunks.
     b.forward(moving_statistics_update(layer, s, phase::task));
     b.forward(std::move(normalize_statement));

@@ -350,6 +350,17 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("a convolutional model is refused with one message naming its first layer the exporter cannot write") {
+    nnfuse::generated::fashion_mnist::Net net(8);
+    nnfuse::initialize_variables(net, 1);
+    scratch_dir dir("convolutional");
+    nnfuse::save_weights(dir / "w.safetensors", net);
+    CHECK_THROWS_WITH(nnfuse::exporter::export_checkpoint(nnfuse::codegen::describe(test_models::small_cnn),
+                                                          dir / "w.safetensors", dir / "p.hpp", {}),
+                      Catch::Contains("cannot export layer `conv2d` (Conv2D)"));
+    CHECK_FALSE(fs::exists(dir / "p.hpp"));
+}
+
 TEST_CASE("a namespace that is not an identifier is refused") {
     nnfuse::generated::fashion_mnist::Net net(8);
     nnfuse::initialize_variables(net, 1);

@@ -3,10 +3,14 @@
 // Which thread runs a chunk changes nothing: the statistics are a function of the chunk partition alone.
 //
 // BnChunkMoments<C>(x, rows, moments)
-//   requires: x [rows, C] (one chunk), 1 <= rows <= bn_detail::kBlockRows; moments holds bn_chunk_moments_floats(C)
-//             floats (bn_chunked.hpp), 64-byte aligned.
-//   ensures:  moments = the chunk's corrected two-pass sums per feature, as BnForwardTrain's statistics pass forms
-//             them for a block: center (the chunk's float mean), sum(x - center), sum((x - center)^2).
+//   requires: x [rows, C] (one chunk), rows >= 1; moments holds bn_chunk_moments_floats(C) floats (bn_chunked.hpp),
+//             64-byte aligned.
+//   ensures:  moments = the chunk's corrected two-pass sums per feature: for rows <= bn_detail::kBlockRows as
+//             BnForwardTrain's statistics pass forms them for a block: center (the chunk's float mean),
+//             sum(x - center), sum((x - center)^2). A longer chunk (a feature map's H*W values per sample) is cut
+//             into blocks merged in double (bn_moments-inl.h), and its (mean, M2) stored in the same three arrays:
+//             center = float(mean), sum(x - center) = (mean - center) * rows, and M2 + rows * (mean - center)^2,
+//             which BnMergeChunkMoments turns back into (mean, M2) up to one float rounding of M2.
 // BnMergeChunkMoments<C>(moments, rows, chunk_rows, epsilon, batch_mean, batch_var, inv_std)
 //   requires: moments holds ceil(rows / chunk_rows) chunks' BnChunkMoments, chunk k of rows
 //             [k * chunk_rows, min((k + 1) * chunk_rows, rows)), one after the other; rows >= 2.
@@ -79,6 +83,41 @@ HWY_INLINE void MergePanel(const float* moments, std::size_t rows, std::size_t c
         });
 }
 
+// A chunk longer than one block: the blocks of features [kFirst, kFirst + kWidth) merged in double, stored as a
+// chunk record (see BnChunkMoments).
+template <std::size_t C, std::size_t kFirst>
+HWY_NOINLINE void LongChunkPanelMoments(const float* x, std::size_t rows, float* moments) {
+    using Panel = bn_detail::FeaturePanel<C, kFirst>;
+    const DF d;
+    const std::size_t columns_end = (Panel::kWidth + hn::Lanes(d) - 1) / hn::Lanes(d) * hn::Lanes(d);
+    bn_detail::RunningMoments<Panel::kPadded> merged;
+    for (std::size_t r0 = 0; r0 < rows; r0 += bn_detail::kBlockRows) {
+        const std::size_t block_rows = std::min(bn_detail::kBlockRows, rows - r0);
+        bn_detail::ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            hn::Vec<DF> center, sum_dev, sum_sq_dev;
+            bn_detail::ColumnBlockMoments<decltype(partial)::value>(x + r0 * C + kFirst + j, C, block_rows, count,
+                                                                    center, sum_dev, sum_sq_dev);
+            bn_detail::StoreColumnMoments(center, sum_dev, sum_sq_dev, merged.center + j, merged.sum_dev + j,
+                                          merged.sum_sq_dev + j);
+        });
+        merged.MergeBlock(columns_end, r0, block_rows);
+    }
+    const auto [center, sum_dev, sum_sq_dev] = MomentsOf<C>(moments, 0);
+    const double n = static_cast<double>(rows);
+    for (std::size_t j = 0; j < Panel::kWidth; ++j) {
+        const float rounded = static_cast<float>(merged.mean[j]);
+        const double offset = merged.mean[j] - static_cast<double>(rounded);
+        center[kFirst + j] = rounded;
+        sum_dev[kFirst + j] = static_cast<float>(offset * n);
+        sum_sq_dev[kFirst + j] = static_cast<float>(merged.m2[j] + offset * offset * n);
+    }
+}
+
+template <std::size_t C, std::size_t... kPanel>
+HWY_INLINE void LongChunkMoments(std::index_sequence<kPanel...>, const float* x, std::size_t rows, float* moments) {
+    (LongChunkPanelMoments<C, kPanel * bn_detail::kPanelFeatures>(x, rows, moments), ...);
+}
+
 template <std::size_t C, std::size_t... kPanel>
 HWY_INLINE void MergePanels(std::index_sequence<kPanel...>, const float* moments, std::size_t rows,
                             std::size_t chunk_rows, float epsilon, float* batch_mean, float* batch_var,
@@ -94,6 +133,12 @@ template <std::size_t C>
 void BnChunkMoments(const float* HWY_RESTRICT x, std::size_t rows, float* HWY_RESTRICT moments) {
     static_assert(C > 0, "batch normalization needs at least one feature");
     const auto [center, sum_dev, sum_sq_dev] = bn_chunked_detail::MomentsOf<C>(moments, 0);
+    if (rows > bn_detail::kBlockRows) {
+        // The merge reads whole vectors: the lanes past the last feature hold zeros, as a block's partial column.
+        for (std::size_t f = C; f < bn_moments_stride(C); ++f) center[f] = sum_dev[f] = sum_sq_dev[f] = 0.0f;
+        bn_chunked_detail::LongChunkMoments<C>(std::make_index_sequence<bn_detail::PanelCount(C)>(), x, rows, moments);
+        return;
+    }
     bn_detail::ForEachVector(bn_detail::DF(), C, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
         hn::Vec<bn_detail::DF> column_center, column_sum_dev, column_sum_sq_dev;
         bn_detail::ColumnBlockMoments<decltype(partial)::value>(x + j, C, rows, count, column_center, column_sum_dev,

@@ -160,13 +160,14 @@ TEST_CASE("storage is what the statements use", "[codegen]") {
     check(folded);
     // Folded, the BN's output gradient is never formed and BN has no backward scratch; pixels need no float copy.
     CHECK_FALSE(contains(names(folded.arena), "grad_out_batch_normalization"));
-    CHECK_FALSE(contains(names(folded.arena), "bn_scratch"));
+    CHECK_FALSE(contains(names(folded.arena), "batch_normalization_chunk_gradient_sums"));
     CHECK_FALSE(contains(names(folded.arena), "widened_input"));
     CHECK_FALSE(contains(names(folded.arena), "partial_grad_dense_kernel"));  // its chunks sum xhat^T . dz instead
     CHECK(contains(names(folded.thread_copies), "dense_folded"));
     const auto unfolded = cg::make_plan(reference, {.fold_bn_into_dense = false});
     check(unfolded);
-    CHECK(contains(names(unfolded.arena), "bn_scratch"));
+    CHECK(contains(names(unfolded.arena), "batch_normalization_chunk_gradient_sums"));
+    CHECK_FALSE(contains(names(unfolded.arena), "batch_normalization_dx_coefficients"));  // the model's input: no dx
     CHECK(contains(names(unfolded.arena), "widened_input"));
     CHECK(contains(names(unfolded.arena), "grad_out_batch_normalization"));  // the BN backward's dy
     const auto two_bn = cg::describe(test_models::two_bn);                   // the plans point into these
@@ -209,21 +210,35 @@ TEST_CASE("a model whose input only a folded BN reads trains from uint8 pixels; 
     CHECK(widened[index_of(widened, "batch_normalization.forward")].reads("widened_input"));
 }
 
-TEST_CASE("without the fold, BN's backward runs over the whole batch after the fused phase", "[codegen]") {
+TEST_CASE("without the fold, BN runs per chunk: chunk records merged in chunk order between the phases", "[codegen]") {
     const auto layers = cg::describe(fashion_mnist::model);
     const auto plan = cg::make_plan(layers, {.fold_bn_into_dense = false});
     const auto& step = plan.train_batch;
-    const std::size_t backward = index_of(step, "batch_normalization.backward");
-    CHECK(callee(plan, step[backward]) == "bn_bwd_f32_c784");
-    CHECK(step[backward].when == cg::phase::whole_batch);
-    CHECK(step[backward].reads("grad_out_batch_normalization"));  // its dy: the dense layer's dx
-    CHECK_FALSE(reads_or_writes(step[backward], "grad_x"));       // the model's input: no dx
-    CHECK(reads_or_writes(step[backward], "bn_scratch"));
-    for (std::size_t i = index_of(step, "dense.forward"); i <= index_of(step, "dense.backward"); ++i) {
-        INFO(step[i].id);
-        CHECK(step[i].when == cg::phase::per_chunk);
-    }
-    CHECK(index_of(step, "dense.backward") < backward);
+    const std::size_t moments = index_of(step, "batch_normalization.chunk_moments");
+    const std::size_t merge = index_of(step, "batch_normalization.merge");
+    const std::size_t forward = index_of(step, "batch_normalization.forward");
+    CHECK(step[moments].when == cg::phase::per_chunk);
+    CHECK(names(step[moments].outputs()) == std::vector<std::string>{"batch_normalization_chunk_moments"});
+    CHECK(step[merge].when == cg::phase::whole_batch);
+    CHECK(step[forward].when == cg::phase::per_chunk);
+    CHECK(moments < merge);
+    CHECK(merge < forward);
+    CHECK(index_of(step, "batch_normalization.moving") > merge);
+
+    const std::size_t sums = index_of(step, "batch_normalization.gradient_sums");
+    const std::size_t gradients = index_of(step, "batch_normalization.gradients");
+    CHECK(step[sums].when == cg::phase::per_chunk);
+    CHECK(step[sums].reads("grad_out_batch_normalization"));  // its dy: the dense layer's dx
+    CHECK(step[gradients].when == cg::phase::whole_batch);
+    CHECK(step[gradients].reads("batch_normalization_chunk_gradient_sums"));
+    CHECK(argument_for(step[gradients], "coefficients").text == "nullptr");
+    // The model's input needs no gradient: no dx statement.
+    CHECK(std::none_of(step.begin(), step.end(),
+                       [](const cg::statement& s) { return s.id == "batch_normalization.backward"; }));
+    CHECK(index_of(step, "dense.backward") < sums);
+    CHECK(sums < gradients);
+    // No whole-batch statement reads rows: the plan can train over processes.
+    CHECK(plan.trains_over_processes);
 }
 
 TEST_CASE("templates: every placeholder filled, unknown ones named", "[codegen]") {

@@ -50,12 +50,19 @@ TEST_CASE("conv2d and pooling: per-chunk statements, BN over channels, no step f
     CHECK(callee(plan, first) == "conv2d_fwd_f32_h7w9c1_k3x3_same_f4_nobias");
     CHECK(names(first.inputs()) == std::vector<std::string>{"x", "conv2d_kernel"});
     CHECK(argument_for(first, "bias").text == "nullptr");
-    // BN over the (7, 9, 4) map: 63 value rows of 4 channels per sample, over the whole batch; elu fused.
+    // BN over the (7, 9, 4) map: 63 value rows of 4 channels per sample, per chunk; elu fused.
     const cg::statement& bn = t[index_of(t, "batch_normalization.forward")];
-    CHECK(bn.when == cg::phase::whole_batch);
+    CHECK(bn.when == cg::phase::per_chunk);
     CHECK(callee(plan, bn) == "bn_fwd_train_f32_c4_elu");
     CHECK(argument_for(bn, "rows").per_row == 63);
     CHECK(argument_for(bn, "x").per_row == 63 * 4);
+    const cg::statement& bn_moments = t[index_of(t, "batch_normalization.chunk_moments")];
+    CHECK(argument_for(bn_moments, "rows").per_row == 63);
+    const cg::statement& bn_merge = t[index_of(t, "batch_normalization.merge")];
+    CHECK(bn_merge.when == cg::phase::whole_batch);
+    CHECK(argument_for(bn_merge, "chunk_rows").text == "chunk_rows * 63");
+    CHECK(argument_for(t[index_of(t, "batch_normalization.gradients")], "rows").per_row == 63);
+    CHECK(argument_for(t[index_of(t, "batch_normalization.backward")], "dx").target->name == "grad_out_conv2d");
     // The strided conv2d with its bias and elu, the pools, and their backward statements.
     CHECK(callee(plan, t[index_of(t, "conv2d_1.forward")]) == "conv2d_fwd_f32_h3w4c4_k3x3_s2x2_same_f5_elu");
     CHECK(callee(plan, t[index_of(t, "average_pooling2d.forward")]) == "average_pool2d_fwd_f32_h2w2c5_k2x2_same");
@@ -70,8 +77,8 @@ TEST_CASE("conv2d and pooling: per-chunk statements, BN over channels, no step f
     CHECK(index_of(t, "batch_normalization.backward") < index_of(t, "conv2d.backward"));
     CHECK(argument_for(t[index_of(t, "conv2d.backward")], "dx").text == "nullptr");
     CHECK(argument_for(t[index_of(t, "conv2d_1.backward")], "dx").target->name == "grad_out_max_pooling2d");
-    // A BN over the whole batch normalizes rows outside a chunk: not a model for several processes yet.
-    CHECK_FALSE(plan.trains_over_processes);
+    // Every pass over rows runs per chunk: a model for several processes.
+    CHECK(plan.trains_over_processes);
     CHECK_FALSE(plan.trains_from_pixels);
 }
 

@@ -6,12 +6,15 @@
 #define HWY_TARGET_INCLUDE "tests/runtime/bn_kernels/bn_kernel_dispatch.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <utility>
 
 #include "hwy/highway.h"
 #include "runtime/kernels/batch_norm-inl.h"
+#include "runtime/kernels/bn_chunk_training-inl.h"
+#include "runtime/kernels/bn_chunked.hpp"
 #include "tests/runtime/bn_kernels/bn_configs.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -43,6 +46,45 @@ void BackwardAt(const float* x, const float* y, const float* dy, std::size_t row
                                                               dx, scratch);
 }
 
+// One training step of a BN layer as the generated code runs it per chunk (bn_chunk_training-inl.h): the chunks'
+// records into `records` (2 * chunks records), the element-wise passes over the chunks last first (no order may
+// matter).
+template <std::size_t I>
+void ChunkedTrainAt(const float* x, const float* dy, std::size_t rows, std::size_t chunk_rows, float epsilon,
+                    const float* gamma, const float* beta, float* records, float* batch_mean, float* batch_var,
+                    float* inv_std, float* y, float* dgamma, float* dbeta, float* dx, float* coefficients) {
+    constexpr bn_config k = bn_configs[I];
+    constexpr std::size_t c = k.features, record = nnfuse::kernels::bn_chunk_moments_floats(c);
+    const std::size_t chunks = (rows + chunk_rows - 1) / chunk_rows;
+    float* gradient_sums = records + chunks * record;
+    const auto count = [&](std::size_t chunk) { return std::min(chunk_rows, rows - chunk * chunk_rows); };
+    for (std::size_t chunk = 0; chunk < chunks; ++chunk)
+        kernels::BnChunkMoments<c>(x + chunk * chunk_rows * c, count(chunk), records + chunk * record);
+    kernels::BnMergeChunkMoments<c>(records, rows, chunk_rows, epsilon, batch_mean, batch_var, inv_std);
+    for (std::size_t chunk = chunks; chunk-- > 0;) {
+        const std::size_t at = chunk * chunk_rows * c;
+        kernels::BnNormalizeChunk<c, k.act, k.scale, k.center>(x + at, count(chunk), batch_mean, inv_std, gamma, beta,
+                                                               y + at);
+    }
+    for (std::size_t chunk = chunks; chunk-- > 0;) {
+        const std::size_t at = chunk * chunk_rows * c;
+        kernels::BnChunkGradientSums<c, k.act>(x + at, y + at, dy + at, count(chunk), batch_mean,
+                                               gradient_sums + chunk * record);
+    }
+    kernels::BnMergeChunkGradients<c, k.scale, k.center>(gradient_sums, chunks, rows, gamma, inv_std, dgamma, dbeta,
+                                                         dx == nullptr ? nullptr : coefficients);
+    if (dx == nullptr) return;
+    for (std::size_t chunk = 0; chunk < chunks; ++chunk) {
+        const std::size_t at = chunk * chunk_rows * c;
+        kernels::BnChunkInputGradient<c, k.act, k.scale>(x + at, y + at, dy + at, count(chunk), gamma, batch_mean,
+                                                         inv_std, coefficients, dx + at);
+    }
+}
+
+template <std::size_t... I>
+constexpr auto ChunkedTrainTable(std::index_sequence<I...>) {
+    return std::array{&ChunkedTrainAt<I>...};
+}
 template <std::size_t... I>
 constexpr auto ForwardTrainTable(std::index_sequence<I...>) {
     return std::array{&ForwardTrainAt<I>...};
@@ -76,6 +118,15 @@ void BackwardConfig(std::size_t config, const float* x, const float* y, const fl
     table[config](x, y, dy, rows, gamma, batch_mean, inv_std, dgamma, dbeta, dx, scratch);
 }
 
+void ChunkedTrainConfig(std::size_t config, const float* x, const float* dy, std::size_t rows, std::size_t chunk_rows,
+                        float epsilon, const float* gamma, const float* beta, float* records, float* batch_mean,
+                        float* batch_var, float* inv_std, float* y, float* dgamma, float* dbeta, float* dx,
+                        float* coefficients) {
+    static constexpr auto table = ChunkedTrainTable(std::make_index_sequence<bn_config_count>());
+    table[config](x, dy, rows, chunk_rows, epsilon, gamma, beta, records, batch_mean, batch_var, inv_std, y, dgamma,
+                  dbeta, dx, coefficients);
+}
+
 // Which target a dispatched call reached (Highway 1.0.3 has no hwy::DispatchedTarget).
 std::int64_t CompiledTarget() { return HWY_TARGET; }
 
@@ -90,6 +141,7 @@ namespace nnfuse::test {
 HWY_EXPORT(ForwardTrainConfig);
 HWY_EXPORT(ForwardInferConfig);
 HWY_EXPORT(BackwardConfig);
+HWY_EXPORT(ChunkedTrainConfig);
 HWY_EXPORT(CompiledTarget);
 
 namespace dispatch {
@@ -109,6 +161,15 @@ void BackwardConfig(std::size_t config, const float* x, const float* y, const fl
                     float* dx, float* scratch) {
     HWY_DYNAMIC_DISPATCH(BackwardConfig)
     (config, x, y, dy, rows, gamma, batch_mean, inv_std, dgamma, dbeta, dx, scratch);
+}
+
+void ChunkedTrainConfig(std::size_t config, const float* x, const float* dy, std::size_t rows, std::size_t chunk_rows,
+                        float epsilon, const float* gamma, const float* beta, float* records, float* batch_mean,
+                        float* batch_var, float* inv_std, float* y, float* dgamma, float* dbeta, float* dx,
+                        float* coefficients) {
+    HWY_DYNAMIC_DISPATCH(ChunkedTrainConfig)
+    (config, x, dy, rows, chunk_rows, epsilon, gamma, beta, records, batch_mean, batch_var, inv_std, y, dgamma, dbeta,
+     dx, coefficients);
 }
 
 std::int64_t CompiledTarget() { return HWY_DYNAMIC_DISPATCH(CompiledTarget)(); }

@@ -26,6 +26,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "hwy/aligned_allocator.h"
+#include "runtime/kernels/bn_chunked.hpp"
 #include "tests/runtime/bn_kernels/bn_configs.hpp"
 #include "tests/runtime/bn_kernels/bn_reference.hpp"
 #include "tests/support/simd_targets.hpp"
@@ -40,6 +42,10 @@ void ForwardInferConfig(std::size_t config, const float* x, std::size_t rows, fl
 void BackwardConfig(std::size_t config, const float* x, const float* y, const float* dy, std::size_t rows,
                     const float* gamma, const float* batch_mean, const float* inv_std, float* dgamma, float* dbeta,
                     float* dx, float* scratch);
+void ChunkedTrainConfig(std::size_t config, const float* x, const float* dy, std::size_t rows, std::size_t chunk_rows,
+                        float epsilon, const float* gamma, const float* beta, float* records, float* batch_mean,
+                        float* batch_var, float* inv_std, float* y, float* dgamma, float* dbeta, float* dx,
+                        float* coefficients);
 std::int64_t CompiledTarget();
 }  // namespace dispatch
 
@@ -171,6 +177,34 @@ inline backward_result run_backward(std::size_t config, const bn_data& data, con
     return out;
 }
 
+// A training step of the layer cut into chunks of chunk_rows (bn_chunk_training-inl.h), forward and backward.
+struct chunked_result {
+    train_result forward;
+    backward_result backward;
+};
+
+inline chunked_result run_chunked(std::size_t config, const bn_data& data, std::size_t chunk_rows, double epsilon,
+                                  bool with_dx = true) {
+    const bn_config& k = bn_configs[config];
+    const std::size_t chunks = (data.rows + chunk_rows - 1) / chunk_rows;
+    // Aligned as the generated Net's arena is; NaN where nothing should be read before it is written.
+    const std::size_t record_floats = 2 * chunks * nnfuse::kernels::bn_chunk_moments_floats(data.features);
+    auto records = hwy::AllocateAligned<float>(record_floats);
+    std::fill_n(records.get(), record_floats, std::nanf(""));
+    chunked_result out{
+        {std::vector<float>(data.features), std::vector<float>(data.features), std::vector<float>(data.features),
+         std::vector<float>(data.x.size())},
+        {std::vector<float>(data.features), std::vector<float>(data.features), std::vector<float>(data.x.size())}};
+    std::vector<float> coefficients(2 * data.features, std::nanf(""));
+    dispatch::ChunkedTrainConfig(config, data.x.data(), data.dy.data(), data.rows, chunk_rows,
+                                 static_cast<float>(epsilon), gamma_of(data, k), beta_of(data, k), records.get(),
+                                 out.forward.mean.data(), out.forward.var.data(), out.forward.inv_std.data(),
+                                 out.forward.y.data(), k.scale ? out.backward.dgamma.data() : nullptr,
+                                 k.center ? out.backward.dbeta.data() : nullptr,
+                                 with_dx ? out.backward.dx.data() : nullptr, coefficients.data());
+    return out;
+}
+
 // The forward outputs the backward kernel consumes, from the double reference rounded to float: the
 // backward is then checked against its contract evaluated on exactly its inputs.
 inline train_result forward_from_reference(std::size_t config, const bn_data& data, double epsilon) {
@@ -198,17 +232,21 @@ inline void check_backward(std::size_t config, const bn_data& data, const train_
     check_close("dx", got.dx, ref.dx, ref.dx_scale, gradient_tolerance);
 }
 
-inline void check_forward_train(std::size_t config, const bn_data& data, double epsilon) {
+// `got`: a training forward's outputs (BnForwardTrain's, or the chunked passes').
+inline void check_forward_train(std::size_t config, const bn_data& data, double epsilon, const train_result& got) {
     const bn_config& k = bn_configs[config];
     const bn_train_ref ref =
         forward_train_ref(data.x, data.rows, data.features, epsilon, gamma_of(data, k), beta_of(data, k), k.act);
     std::vector<double> mean_scale(data.features);
     for (std::size_t c = 0; c < data.features; ++c) mean_scale[c] = std::abs(ref.mean[c]) + std::sqrt(ref.var[c]);
-    const train_result got = run_forward_train(config, data, epsilon);
     check_close("batch_mean", got.mean, ref.mean, mean_scale, mean_tolerance);
     check_close("batch_var", got.var, ref.var, abs_of(ref.var), statistic_tolerance);
     check_close("inv_std", got.inv_std, ref.inv_std, ref.inv_std, statistic_tolerance);
     check_close("y", got.y, ref.y, max_one_abs(ref.y), output_tolerance);
+}
+
+inline void check_forward_train(std::size_t config, const bn_data& data, double epsilon) {
+    check_forward_train(config, data, epsilon, run_forward_train(config, data, epsilon));
 }
 
 inline std::string describe(const bn_config& k, std::size_t rows) {

@@ -1,5 +1,6 @@
 // The batch-normalization backward kernel on every SIMD target: against the double reference given the same
-// statistics, against central finite differences of sum(dy * bn(x)), and without dx. Tolerances: bn_kernel_harness.hpp.
+// statistics, against central finite differences of sum(dy * bn(x)) (the chunked passes too), and without dx.
+// Tolerances: bn_kernel_harness.hpp.
 
 #include <algorithm>
 #include <cmath>
@@ -126,9 +127,8 @@ TEST_CASE("bn backward equals central finite differences of sum(dy * bn(x))", "[
                 const double hb = finite_difference_step * std::max(1.0, std::abs(b));
                 dbeta_fd[c] = (objective(x_col, g, b + hb) - objective(x_col, g, b - hb)) / (2 * hb);
             }
-            for_each_target([&] {
-                const train_result forward = run_forward_train(config, data, keras_epsilon);
-                const backward_result got = run_backward(config, data, forward, true);
+            // The whole-batch kernel, and the chunked passes (bn_chunk_training-inl.h) in chunks of 64 rows.
+            const auto check_against_finite_differences = [&](const backward_result& got) {
                 std::vector<float> dx_got, dgamma_got, dbeta_got;
                 std::vector<double> dx_want, dx_scale, dgamma_want, dgamma_scale, dbeta_want, dbeta_scale;
                 std::vector<double> dx_allow, dgamma_allow, dbeta_allow;
@@ -158,6 +158,15 @@ TEST_CASE("bn backward equals central finite differences of sum(dy * bn(x))", "[
                     check_close("dbeta vs finite differences", dbeta_got, dbeta_want, dbeta_scale, gradient_tolerance,
                                 dbeta_allow);
                 }
+            };
+            for_each_target([&] {
+                INFO("whole batch");
+                check_against_finite_differences(
+                    run_backward(config, data, run_forward_train(config, data, keras_epsilon), true));
+            });
+            for_each_target([&] {
+                INFO("chunks of 64 rows");
+                check_against_finite_differences(run_chunked(config, data, 64, keras_epsilon).backward);
             });
         }
     }
