@@ -160,6 +160,7 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
             {"runtime_includes", print.runtime_includes()},
             {"kernel_declarations", print.kernel_declarations()},
             {"constants", storage.constants},
+            {"helpers", print.helpers()},
             {"arena_offsets", storage.arena_offsets},
             {"arena_pointers", storage.arena_pointers},
             {"variable_table", storage.variable_table},

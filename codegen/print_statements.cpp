@@ -208,6 +208,16 @@ std::string statement_printer::kernel_declarations() const {
     return text;
 }
 
+std::string statement_printer::helpers() const {
+    for (const auto* f : {&plan_.train_batch, &plan_.train_pixel_batch, &plan_.forward_train}) {
+        for (const statement& s : *f) {
+            if (std::holds_alternative<check_statistics_rows>(s.action))
+                return templates_.text("snippets/too_few_statistics_rows.in");
+        }
+    }
+    return "";
+}
+
 std::string statement_printer::kernel_includes() const {
     std::set<std::string> headers;
     for (const auto& k : plan_.kernels) headers.insert(k.signature->header);

@@ -29,6 +29,8 @@ public:
     std::string target_kernels() const;
     std::string dispatch() const;
     std::string kernel_declarations() const;
+    // The Net's own helper functions its statements call (today: the batch_norm layers' row check's error), if any.
+    std::string helpers() const;
     // The kernel and runtime headers the statements call.
     std::string kernel_includes() const;
     std::string runtime_includes() const;
