@@ -157,11 +157,10 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
         {
             {"banner", banner(request, "//")},
             {"model", request.model},
-            {"kernel_includes", print.kernel_includes()},
             {"runtime_includes", print.runtime_includes()},
-            {"target_kernels", print.target_kernels()},
+            {"kernel_declarations", print.kernel_declarations()},
             {"constants", storage.constants},
-            {"dispatch", print.dispatch()},
+            {"helpers", print.helpers()},
             {"arena_offsets", storage.arena_offsets},
             {"arena_pointers", storage.arena_pointers},
             {"variable_table", storage.variable_table},
@@ -178,6 +177,14 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
             {"train_step_pixels", print.chunked(plan.train_pixel_batch, step_chunks)},
             {"capability_definitions", bn_definitions},
         }));
+    files.kernels =
+        wrap_long_lines(templates.fill("kernels.gen.cpp.in", {
+                                                                 {"banner", banner(request, "//")},
+                                                                 {"model", request.model},
+                                                                 {"kernel_includes", print.kernel_includes()},
+                                                                 {"target_kernels", print.target_kernels()},
+                                                                 {"dispatch", print.dispatch()},
+                                                             }));
     files.manifest = manifest(request.model, banner(request, ">"), layers, plan);
     return files;
 }

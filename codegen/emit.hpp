@@ -1,4 +1,7 @@
-// nnfuse::codegen::render: prints a planned model as C++ (<model>.gen.hpp / .gen.cpp) and a manifest.
+// nnfuse::codegen::render: prints a planned model as C++ and a manifest: <model>.gen.hpp (the Net's class),
+// <model>.gen.cpp (the Net's member functions) and <model>.kernels.gen.cpp (the kernels, compiled once per SIMD
+// target, and their dispatch functions, which the Net declares and calls): two translation units a build compiles
+// in parallel.
 //
 // The printers decide nothing (plan.hpp decides): the C++ skeletons and the snippets are template files with
 // ${placeholders} (codegen/templates/), filled with one kernel wrapper per kernel of the plan, the kernel headers
@@ -26,7 +29,10 @@ struct emit_request {
 };
 
 struct generated_files {
-    std::string header, source, manifest;
+    std::string header;   // <model>.gen.hpp
+    std::string source;   // <model>.gen.cpp: the Net
+    std::string kernels;  // <model>.kernels.gen.cpp: the per-target kernels and their dispatch functions
+    std::string manifest;
 };
 
 generated_files render(const emit_request& request, const std::vector<layer_description>& layers,

@@ -3,7 +3,8 @@
 // and run at build time:  nnfuse-gen --name fashion_mnist --templates DIR --out-dir DIR [--no-fold]
 // --no-fold keeps every batch_norm step separate (plan.hpp); the tests build such a twin of a model to check
 // that the folded path computes the same.
-// Writes <name>.gen.hpp, <name>.gen.cpp and <name>.manifest.md, each only if its content changed.
+// Writes <name>.gen.hpp, <name>.gen.cpp (the Net), <name>.kernels.gen.cpp (its kernels, per SIMD target) and
+// <name>.manifest.md, each only if its content changed.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
         const auto files = cg::render(request, layers, plan);
         cg::write_if_changed(request.out_dir / (request.model + ".gen.hpp"), files.header);
         cg::write_if_changed(request.out_dir / (request.model + ".gen.cpp"), files.source);
+        cg::write_if_changed(request.out_dir / (request.model + ".kernels.gen.cpp"), files.kernels);
         cg::write_if_changed(request.out_dir / (request.model + ".manifest.md"), files.manifest);
     } catch (const std::exception& error) {
         fmt::print(stderr, "nnfuse-gen: model {} ({}): {}\n", request.model_expression, request.model_header,

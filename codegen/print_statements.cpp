@@ -1,5 +1,6 @@
 #include "codegen/print_statements.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/core.h>
@@ -198,6 +199,25 @@ std::string statement_printer::dispatch() const {
     return text;
 }
 
+std::string statement_printer::kernel_declarations() const {
+    std::string text;
+    for (const auto& k : plan_.kernels) {
+        text += templates_.fill("snippets/kernel_declaration.in",
+                                {{"name", k.name}, {"parameters", parameter_list(*k.signature)}});
+    }
+    return text;
+}
+
+std::string statement_printer::helpers() const {
+    for (const auto* f : {&plan_.train_batch, &plan_.train_pixel_batch, &plan_.forward_train}) {
+        for (const statement& s : *f) {
+            if (std::holds_alternative<check_statistics_rows>(s.action))
+                return templates_.text("snippets/too_few_statistics_rows.in");
+        }
+    }
+    return "";
+}
+
 std::string statement_printer::kernel_includes() const {
     std::set<std::string> headers;
     for (const auto& k : plan_.kernels) headers.insert(k.signature->header);
@@ -216,6 +236,11 @@ std::string statement_printer::runtime_includes() const {
             if (c != nullptr && !c->signature->per_target && c->signature->header != "runtime/data/pixel_rows.hpp" &&
                 !c->signature->header.empty()) {
                 headers.insert(c->signature->header);
+            }
+            // A chunk's part of a BN's per-chunk moments is sized by bn_chunk_moments_floats().
+            if (c != nullptr && std::any_of(c->arguments.begin(), c->arguments.end(),
+                                            [](const argument& a) { return a.kind == argument::form::chunk_part; })) {
+                headers.insert("runtime/kernels/bn_chunked.hpp");
             }
         }
     }

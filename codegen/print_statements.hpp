@@ -24,9 +24,13 @@ public:
     std::string chunked(const std::vector<statement>& statements, chunks which = chunks::all) const;
     // forward_infer's body: every statement per piece of rows.
     std::string pieces(const std::vector<statement>& statements) const;
-    // The per-target wrappers and the dispatch entries of the plan's kernels.
+    // The per-target wrappers and the dispatch functions of the plan's kernels (<model>.kernels.gen.cpp), and the
+    // dispatch functions' declarations (the Net's <model>.gen.cpp).
     std::string target_kernels() const;
     std::string dispatch() const;
+    std::string kernel_declarations() const;
+    // The Net's own helper functions its statements call (today: the batch_norm layers' row check's error), if any.
+    std::string helpers() const;
     // The kernel and runtime headers the statements call.
     std::string kernel_includes() const;
     std::string runtime_includes() const;

@@ -3,9 +3,10 @@
 //              [--depfile FILE] [--no-fold] [-I DIR]...
 // requires: the header declares the model expression (a C++ expression of an nnfuse::model); NAME is a C++
 //           identifier (the namespace nnfuse::generated::NAME and the file stem).
-// ensures:  DIR holds NAME.gen.hpp, NAME.gen.cpp and NAME.manifest.md (each rewritten only if its content
-//           changed); with --depfile, FILE lists every header the model pulled in (Makefile syntax, target
-//           DIR/NAME.gen.hpp), so a build reruns the generator when any of them changes.
+// ensures:  DIR holds NAME.gen.hpp, NAME.gen.cpp (the Net), NAME.kernels.gen.cpp (its kernels, compiled once per
+//           SIMD target: a second translation unit to compile beside NAME.gen.cpp) and NAME.manifest.md (each
+//           rewritten only if its content changed); with --depfile, FILE lists every header the model pulled in
+//           (Makefile syntax, target DIR/NAME.gen.hpp), so a build reruns the generator when any of them changes.
 // How: the model is C++ types, so it must be compiled. This program compiles nnfuse's generator entry point
 // (codegen/main.cpp, installed as share/nnfuse/main.cpp) with the user's header, with the C++ compiler nnfuse
 // was built with, links it against the codegen library, and runs it (DIR/NAME.nnfuse-gen/ keeps the driver).

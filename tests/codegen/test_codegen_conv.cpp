@@ -110,7 +110,7 @@ TEST_CASE("conv2d kernels: Keras's glorot fans and their (kh, kw, in, out) shape
         ".stride_w = 2,\n"
         "                                                      .same_padding = true};\n"
         "    kernels::Conv2dForward<window, 5, activation_kind::elu, /*UseBias=*/true>(";
-    CHECK(files.source.find(strided) != std::string::npos);
+    CHECK(files.kernels.find(strided) != std::string::npos);
     CHECK(files.header.find("filters=5 kernel_size=(3, 3) strides=(2, 2) padding=same activation=elu use_bias=true") !=
           std::string::npos);
     CHECK(files.header.find("target_shape=(7, 9, 1)") != std::string::npos);

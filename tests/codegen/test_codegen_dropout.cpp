@@ -161,7 +161,7 @@ TEST_CASE("dropout in inference is the identity: no statement, its input read in
 TEST_CASE("the random state and the dropout kernels only in a Net that draws random numbers", "[codegen][dropout]") {
     const auto with_layers = cg::describe(test_models::dropout_mlp);
     const auto with = cg::render(request_for("dropout_mlp"), with_layers, cg::make_plan(with_layers));
-    CHECK(with.source.find("#include \"runtime/kernels/dropout-inl.h\"") != std::string::npos);
+    CHECK(with.kernels.find("#include \"runtime/kernels/dropout-inl.h\"") != std::string::npos);
     CHECK(with.source.find("#include \"runtime/train/random_state.hpp\"") != std::string::npos);
     CHECK(with.header.find("randomness() override { return &random_; }") != std::string::npos);
     CHECK(with.header.find("nnfuse::random_state random_;") != std::string::npos);
@@ -172,6 +172,7 @@ TEST_CASE("the random state and the dropout kernels only in a Net that draws ran
     CHECK_FALSE(reference_plan.draws_random_numbers);
     const auto reference = cg::render(request_for("fashion_mnist"), reference_layers, reference_plan);
     CHECK(reference.source.find("dropout") == std::string::npos);
+    CHECK(reference.kernels.find("dropout") == std::string::npos);
     CHECK(reference.source.find("random") == std::string::npos);
     CHECK(reference.header.find("random") == std::string::npos);  // network::randomness() gives nullptr
 }

@@ -155,8 +155,8 @@ TEST_CASE("a residual block of convolutions: BN with elu inside, x's gradient su
     CHECK(index_of(infer, "batch_normalization.stop") < index_of(infer, "add.infer"));
 
     const auto files = cg::render(codegen_test::request_for("residual_cnn"), layers, plan);
-    CHECK(files.source.find("#include \"runtime/kernels/add-inl.h\"") != std::string::npos);
-    CHECK(files.source.find("kernels::AddForward<144>") != std::string::npos);
+    CHECK(files.kernels.find("#include \"runtime/kernels/add-inl.h\"") != std::string::npos);
+    CHECK(files.kernels.find("kernels::AddForward<144>") != std::string::npos);
 }
 
 TEST_CASE("residual blocks and fusions that assume a chain", "[codegen][residual]") {

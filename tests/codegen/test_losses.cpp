@@ -83,8 +83,9 @@ TEST_CASE("a regression model's train_batch: mean squared error of the last laye
     for (const auto& note : plan.notes) CHECK(note.find("softmax") == std::string::npos);
     // The generated source includes the loss kernel it uses, and only that one.
     const auto files = cg::render(request_for("linear_regression"), layers, plan);
-    CHECK(files.source.find("#include \"runtime/kernels/mean_squared_error-inl.h\"") != std::string::npos);
+    CHECK(files.kernels.find("#include \"runtime/kernels/mean_squared_error-inl.h\"") != std::string::npos);
     CHECK(files.source.find("softmax") == std::string::npos);
+    CHECK(files.kernels.find("softmax") == std::string::npos);
     CHECK(files.header.find("classes") == std::string::npos);  // not a classifier
     CHECK(files.manifest.find("Loss: mean_squared_error on float targets (1 per sample); metric: mae") !=
           std::string::npos);
@@ -93,6 +94,7 @@ TEST_CASE("a regression model's train_batch: mean squared error of the last laye
     const auto classifier = cg::render(request_for("fashion_mnist"), reference,
                                        cg::make_plan(reference, cg::describe_loss(fashion_mnist::model)));
     CHECK(classifier.source.find("mean_squared_error") == std::string::npos);
+    CHECK(classifier.kernels.find("mean_squared_error") == std::string::npos);
 }
 
 TEST_CASE("a regression's last activation stays in its layer's step: the loss reads the activated output",
@@ -126,7 +128,7 @@ TEST_CASE("each loss of the DSL plans its own kernel, targets and prediction", "
         CHECK(plan.targets.element_type == expected.targets_type);
         CHECK(plan.steps.back().activation == expected.last_step_activation);
         const auto files = cg::render(request_for("m"), layers, plan);
-        CHECK(files.source.find("#include \"" + plan.kernels[plan.loss_kernel].signature->header + "\"") !=
+        CHECK(files.kernels.find("#include \"" + plan.kernels[plan.loss_kernel].signature->header + "\"") !=
               std::string::npos);
         return plan;
     };

@@ -84,6 +84,7 @@ meson setup "$work/meson-sub/build" "$work/meson-sub" --force-fallback-for=nnfus
 timed ninja -C "$work/meson-sub/build" -j "$jobs" myapp | tail -1
 expect_up_to_date "$work/meson-sub/build"
 expect_optimization "$work/meson-sub/build/compile_commands.json" mymodel.gen.cpp -O2
+expect_optimization "$work/meson-sub/build/compile_commands.json" mymodel.kernels.gen.cpp -O2
 expect_optimization "$work/meson-sub/build/compile_commands.json" /main.cpp -O0
 "$work/meson-sub/build/myapp"
 
@@ -92,6 +93,7 @@ PKG_CONFIG_PATH="$pc_dir" meson setup "$work/meson-installed" "$root/tests/consu
 timed ninja -C "$work/meson-installed" -j "$jobs" | tail -1
 expect_up_to_date "$work/meson-installed"
 expect_optimization "$work/meson-installed/compile_commands.json" mymodel.gen.cpp -O2
+expect_optimization "$work/meson-installed/compile_commands.json" mymodel.kernels.gen.cpp -O2
 "$work/meson-installed/myapp"
 
 step "cmake project, nnfuse from the staged install (CMAKE_PREFIX_PATH, CMAKE_BUILD_TYPE=Debug)"
@@ -100,6 +102,7 @@ cmake -S "$root/tests/consumer/cmake" -B "$work/cmake" -G Ninja -DCMAKE_BUILD_TY
 timed ninja -C "$work/cmake" -j "$jobs" | tail -1
 expect_up_to_date "$work/cmake"
 expect_optimization "$work/cmake/compile_commands.json" mymodel.gen.cpp -O2
+expect_optimization "$work/cmake/compile_commands.json" mymodel.kernels.gen.cpp -O2
 expect_optimization "$work/cmake/compile_commands.json" /main.cpp none
 "$work/cmake/myapp"
 
