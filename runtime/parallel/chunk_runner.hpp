@@ -69,13 +69,16 @@ public:
     template <class Body>
     void run(std::size_t chunks, std::size_t tasks, const Body& body) {
         const std::size_t items = chunks + tasks;
+        // One out-of-line copy of the body serves both paths: inlined into each, a generated Net's phases were
+        // compiled twice (the Net's translation unit is most of a large model's build time).
+        const call_fn call = [](const void* context, std::size_t item) __attribute__((noinline)) {
+            (*static_cast<const Body*>(context))(item);
+        };
         if (chunks <= 1 || workers_.empty()) {
-            for (std::size_t item = 0; item < items; ++item) body(item);
+            for (std::size_t item = 0; item < items; ++item) call(&body, item);
             return;
         }
-        run_on_workers(
-            chunks, items, [](const void* context, std::size_t item) { (*static_cast<const Body*>(context))(item); },
-            &body);
+        run_on_workers(chunks, items, call, &body);
     }
 
 private:
