@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -73,12 +76,28 @@ CLI::Validator plot_file() {
         "FILE");
 }
 
+namespace {
+
+// "rank R: " when this process is one of several that mpirun started, else "". A command line is parsed before MPI
+// starts, so the rank comes from the launcher's environment (Open MPI's, else the PMI variables MPICH and others set).
+std::string launcher_rank_prefix() {
+    for (const auto& [rank, size] :
+         {std::pair{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"}, std::pair{"PMI_RANK", "PMI_SIZE"}}) {
+        const char* r = std::getenv(rank);
+        const char* n = std::getenv(size);
+        if (r != nullptr && n != nullptr && std::string_view(n) != "1") return fmt::format("rank {}: ", r);
+    }
+    return "";
+}
+
+}  // namespace
+
 void exit_on_usage_error(CLI::App& app) {
     // CLI11_PARSE returns CLI11's own exit codes (105 for a bad value, 109 for an unknown flag, ...) and
     // prints two lines. The samples promise one line and status 2 for every command-line error, and this
     // hook is the one place CLI11 calls for all of them (never for --help or --version, which exit 0).
     app.failure_message([](const CLI::App*, const CLI::Error& error) -> std::string {
-        fmt::print(stderr, "error: {} (see --help)\n", error.what());
+        fmt::print(stderr, "error: {}{} (see --help)\n", launcher_rank_prefix(), error.what());
         std::fflush(stdout);
         std::exit(exit_usage);
     });

@@ -11,7 +11,8 @@ usage: sample_ranks.py CHECK PROGRAM [ARGS...]
               within 30 s, nonzero, rank 0 saying it was stopped and naming the checkpoint; the checkpoint must load
               (--resume) and be byte-identical to one process's after as many epochs.
   bad-launch  more ranks than a batch has chunks, ranks started with another --seed or another model (--bn-profile
-              torch): each exits nonzero with exactly one "error:" line naming the values.
+              torch), a flag one rank cannot parse: each exits nonzero with exactly one "error:" line naming the
+              values (the last one the rank too).
 mpirun runs with --oversubscribe (more ranks than cores) and, as root, --allow-run-as-root.
 """
 import json
@@ -141,5 +142,9 @@ with tempfile.TemporaryDirectory() as tmp:
         models = run(launcher + ["-np", "1", program, "--distributed", *short, ":",
                                  "-np", "1", program, "--distributed", *short, "--bn-profile", "torch"], expect=1)
         print(one_error(models, "rank 1 has model fashion_mnist_torch", "rank 0 has model fashion_mnist "))
+        # A command line one rank cannot parse: that rank's one line names it (MPI has not started yet).
+        flag = run(launcher + ["-np", "1", program, "--distributed", *short, ":",
+                               "-np", "1", program, "--distributed", *short, "--epochs", "zero"], expect=1)
+        print(one_error(flag, "rank 1: ", "--epochs", "zero"))
     else:
         sys.exit(f"unknown check {check}")
