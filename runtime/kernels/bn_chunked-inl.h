@@ -88,20 +88,8 @@ HWY_INLINE void MergePanel(const float* moments, std::size_t rows, std::size_t c
 template <std::size_t C, std::size_t kFirst>
 HWY_NOINLINE void LongChunkPanelMoments(const float* x, std::size_t rows, float* moments) {
     using Panel = bn_detail::FeaturePanel<C, kFirst>;
-    const DF d;
-    const std::size_t columns_end = (Panel::kWidth + hn::Lanes(d) - 1) / hn::Lanes(d) * hn::Lanes(d);
     bn_detail::RunningMoments<Panel::kPadded> merged;
-    for (std::size_t r0 = 0; r0 < rows; r0 += bn_detail::kBlockRows) {
-        const std::size_t block_rows = std::min(bn_detail::kBlockRows, rows - r0);
-        bn_detail::ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
-            hn::Vec<DF> center, sum_dev, sum_sq_dev;
-            bn_detail::ColumnBlockMoments<decltype(partial)::value>(x + r0 * C + kFirst + j, C, block_rows, count,
-                                                                    center, sum_dev, sum_sq_dev);
-            bn_detail::StoreColumnMoments(center, sum_dev, sum_sq_dev, merged.center + j, merged.sum_dev + j,
-                                          merged.sum_sq_dev + j);
-        });
-        merged.MergeBlock(columns_end, r0, block_rows);
-    }
+    bn_detail::MergePanelBlocks<C, kFirst>(x, rows, merged);
     const auto [center, sum_dev, sum_sq_dev] = MomentsOf<C>(moments, 0);
     const double n = static_cast<double>(rows);
     for (std::size_t j = 0; j < Panel::kWidth; ++j) {

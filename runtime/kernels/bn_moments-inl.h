@@ -8,6 +8,7 @@
 //   FinishColumnMoments: a batch of one block, finished in float.
 //   FinishMoments: mean and variance finished in double, 1/sqrt(var + epsilon) in float (a correctly rounded sqrt
 //   and division each).
+//   MergePanelBlocks<C, kFirst>: a panel's block sums over several blocks, merged in double.
 //   PanelMomentsOverBlocks<C, kFirst>: the statistics pass of a panel over several blocks.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
@@ -179,15 +180,14 @@ HWY_INLINE void FinishMoments(const RunningMoments<kPadded>& moments, std::size_
     StoreColumn<kPartial>(df, inv, inv_std, count);
 }
 
-// Statistics of a panel over several blocks: float block sums merged in double, finished per feature.
+// The float block sums of features [kFirst, kFirst + kWidth) over `rows` rows, merged in double into `moments`.
 template <std::size_t C, std::size_t kFirst>
-HWY_NOINLINE void PanelMomentsOverBlocks(const float* x, std::size_t rows, float epsilon, float* batch_mean,
-                                         float* batch_var, float* inv_std) {
+HWY_INLINE void MergePanelBlocks(const float* x, std::size_t rows,
+                                 RunningMoments<FeaturePanel<C, kFirst>::kPadded>& moments) {
     using Panel = FeaturePanel<C, kFirst>;
     const DF d;
     // Merge whole vectors: the lanes of a partial column past the layer's width hold zeros.
     const std::size_t columns_end = (Panel::kWidth + hn::Lanes(d) - 1) / hn::Lanes(d) * hn::Lanes(d);
-    RunningMoments<Panel::kPadded> moments;
     for (std::size_t r0 = 0; r0 < rows; r0 += kBlockRows) {
         const std::size_t block_rows = std::min(kBlockRows, rows - r0);
         ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
@@ -199,6 +199,15 @@ HWY_NOINLINE void PanelMomentsOverBlocks(const float* x, std::size_t rows, float
         });
         moments.MergeBlock(columns_end, r0, block_rows);
     }
+}
+
+// Statistics of a panel over several blocks: float block sums merged in double, finished per feature.
+template <std::size_t C, std::size_t kFirst>
+HWY_NOINLINE void PanelMomentsOverBlocks(const float* x, std::size_t rows, float epsilon, float* batch_mean,
+                                         float* batch_var, float* inv_std) {
+    using Panel = FeaturePanel<C, kFirst>;
+    RunningMoments<Panel::kPadded> moments;
+    MergePanelBlocks<C, kFirst>(x, rows, moments);
     const double inv_rows = 1.0 / static_cast<double>(rows);
     ForEachVector(DD(), Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
         FinishMoments<decltype(partial)::value>(moments, j, count, inv_rows, epsilon, batch_mean + kFirst + j,
