@@ -189,6 +189,9 @@ void resume(const training_flags& flags, nnfuse::network& net, nnfuse::optimizer
     std::cout << fmt::format("Resuming from {} after epoch {}\n", flags.resume_path, loaded.progress.epochs_done);
 }
 
+// FNV-1a, 64 bits: a digest to compare ranks' inputs by, not a checksum against tampering.
+constexpr std::uint64_t fnv_offset_basis = 0xcbf29ce484222325ull;
+
 std::uint64_t fnv1a(std::uint64_t hash, const void* data, std::size_t bytes) {
     const auto* p = static_cast<const unsigned char*>(data);
     for (std::size_t i = 0; i < bytes; ++i) hash = (hash ^ p[i]) * 0x100000001b3ull;
@@ -196,7 +199,7 @@ std::uint64_t fnv1a(std::uint64_t hash, const void* data, std::size_t bytes) {
 }
 
 std::string digest_of(const nnfuse::labeled_images& set) {
-    std::uint64_t hash = 0xcbf29ce484222325ull;
+    std::uint64_t hash = fnv_offset_basis;
     hash = fnv1a(hash, set.pixels.data(), set.pixels.size());
     hash = fnv1a(hash, set.labels.data(), set.labels.size());
     return fmt::format("{} samples, digest {:016x}", set.count, hash);
@@ -212,12 +215,12 @@ std::string fingerprint(const nnfuse::network& net, const training_flags& flags,
         std::ifstream in(flags.resume_path, std::ios::binary);
         const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         resumed = fmt::format("a file of {} bytes, digest {:016x}", bytes.size(),
-                              fnv1a(0xcbf29ce484222325ull, bytes.data(), bytes.size()));
+                              fnv1a(fnv_offset_basis, bytes.data(), bytes.size()));
     }
     return fmt::format(
         "model {} (architecture digest {:016x})\n--epochs {}\n--batch-size {}\n--optimizer {}\n--learning-rate {}\n"
         "--lr-schedule {}\n--seed {}\n--bn-stats {}\n--limit {}\ntraining data {}\ntest data {}\n--resume {}\n",
-        net.model_name(), fnv1a(0xcbf29ce484222325ull, architecture.data(), architecture.size()), flags.epochs,
+        net.model_name(), fnv1a(fnv_offset_basis, architecture.data(), architecture.size()), flags.epochs,
         flags.batch_size, flags.optimizer, learning_rate, flags.lr_schedule, flags.seed, flags.bn_stats, flags.limit,
         digest_of(data.train), digest_of(data.test), resumed);
 }

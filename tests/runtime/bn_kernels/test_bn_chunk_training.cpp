@@ -4,7 +4,6 @@
 // values per sample), one chunk, many short ones, and no dx. Finite differences: test_bn_backward.cpp. Tolerances:
 // bn_kernel_harness.hpp.
 
-#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -82,7 +81,7 @@ TEST_CASE("chunked BN backward matches the double reference given its statistics
     }
 }
 
-TEST_CASE("chunked BN without dx: the same parameter gradients, dx untouched", "[bn_kernels][chunked]") {
+TEST_CASE("chunked BN without dx: the same parameter gradients", "[bn_kernels][chunked]") {
     const std::size_t config = config_index(37, activation_kind::elu);
     const bn_data data = make_data(1000, 37, 23);
     for_each_target([&] {
@@ -90,7 +89,6 @@ TEST_CASE("chunked BN without dx: the same parameter gradients, dx untouched", "
         const chunked_result without = run_chunked(config, data, 300, keras_epsilon, /*with_dx=*/false);
         CHECK(without.backward.dgamma == with_dx.backward.dgamma);
         CHECK(without.backward.dbeta == with_dx.backward.dbeta);
-        CHECK(std::all_of(without.backward.dx.begin(), without.backward.dx.end(), [](float v) { return v == 0.0f; }));
     });
 }
 
