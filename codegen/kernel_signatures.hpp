@@ -43,7 +43,7 @@ extern const kernel_signature bn_chunk_moments, bn_merge_chunk_moments, bn_norma
 extern const kernel_signature bn_chunk_moments_from_pixels, bn_normalize_pixel_rows;
 extern const kernel_signature bn_normalize_chunk, bn_chunk_gradient_sums, bn_merge_chunk_gradients,
     bn_chunk_input_gradient;
-extern const kernel_signature bn_fold_into_dense, bn_dense_gradient_epilogue;
+extern const kernel_signature bn_fold_into_dense, bn_dense_gradient_epilogue, bn_fold_into_conv;
 extern const kernel_signature activation_forward, activation_backward;
 extern const kernel_signature softmax_cross_entropy, softmax_categorical_cross_entropy, sigmoid_binary_cross_entropy;
 extern const kernel_signature mean_squared_error, mean_absolute_error, huber;

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
             request.out_dir = argv[++i];
         } else if (arg == "--no-fold") {
             options.fold_bn_into_dense = false;
+            options.fold_bn_into_conv_for_inference = false;
         } else {
             fmt::print(stderr,
                        "nnfuse-gen: unknown argument '{}'\nusage: nnfuse-gen --name NAME --templates DIR --out-dir DIR "

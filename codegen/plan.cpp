@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "codegen/layers/bn_dense_fold.hpp"
+#include "codegen/layers/conv_bn_fold.hpp"
 #include "codegen/layers/layer_module.hpp"
 #include "codegen/losses/loss_module.hpp"
 #include "codegen/plan_passes.hpp"
@@ -174,6 +175,20 @@ void fold_bn_into_dense(model_plan& plan) {
     }
 }
 
+// In inference, a batch_norm that only reads a linear Conv2D's output becomes that Conv2D's kernel and bias.
+void fold_bn_into_conv_for_inference(model_plan& plan) {
+    for (std::size_t i = 0; i + 1 < plan.steps.size(); ++i) {
+        step& conv = plan.steps[i];
+        step& bn = plan.steps[i + 1];
+        if (!layers::foldable_for_inference(conv, bn) || steps_reading(plan, conv.out) != 1) continue;
+        conv.infer_applies_bn_of = i + 1;
+        bn.infer_folded = true;
+        plan.notes.push_back(
+            fmt::format("{} folded into {} for inference: one convolution with a scaled kernel and bias",
+                        bn.layer->name, conv.layer->name));
+    }
+}
+
 // Multiply-adds of one sample's forward pass through the layers with kernels (dense: in x units; conv2d: the kernel's
 // size at every output position); the layers without are memory-bound and much lighter.
 double forward_multiply_adds(const std::vector<layer_description>& layers) {
@@ -261,6 +276,7 @@ model_plan make_plan(const std::vector<layer_description>& layers, const loss_de
     }
     plan.targets = visit_loss(loss, [&](const auto& p) { return losses::targets(p, plan); });
     if (options.fold_bn_into_dense) fold_bn_into_dense(plan);
+    if (options.fold_bn_into_conv_for_inference) fold_bn_into_conv_for_inference(plan);
     plan_tables(layers, plan);
     choose_chunk_rows(layers, plan);
 

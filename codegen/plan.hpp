@@ -111,7 +111,7 @@ struct kernel {
 
 enum class phase {
     per_chunk,    // once per chunk of rows (per piece in inference), in one parallel phase with its neighbours
-    whole_batch,  // once, between parallel phases
+    whole_batch,  // once, between parallel phases (in inference: once, before the pieces)
     task,         // once, on a free thread, in the parallel phase of the per-chunk statements next to it
 };
 
@@ -145,6 +145,9 @@ struct statement {
     std::string comment = {};
     std::variant<call, check_statistics_rows, begin_step, reset_chunk_result, stop_before_bn> action = {};
     std::vector<reduction> merges = {};  // after this statement's phase, in this order
+    // Inference only: the statement runs only when forward_infer stops before this BN layer, as the last it runs (the
+    // unfolded form of a step whose output that BN's population statistics read).
+    std::optional<std::size_t> only_stopping_before_bn = {};
     // train_pixel_batch's replacement when this statement reads the input x (empty: none)
     std::vector<statement> pixel_variant = {};
 
@@ -177,6 +180,10 @@ struct step {
     std::size_t bn_index = 0;                       // batch_norm: which BN layer
     std::optional<std::size_t> folded_into = {};    // batch_norm: the step that applies its gamma and beta
     std::optional<std::size_t> applies_bn_of = {};  // dense: the BN step whose xhat it reads
+    // In inference only: a conv2d step that applies the next step's BN through its kernel and bias (conv_bn_fold.hpp),
+    // and that BN step, which then computes nothing there.
+    std::optional<std::size_t> infer_applies_bn_of = {};
+    bool infer_folded = false;
     std::string why = {};
 };
 
@@ -236,7 +243,9 @@ struct model_plan {
 };
 
 struct plan_options {
-    bool fold_bn_into_dense = true;  // off only to test the folded path against the plain one
+    // Off only to test the folded paths against the plain ones.
+    bool fold_bn_into_dense = true;
+    bool fold_bn_into_conv_for_inference = true;
 };
 
 // The plan points into `layers` (step::layer, bn_entry::layer): they must outlive it.

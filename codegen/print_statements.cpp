@@ -75,6 +75,10 @@ std::string statement_printer::statement_text(const statement& s) const {
         }
         const std::string callee = c->kernel ? plan_.kernels[*c->kernel].name : c->signature->function;
         const std::string line = fmt::format("{}({});", callee, arguments);
+        if (s.only_stopping_before_bn) {
+            return text + fmt::format("    if (stop_before_bn == {}) {{\n        {}\n        return;\n    }}\n",
+                                      *s.only_stopping_before_bn, line);
+        }
         if (c->into_thread_copy) {
             return text +
                    templates_.fill("snippets/thread_copy.in", {{"copy", c->into_thread_copy->name}, {"call", line}});
@@ -168,9 +172,15 @@ std::string statement_printer::chunked(const std::vector<statement>& statements,
 }
 
 std::string statement_printer::pieces(const std::vector<statement>& statements) const {
-    std::string body;
-    for (const statement& s : statements) body += indented(statement_text(s), 4);
-    return templates_.fill("snippets/inference_pieces.in", {{"body", body}});
+    std::string before, body;  // the whole-batch statements (they read variables only) run once before the pieces
+    for (const statement& s : statements) {
+        if (s.when == phase::whole_batch) {
+            before += statement_text(s);
+        } else {
+            body += indented(statement_text(s), 4);
+        }
+    }
+    return before + templates_.fill("snippets/inference_pieces.in", {{"body", body}});
 }
 
 std::string statement_printer::target_kernels() const {

@@ -225,12 +225,13 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
 }
 
 void plan_inference(const batch_norm_parameters& layer, const step& s, plan_builder& b) {
+    b.plan().bn_inputs.emplace_back(s.bn_index, b.buffer(s.in));
+    if (s.infer_folded) return;  // the Conv2D before it applies it (conv_bn_fold.hpp)
     b.infer({.id = s.layer->name + ".stop",
              .when = phase::per_chunk,
              .comment = covers_of(s),
              .action = stop_before_bn{s.bn_index}});
     b.infer({.id = s.layer->name + ".infer", .when = phase::per_chunk, .action = infer_call(layer, s, b)});
-    b.plan().bn_inputs.emplace_back(s.bn_index, b.buffer(s.in));
 }
 
 std::string hyper_parameters(const batch_norm_parameters& layer) {

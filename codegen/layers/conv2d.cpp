@@ -4,6 +4,8 @@
 
 #include <fmt/core.h>
 
+#include "codegen/layers/conv_bn_fold.hpp"
+
 namespace nnfuse::codegen::layers {
 
 std::string window_declaration(const kernels::window_geometry& g) {
@@ -26,16 +28,21 @@ std::string window_suffix(const kernels::window_geometry& g) {
 
 namespace {
 
+std::vector<template_argument> template_arguments(const conv2d_parameters& layer, activation_kind activation,
+                                                  bool use_bias) {
+    return {
+        {window_name}, {std::to_string(layer.filters)}, {activation_enum(activation)}, {cpp_bool(use_bias), "UseBias"}};
+}
 std::vector<template_argument> template_arguments(const conv2d_parameters& layer, const step& s) {
-    return {{window_name},
-            {std::to_string(layer.filters)},
-            {activation_enum(s.activation)},
-            {cpp_bool(layer.use_bias), "UseBias"}};
+    return template_arguments(layer, s.activation, layer.use_bias);
 }
 
+std::string variant(const conv2d_parameters& layer, activation_kind activation, bool use_bias) {
+    return fmt::format("{}_f{}{}{}", window_suffix(layer.window), layer.filters, activation_suffix(activation),
+                       use_bias ? "" : "_nobias");
+}
 std::string variant(const conv2d_parameters& layer, const step& s) {
-    return fmt::format("{}_f{}{}{}", window_suffix(layer.window), layer.filters, activation_suffix(s.activation),
-                       layer.use_bias ? "" : "_nobias");
+    return variant(layer, s.activation, layer.use_bias);
 }
 
 std::string shapes(const conv2d_parameters& layer) {
@@ -44,23 +51,32 @@ std::string shapes(const conv2d_parameters& layer) {
                        g.out_width(), layer.filters);
 }
 
-std::size_t forward_kernel(const conv2d_parameters& layer, const step& s, plan_builder& b) {
-    return b.add_kernel({"conv2d_fwd_f32_" + variant(layer, s), &signatures::conv2d_forward,
-                         template_arguments(layer, s), shapes(layer), covers_of(s), s.why,
+}  // namespace
+
+std::size_t conv2d_forward_kernel(const conv2d_parameters& layer, activation_kind activation, bool use_bias,
+                                  const std::string& covers, const std::string& why, plan_builder& b) {
+    return b.add_kernel({"conv2d_fwd_f32_" + variant(layer, activation, use_bias), &signatures::conv2d_forward,
+                         template_arguments(layer, activation, use_bias), shapes(layer), covers, why,
                          window_declaration(layer.window)});
+}
+
+namespace {
+
+std::size_t forward_kernel(const conv2d_parameters& layer, const step& s, plan_builder& b) {
+    return conv2d_forward_kernel(layer, s.activation, layer.use_bias, covers_of(s), s.why, b);
 }
 
 argument bias_of(const conv2d_parameters& layer, const step& s) {
     return layer.use_bias ? whole(plan_builder::variable(*s.layer, "bias")) : value("nullptr");
 }
 
-call forward_call(const conv2d_parameters& layer, const step& s, plan_builder& b) {
+}  // namespace
+
+call conv2d_forward_call(const conv2d_parameters& layer, const step& s, plan_builder& b) {
     return b.kernel_call(forward_kernel(layer, s, b), {rows_of(b.buffer(s.in), s.layer->in_size), row_count(),
                                                        whole(plan_builder::variable(*s.layer, "kernel")),
                                                        bias_of(layer, s), rows_of(b.buffer(s.out), s.layer->out_size)});
 }
-
-}  // namespace
 
 bool makes_step(const conv2d_parameters&) { return true; }
 std::optional<activation_kind> element_wise_activation(const conv2d_parameters&) { return std::nullopt; }
@@ -79,7 +95,7 @@ void plan_training(const conv2d_parameters& layer, const step& s, plan_builder& 
     b.forward({.id = name + ".forward",
                .when = phase::per_chunk,
                .comment = covers_of(s) + ": " + s.why,
-               .action = forward_call(layer, s, b)});
+               .action = conv2d_forward_call(layer, s, b)});
     const std::size_t bwd =
         b.add_kernel({"conv2d_bwd_f32_" + variant(layer, s), &signatures::conv2d_backward, template_arguments(layer, s),
                       fmt::format("dy [N, {}, {}, {}] -> dkernel [{}, {}, {}, {}], dbias, dx",
@@ -109,10 +125,11 @@ void plan_training(const conv2d_parameters& layer, const step& s, plan_builder& 
 }
 
 void plan_inference(const conv2d_parameters& layer, const step& s, plan_builder& b) {
+    if (s.infer_applies_bn_of) return plan_folded_conv_inference(layer, s, b.step_at(*s.infer_applies_bn_of), b);
     b.infer({.id = s.layer->name + ".infer",
              .when = phase::per_chunk,
              .comment = covers_of(s),
-             .action = forward_call(layer, s, b)});
+             .action = conv2d_forward_call(layer, s, b)});
 }
 
 std::string hyper_parameters(const conv2d_parameters& layer) {

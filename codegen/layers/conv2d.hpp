@@ -23,5 +23,10 @@ inline constexpr const char* window_name = "window";
 std::string window_declaration(const kernels::window_geometry& g);
 // "h28w28c1_k3x3_s2_same": a window's part of a kernel's name (stride 1 and valid padding unsaid).
 std::string window_suffix(const kernels::window_geometry& g);
+// The forward kernel of `layer` with the given activation and bias (a folded BN's may differ from the layer's own).
+std::size_t conv2d_forward_kernel(const conv2d_parameters& layer, activation_kind activation, bool use_bias,
+                                  const std::string& covers, const std::string& why, plan_builder& b);
+// The step's forward call: its own kernel and bias, from its input buffer to its output buffer.
+call conv2d_forward_call(const conv2d_parameters& layer, const step& s, plan_builder& b);
 
 }  // namespace nnfuse::codegen::layers

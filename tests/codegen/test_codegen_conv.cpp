@@ -4,6 +4,7 @@
 // input and output; Keras's glorot fans of a rank-4 kernel; the kernels' geometry printed as a designated initializer.
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -128,4 +129,38 @@ TEST_CASE("a model whose sample is heavy is cut into chunks of 8 rows; light mod
     // The reference model (784 x 20 + 20 x 10 multiply-adds) and the small test CNN keep the runtime's 64.
     CHECK(cg::make_plan(cg::describe(fashion_mnist::model)).chunk_rows == 64);
     CHECK(cg::make_plan(cg::describe(test_models::small_cnn)).chunk_rows == 64);
+}
+
+TEST_CASE("inference folds a BN over a linear conv2d's output into its kernel and bias", "[codegen][conv][fold]") {
+    const auto layers = cg::describe(test_models::small_cnn);
+    const cg::model_plan plan = cg::make_plan(layers, cg::describe_loss(test_models::small_cnn));
+    const auto& infer = plan.forward_infer;
+    // Once per call, before the pieces: the folded copies from conv2d's kernel and BN's variables (small_cnn's conv2d
+    // has no bias; its BN has gamma and beta).
+    const cg::statement& fold = infer[index_of(infer, "conv2d.fold_bn")];
+    CHECK(fold.when == cg::phase::whole_batch);
+    CHECK(callee(plan, fold) == "nnfuse::kernels::BnFoldIntoConv");
+    CHECK(argument_for(fold, "bias").text == "nullptr");
+    CHECK(argument_for(fold, "taps").text == "/*taps=*/9");
+    CHECK(names(fold.inputs()) ==
+          std::vector<std::string>{"conv2d_kernel", "batch_normalization_gamma", "batch_normalization_beta",
+                                   "batch_normalization_moving_mean", "batch_normalization_moving_variance"});
+    CHECK(names(fold.outputs()) == std::vector<std::string>{"conv2d_folded_kernel", "conv2d_folded_bias"});
+    // The unfolded conv2d only when stopping before the BN (its population statistics), then the folded one writing
+    // BN's output with BN's elu and the folded bias; no BN statement is left in inference.
+    const std::size_t unfolded = index_of(infer, "conv2d.infer_unfolded");
+    CHECK(infer[unfolded].only_stopping_before_bn == std::optional<std::size_t>(0));
+    CHECK(callee(plan, infer[unfolded]) == "conv2d_fwd_f32_h7w9c1_k3x3_same_f4_nobias");
+    const std::size_t folded = index_of(infer, "conv2d.infer");
+    CHECK(folded > unfolded);
+    CHECK(callee(plan, infer[folded]) == "conv2d_fwd_f32_h7w9c1_k3x3_same_f4_elu");
+    CHECK(names(infer[folded].inputs()) == std::vector<std::string>{"x", "conv2d_folded_kernel", "conv2d_folded_bias"});
+    CHECK(names(infer[folded].outputs()) == std::vector<std::string>{"out_batch_normalization"});
+    for (const cg::statement& s : infer) CHECK(s.id.rfind("batch_normalization.", 0) == std::string::npos);
+    // The strided conv2d_1 has its own elu: nothing to fold. --no-fold keeps BN apart in inference too.
+    CHECK(infer[index_of(infer, "conv2d_1.infer")].only_stopping_before_bn == std::nullopt);
+    const cg::model_plan plain = cg::make_plan(layers, cg::describe_loss(test_models::small_cnn),
+                                               {.fold_bn_into_dense = false, .fold_bn_into_conv_for_inference = false});
+    index_of(plain.forward_infer, "batch_normalization.infer");
+    for (const cg::statement& s : plain.forward_infer) CHECK(s.id != "conv2d.fold_bn");
 }

@@ -5,6 +5,7 @@
 // a buffer is read twice; a block that computes nothing is refused naming its Add.
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -150,9 +151,12 @@ TEST_CASE("a residual block of convolutions: BN with elu inside, x's gradient su
     CHECK(names(t[sum_at].outputs()) == strings{"grad_out_conv2d"});
     CHECK(index_of(t, "batch_normalization.backward") < index_of(t, "conv2d_1.backward"));
     CHECK(argument_for(t[index_of(t, "conv2d.backward")], "dx").text == "nullptr");
-    // Inference can stop before the BN inside the block (population statistics).
+    // Inference can stop before the BN inside the block (population statistics): the block's first conv2d, into which
+    // inference folds that BN, then runs unfolded and is the last statement.
     const auto& infer = plan.forward_infer;
-    CHECK(index_of(infer, "batch_normalization.stop") < index_of(infer, "add.infer"));
+    const std::size_t unfolded = index_of(infer, "conv2d_1.infer_unfolded");
+    CHECK(infer[unfolded].only_stopping_before_bn == std::optional<std::size_t>(0));
+    CHECK(unfolded < index_of(infer, "add.infer"));
 
     const auto files = cg::render(codegen_test::request_for("residual_cnn"), layers, plan);
     CHECK(files.kernels.find("#include \"runtime/kernels/add-inl.h\"") != std::string::npos);
