@@ -120,15 +120,13 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
         over_processes ? statement_printer::chunks::this_process_share : statement_printer::chunks::all;
     const std::string over_processes_comment =
         over_processes ? "each process computes its share of a step's chunks, exchanged after each phase"
-                       : "not possible: a batch_norm layer that is not folded into a dense one normalizes every row "
-                         "of the batch in one place";
+                       : "not possible: " + plan.over_processes_refusal;
     const std::string set_chunk_exchange =
         over_processes ? " { exchange_ = exchange; }"
                        : fmt::format(
-                             " {{\n        if (exchange != nullptr) {{\n            throw std::invalid_argument(\"{}: "
-                             "a batch_norm layer not folded into a dense one normalizes every row of the batch "
-                             "in one place, so this model cannot train over several processes\");\n        }}\n    }}",
-                             request.model);
+                             " {{\n        if (exchange != nullptr) {{\n            throw std::invalid_argument("
+                             "\"{}: {}\");\n        }}\n    }}",
+                             request.model, plan.over_processes_refusal);
     generated_files files;
     files.header =
         wrap_long_lines(templates.fill("net.gen.hpp.in", {

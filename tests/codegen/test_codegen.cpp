@@ -13,6 +13,7 @@
 #include "codegen/emit.hpp"
 #include "codegen/model_description.hpp"
 #include "codegen/plan.hpp"
+#include "codegen/plan_passes.hpp"
 #include "samples/fashion_mnist/model.hpp"
 #include "tests/codegen/codegen_test_support.hpp"
 #include "tests/models/test_models.hpp"
@@ -239,6 +240,44 @@ TEST_CASE("without the fold, BN runs per chunk: chunk records merged in chunk or
     CHECK(sums < gradients);
     // No whole-batch statement reads rows: the plan can train over processes.
     CHECK(plan.trains_over_processes);
+}
+
+TEST_CASE("a whole-batch statement that reads rows keeps a model on one process, and its Net says which one",
+          "[codegen]") {
+    const auto layers = cg::describe(fashion_mnist::model);
+    auto plan = cg::make_plan(layers);
+    REQUIRE(plan.trains_over_processes);  // no sample's model refuses: the refusal is made here
+    CHECK(plan.over_processes_refusal.empty());
+    CHECK(cg::over_processes_refusal(plan).empty());
+    // The chunk moments read the chunk's rows of x; run once for the whole batch, they would need all of them.
+    cg::statement whole = plan.train_batch[index_of(plan.train_batch, "batch_normalization.chunk_moments")];
+    whole.when = cg::phase::whole_batch;
+    plan.train_batch.insert(plan.train_batch.begin(), whole);
+    CHECK_FALSE(cg::only_chunks_read_rows(plan.train_batch));
+    const std::string why = cg::over_processes_refusal(plan);
+    CHECK(why ==
+          "its training step's statement batch_normalization.chunk_moments reads the rows of the whole batch in one "
+          "place, so this model cannot train over several processes");
+    plan.over_processes_refusal = why;
+    plan.trains_over_processes = false;
+    const auto files = cg::render(request_for("refusing"), layers, plan);
+    // The Net's set_chunk_exchange throws it with the model's name (the samples print "error: --distributed: " and
+    // this message; docs/distributed.md lists it).
+    const std::string header = files.header;
+    std::string joined;  // the header's long lines are wrapped: join the string literal's pieces
+    for (std::size_t i = 0; i < header.size(); ++i) {
+        if (header.compare(i, 2, "\"\n") == 0) {
+            std::size_t next = header.find('"', i + 2);
+            if (next != std::string::npos && header.find_first_not_of(' ', i + 2) == next) {
+                i = next;
+                continue;
+            }
+        }
+        joined += header[i];
+    }
+    CHECK(joined.find("if (exchange != nullptr) {") != std::string::npos);
+    CHECK(joined.find("throw std::invalid_argument(\"refusing: " + why + "\");") != std::string::npos);
+    CHECK(files.source.find("this_process_share") == std::string::npos);  // every chunk computed here
 }
 
 TEST_CASE("templates: every placeholder filled, unknown ones named", "[codegen]") {
