@@ -40,8 +40,8 @@ mpi_chunk_exchange::mpi_chunk_exchange(MPI_Comm comm) : comm_(comm) {
     displacements_.resize(static_cast<std::size_t>(ranks_));
 }
 
-chunk_share mpi_chunk_exchange::share_of(int rank, std::size_t chunks) const {
-    const auto r = static_cast<std::size_t>(rank), n = static_cast<std::size_t>(ranks_);
+chunk_share mpi_chunk_exchange::share_of(std::size_t rank, std::size_t chunks) const {
+    const std::size_t r = rank, n = static_cast<std::size_t>(ranks_);
     const std::size_t first = chunks * r / n, end = chunks * (r + 1) / n;
     return {.first = first, .count = end - first};
 }
@@ -64,7 +64,7 @@ void mpi_chunk_exchange::exchange(std::span<const chunk_region> regions, std::si
         }
     }
     for (int r = 0; r < ranks_; ++r) {
-        const chunk_share theirs = share_of(r, chunks);
+        const chunk_share theirs = share_of(static_cast<std::size_t>(r), chunks);
         counts_[static_cast<std::size_t>(r)] = static_cast<int>(theirs.count * chunk_bytes);
         displacements_[static_cast<std::size_t>(r)] = static_cast<int>(theirs.first * chunk_bytes);
     }

@@ -42,8 +42,9 @@ public:
 
     int rank() const { return rank_; }
     int ranks() const { return ranks_; }
-    chunk_share share_of(int rank, std::size_t chunks) const;
-    chunk_share share(std::size_t chunks) const override { return share_of(rank_, chunks); }
+    std::size_t processes() const override { return static_cast<std::size_t>(ranks_); }
+    std::size_t process() const override { return static_cast<std::size_t>(rank_); }
+    chunk_share share_of(std::size_t rank, std::size_t chunks) const override;
     void exchange(std::span<const chunk_region> regions, std::size_t chunks) override;
 
 private:

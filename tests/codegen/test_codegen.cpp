@@ -280,6 +280,34 @@ TEST_CASE("a whole-batch statement that reads rows keeps a model on one process,
     CHECK(files.source.find("this_process_share") == std::string::npos);  // every chunk computed here
 }
 
+TEST_CASE("BN statistics are merged by the step's groups: one for synchronized, a process's share for per-rank",
+          "[codegen]") {
+    const auto layers = cg::describe(test_models::two_bn);
+    const auto plan = cg::make_plan(layers);
+    CHECK(plan.uses_statistics_groups);
+    const auto& t = plan.train_batch;
+    for (const char* bn : {"batch_normalization", "batch_normalization_1"}) {
+        INFO(bn);
+        const cg::statement& merge = t[index_of(t, std::string(bn) + ".merge")];
+        CHECK(argument_for(merge, "groups").text == "groups");
+        CHECK(argument_for(merge, "moving_mean").target->name == std::string(bn) + "_moving_group_mean");
+        const cg::statement& moving = t[index_of(t, std::string(bn) + ".moving")];
+        CHECK(moving.reads(std::string(bn) + "_moving_group_mean"));
+        CHECK(moving.reads(std::string(bn) + "_moving_group_var"));
+        CHECK_FALSE(moving.reads(std::string(bn) + "_batch_mean"));
+        CHECK(index_of(t, std::string(bn) + ".merge") < index_of(t, std::string(bn) + ".moving"));
+        const cg::statement& gradients = t[index_of(t, std::string(bn) + ".gradients")];
+        CHECK(gradients.reads(std::string(bn) + "_chunk_moments"));  // every share's statistics, again
+        CHECK(argument_for(gradients, "groups").text == "groups");
+    }
+    const auto files = cg::render(request_for("two_bn"), layers, plan);
+    CHECK(files.source.find("bn_groups_.of(") != std::string::npos);
+    const auto plain_layers = cg::describe(test_models::frozen_bn);  // no BN with batch statistics
+    const auto plain = cg::make_plan(plain_layers);
+    CHECK_FALSE(plain.uses_statistics_groups);
+    CHECK(cg::render(request_for("frozen"), plain_layers, plain).source.find("bn_groups_") == std::string::npos);
+}
+
 TEST_CASE("templates: every placeholder filled, unknown ones named", "[codegen]") {
     CHECK(cg::fill_template("a ${x} b ${y}", {{"x", "1"}, {"y", "2"}}, "t") == "a 1 b 2");
     CHECK(cg::fill_template("braces {stay} as they are", {}, "t") == "braces {stay} as they are");
