@@ -7,7 +7,8 @@
 // one-process step on rank 0's share, bit for bit (PyTorch DDP keeps rank 0's buffers). Synchronized statistics on
 // the same batch must not meet that reference (so the comparison can fail), except on one rank, where per-rank must
 // give the synchronized bits exactly. Then two epochs of fit with per-rank statistics: every rank must end with the
-// same bits (variables, moving statistics, optimizer slots) and the loss must fall.
+// same bits (variables, moving statistics, optimizer slots) and the loss must fall. On R > 1 ranks, a batch of R - 1
+// chunks (rank 0's share empty) must meet the same reference, its moving statistics those of rank 1's share.
 // Models: the reference model (its input BN folded into the dense layer) and two_bn (a torch-profile BN over 3 values
 // per sample, and a BN without beta whose dx flows back into the dense layer before it).
 //
@@ -100,7 +101,6 @@ std::vector<std::string> check_model(const char* name, const nnfuse::mpi_environ
     const std::size_t ranks = exchange.processes();
     // Two chunks a rank, the last rank's share 37 rows short: shares of unequal rows.
     const std::size_t rows = 2 * Net::chunk_rows * ranks - 37;
-    const std::size_t chunks = Net::chunk_count(rows);
     const std::vector<float> x = test_support::random_values(rows * Net::input_size_per_sample, 11, 2.0f, 0.5f);
     const std::vector<std::int32_t> labels = test_support::random_labels(rows, Net::outputs_per_sample, 12);
 
@@ -110,24 +110,34 @@ std::vector<std::string> check_model(const char* name, const nnfuse::mpi_environ
     if (!same_on_every_rank(digest_of(per_rank), mpi))
         fail("per-rank: the ranks' gradients or moving statistics differ");
 
-    // The reference: each share's one-process step, weighted by its rows.
-    std::vector<std::vector<double>> reference;
-    std::vector<float> rank0_moving;
-    for (std::size_t p = 0; p < ranks; ++p) {
-        const nnfuse::chunk_share share = exchange.share_of(p, chunks);
-        const std::size_t first = share.first * Net::chunk_rows;
-        const std::size_t count = std::min(rows, (share.first + share.count) * Net::chunk_rows) - first;
-        const step_result part =
-            one_step<Net>(x, labels, first, count, threads, nullptr, nnfuse::bn_statistics::synchronized);
-        if (p == 0) rank0_moving = part.moving;
-        reference.resize(part.gradients.size());
-        for (std::size_t v = 0; v < part.gradients.size(); ++v) {
-            reference[v].resize(part.gradients[v].size());
-            for (std::size_t i = 0; i < part.gradients[v].size(); ++i) {
-                reference[v][i] += static_cast<double>(count) / static_cast<double>(rows) * part.gradients[v][i];
+    // The reference: each share's one-process step, weighted by its rows; the moving statistics of the first share
+    // with rows (rank 0's, unless a batch has fewer chunks than ranks).
+    const auto reference_of = [&](std::size_t batch_rows, std::vector<std::vector<double>>& gradients,
+                                  std::vector<float>& moving) {
+        gradients.clear();
+        moving.clear();
+        const std::size_t batch_chunks = Net::chunk_count(batch_rows);
+        for (std::size_t p = 0; p < ranks; ++p) {
+            const nnfuse::chunk_share share = exchange.share_of(p, batch_chunks);
+            if (share.count == 0) continue;
+            const std::size_t first = share.first * Net::chunk_rows;
+            const std::size_t count = std::min(batch_rows, (share.first + share.count) * Net::chunk_rows) - first;
+            const step_result part =
+                one_step<Net>(x, labels, first, count, threads, nullptr, nnfuse::bn_statistics::synchronized);
+            if (moving.empty()) moving = part.moving;
+            gradients.resize(part.gradients.size());
+            for (std::size_t v = 0; v < part.gradients.size(); ++v) {
+                gradients[v].resize(part.gradients[v].size());
+                for (std::size_t i = 0; i < part.gradients[v].size(); ++i) {
+                    gradients[v][i] +=
+                        static_cast<double>(count) / static_cast<double>(batch_rows) * part.gradients[v][i];
+                }
             }
         }
-    }
+    };
+    std::vector<std::vector<double>> reference;
+    std::vector<float> rank0_moving;
+    reference_of(rows, reference, rank0_moving);
     const double tolerance = 2e-5;
     const double per_rank_error = worst_relative_error(per_rank.gradients, reference);
     const double synchronized_error = worst_relative_error(synchronized.gradients, reference);
@@ -144,6 +154,26 @@ std::vector<std::string> check_model(const char* name, const nnfuse::mpi_environ
     } else if (!(synchronized_error > 10 * tolerance)) {
         fail(fmt::format("synchronized statistics meet the per-rank reference too ({}): the check cannot fail",
                          synchronized_error));
+    }
+    if (ranks > 1) {
+        // A batch of fewer chunks than ranks (as a short last batch can be): rank 0's share is empty, and the moving
+        // statistics follow the first share with rows.
+        const std::size_t short_rows = (ranks - 1) * Net::chunk_rows;
+        const step_result short_step =
+            one_step<Net>(x, labels, 0, short_rows, threads, &exchange, nnfuse::bn_statistics::per_rank);
+        if (!same_on_every_rank(digest_of(short_step), mpi)) fail("a short batch: the ranks differ");
+        std::vector<std::vector<double>> short_reference;
+        std::vector<float> short_moving;
+        reference_of(short_rows, short_reference, short_moving);
+        const double short_error = worst_relative_error(short_step.gradients, short_reference);
+        if (!(short_error <= tolerance)) fail(fmt::format("a short batch: gradient off by {}", short_error));
+        if (short_step.moving != short_moving) fail("a short batch: moving statistics are not rank 1's share's bits");
+        if (mpi.rank() == 0) {
+            std::cout << fmt::format(
+                "{} on {} ranks: a batch of {} chunks (rank 0 has none): gradient {:.2e} off, "
+                "moving statistics rank 1's share's bits\n",
+                name, ranks, ranks - 1, short_error);
+        }
     }
 
     // Two epochs of fit with per-rank statistics: the same bits on every rank, and a falling loss.
