@@ -120,15 +120,26 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
         over_processes ? statement_printer::chunks::this_process_share : statement_printer::chunks::all;
     const std::string over_processes_comment =
         over_processes ? "each process computes its share of a step's chunks, exchanged after each phase"
-                       : "not possible: a batch_norm layer that is not folded into a dense one normalizes every row "
-                         "of the batch in one place";
+                       : "not possible: " + plan.over_processes_refusal;
     const std::string set_chunk_exchange =
         over_processes ? " { exchange_ = exchange; }"
                        : fmt::format(
-                             " {{\n        if (exchange != nullptr) {{\n            throw std::invalid_argument(\"{}: "
-                             "a batch_norm layer not folded into a dense one normalizes every row of the batch "
-                             "in one place, so this model cannot train over several processes\");\n        }}\n    }}",
-                             request.model);
+                             " {{\n        if (exchange != nullptr) {{\n            throw std::invalid_argument("
+                             "\"{}: {}\");\n        }}\n    }}",
+                             request.model, plan.over_processes_refusal);
+    const std::string share_line =
+        over_processes ? "    const nnfuse::chunk_share share = this_process_share(chunks);\n" : "";
+    // The step's BN statistics groups: over processes with per-rank statistics, one per process's share.
+    const std::string step_groups =
+        !plan.uses_statistics_groups ? ""
+        : over_processes
+            ? "    const nnfuse::bn_statistics_groups& groups = bn_groups_.of(\n        chunks, rows, chunk_rows, "
+              "bn_statistics_ == nnfuse::bn_statistics::per_rank ? exchange_ : nullptr);\n"
+            : "    const nnfuse::bn_statistics_groups& groups = bn_groups_.of(chunks, rows, chunk_rows, nullptr);\n";
+    const std::string whole_batch_groups =
+        plan.uses_statistics_groups
+            ? "    const nnfuse::bn_statistics_groups& groups = bn_groups_.of(chunks, rows, chunk_rows, nullptr);\n"
+            : "";
     generated_files files;
     files.header =
         wrap_long_lines(templates.fill("net.gen.hpp.in", {
@@ -153,30 +164,30 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                                                              {"set_chunk_exchange", set_chunk_exchange},
                                                          }));
     files.source = wrap_long_lines(templates.fill(
-        "net.gen.cpp.in",
-        {
-            {"banner", banner(request, "//")},
-            {"model", request.model},
-            {"runtime_includes", print.runtime_includes()},
-            {"kernel_declarations", print.kernel_declarations()},
-            {"constants", storage.constants},
-            {"helpers", print.helpers()},
-            {"arena_offsets", storage.arena_offsets},
-            {"arena_pointers", storage.arena_pointers},
-            {"variable_table", storage.variable_table},
-            {"bn_table", storage.bn_table},
-            {"forward_train", print.chunked(plan.forward_train)},
-            {"output", output},
-            {"bind_targets", bind_targets},
-            {"evaluate", print.chunked(plan.evaluate)},
-            {"predict", print.chunked(plan.predict)},
-            {"stop_parameter", plan.bn_layers.empty() ? "/*stop_before_bn*/" : "stop_before_bn"},
-            {"forward_infer", print.pieces(plan.forward_infer) + bn_inputs},
-            {"share", over_processes ? "    const nnfuse::chunk_share share = this_process_share(chunks);\n" : ""},
-            {"train_step", print.chunked(plan.train_batch, step_chunks)},
-            {"train_step_pixels", print.chunked(plan.train_pixel_batch, step_chunks)},
-            {"capability_definitions", bn_definitions},
-        }));
+        "net.gen.cpp.in", {
+                              {"banner", banner(request, "//")},
+                              {"model", request.model},
+                              {"runtime_includes", print.runtime_includes()},
+                              {"kernel_declarations", print.kernel_declarations()},
+                              {"constants", storage.constants},
+                              {"helpers", print.helpers()},
+                              {"arena_offsets", storage.arena_offsets},
+                              {"arena_pointers", storage.arena_pointers},
+                              {"variable_table", storage.variable_table},
+                              {"bn_table", storage.bn_table},
+                              {"groups_whole_batch", whole_batch_groups},
+                              {"forward_train", print.chunked(plan.forward_train)},
+                              {"output", output},
+                              {"bind_targets", bind_targets},
+                              {"evaluate", print.chunked(plan.evaluate)},
+                              {"predict", print.chunked(plan.predict)},
+                              {"stop_parameter", plan.bn_layers.empty() ? "/*stop_before_bn*/" : "stop_before_bn"},
+                              {"forward_infer", print.pieces(plan.forward_infer) + bn_inputs},
+                              {"share", share_line + step_groups},
+                              {"train_step", print.chunked(plan.train_batch, step_chunks)},
+                              {"train_step_pixels", print.chunked(plan.train_pixel_batch, step_chunks)},
+                              {"capability_definitions", bn_definitions},
+                          }));
     files.kernels =
         wrap_long_lines(templates.fill("kernels.gen.cpp.in", {
                                                                  {"banner", banner(request, "//")},

@@ -10,6 +10,7 @@ constexpr const char* batch_norm = "runtime/kernels/batch_norm-inl.h";
 constexpr const char* chunked = "runtime/kernels/bn_chunked-inl.h";
 constexpr const char* chunk_training = "runtime/kernels/bn_chunk_training-inl.h";
 constexpr const char* pixels = "runtime/kernels/bn_pixels-inl.h";
+constexpr const char* groups = "runtime/kernels/bn_groups-inl.h";
 constexpr const char* fold = "runtime/kernels/bn_dense_fold-inl.h";
 constexpr const char* frozen = "runtime/kernels/bn_frozen-inl.h";
 constexpr const char* activation = "runtime/kernels/activation-inl.h";
@@ -117,6 +118,18 @@ const kernel_signature bn_merge_chunk_moments{"kernels::BnMergeChunkMoments",
                                                {"float*", "batch_mean"},
                                                {"float*", "batch_var"},
                                                {"float*", "inv_std"}}};
+const kernel_signature bn_merge_group_moments{"kernels::BnMergeGroupMoments",
+                                              groups,
+                                              {{"const float*", "moments"},
+                                               {"const nnfuse::bn_statistics_groups&", "groups"},
+                                               {"std::size_t", "rows_per_sample"},
+                                               {"std::size_t", "chunk_rows"},
+                                               {"float", "epsilon"},
+                                               {"float*", "batch_mean"},
+                                               {"float*", "batch_var"},
+                                               {"float*", "inv_std"},
+                                               {"float*", "moving_mean"},
+                                               {"float*", "moving_var"}}};
 const kernel_signature bn_normalize_rows{"kernels::BnNormalizeRows",
                                          chunked,
                                          {{"const float*", "x"},
@@ -146,6 +159,19 @@ const kernel_signature bn_merge_chunk_gradients{"kernels::BnMergeChunkGradients"
                                                 {{"const float*", "sums"},
                                                  {"std::size_t", "chunks"},
                                                  {"std::size_t", "rows"},
+                                                 {"const float*", "gamma"},
+                                                 {"const float*", "inv_std"},
+                                                 {"float*", "dgamma"},
+                                                 {"float*", "dbeta"},
+                                                 {"float*", "coefficients"}}};
+const kernel_signature bn_merge_group_gradients{"kernels::BnMergeGroupGradients",
+                                                groups,
+                                                {{"const float*", "sums"},
+                                                 {"const float*", "moments"},
+                                                 {"const nnfuse::bn_statistics_groups&", "groups"},
+                                                 {"std::size_t", "rows_per_sample"},
+                                                 {"std::size_t", "chunk_rows"},
+                                                 {"float", "epsilon"},
                                                  {"const float*", "gamma"},
                                                  {"const float*", "inv_std"},
                                                  {"float*", "dgamma"},

@@ -40,6 +40,7 @@ extern const kernel_signature max_pool2d_forward, max_pool2d_backward, average_p
     global_average_pool2d_forward, global_average_pool2d_backward;
 extern const kernel_signature bn_forward_infer, bn_forward_train, bn_backward, bn_backward_frozen;
 extern const kernel_signature bn_chunk_moments, bn_merge_chunk_moments, bn_normalize_rows;
+extern const kernel_signature bn_merge_group_moments, bn_merge_group_gradients;
 extern const kernel_signature bn_chunk_moments_from_pixels, bn_normalize_pixel_rows;
 extern const kernel_signature bn_normalize_chunk, bn_chunk_gradient_sums, bn_merge_chunk_gradients,
     bn_chunk_input_gradient;

@@ -297,8 +297,8 @@ model_plan make_plan(const std::vector<layer_description>& layers, const loss_de
     plan.train_batch.insert(plan.train_batch.end(), b.backward_statements().begin(), b.backward_statements().end());
     plan.forward_infer = b.infer_statements();
     plan_pixel_batch(plan);
-    plan.trains_over_processes =
-        only_chunks_read_rows(plan.train_batch) && only_chunks_read_rows(plan.train_pixel_batch);
+    plan.over_processes_refusal = over_processes_refusal(plan);
+    plan.trains_over_processes = plan.over_processes_refusal.empty();
     keep_called_kernels(plan);
     derive_storage(plan);
     return plan;

@@ -227,6 +227,10 @@ struct model_plan {
     // of a training step reads or writes rows, so a process needs only its own chunks' rows; what crosses processes
     // is the chunks' partials (chunk_slot, chunk_part, the chunk results) after each parallel phase.
     bool trains_over_processes = false;
+    std::string over_processes_refusal = {};  // why not, when it cannot (the generated Net's refusal says it)
+    // A training statement takes the step's BN statistics groups (`groups`, runtime/parallel/bn_statistics_groups.hpp:
+    // which chunks' statistics normalize which, synchronized or per rank).
+    bool uses_statistics_groups = false;
 
     std::vector<statement> forward_train, train_batch, train_pixel_batch, forward_infer;
     std::vector<statement> evaluate, predict;  // after forward_infer, whole batch: the loss kernel, predictions

@@ -163,18 +163,33 @@ void derive_storage(model_plan& plan) {
 
 // No whole-batch statement touches rows of a batch-sized storage (or the input x): each row is read and written by
 // the statements of its own chunk only.
-bool only_chunks_read_rows(const std::vector<statement>& statements) {
+const statement* first_whole_batch_row_reader(const std::vector<statement>& statements) {
     for (const statement& s : statements) {
         if (s.when != phase::whole_batch) continue;
         const auto* c = std::get_if<call>(&s.action);
         if (c == nullptr) continue;
         for (const argument& a : c->arguments) {
-            if (a.kind == argument::form::rows) return false;
+            if (a.kind == argument::form::rows) return &s;
             const bool rows_storage = a.target && (a.target->size == extent::rows || a.target->name == "x");
-            if (rows_storage && (a.kind == argument::form::whole || a.kind == argument::form::at)) return false;
+            if (rows_storage && (a.kind == argument::form::whole || a.kind == argument::form::at)) return &s;
         }
     }
-    return true;
+    return nullptr;
+}
+
+bool only_chunks_read_rows(const std::vector<statement>& statements) {
+    return first_whole_batch_row_reader(statements) == nullptr;
+}
+
+std::string over_processes_refusal(const model_plan& plan) {
+    for (const auto* statements : {&plan.train_batch, &plan.train_pixel_batch}) {
+        if (const statement* s = first_whole_batch_row_reader(*statements)) {
+            return "its training step's statement " + s->id +
+                   " reads the rows of the whole batch in one place, so this model cannot train over several "
+                   "processes";
+        }
+    }
+    return "";
 }
 
 }  // namespace nnfuse::codegen

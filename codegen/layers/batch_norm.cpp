@@ -56,6 +56,14 @@ storage batch_statistic(const step& s, const char* which) {
     if (std::string(which) == "batch_mean")
         return plan_builder::region(name, extent::fixed, c, "batch mean, saved for backward");
     if (std::string(which) == "batch_var") return plan_builder::region(name, extent::fixed, c, "biased batch variance");
+    if (std::string(which) == "moving_group_mean") {
+        return plan_builder::region(name, extent::fixed, c,
+                                    "the batch mean the moving mean follows: the batch's, or rank 0's share's under "
+                                    "per-rank statistics");
+    }
+    if (std::string(which) == "moving_group_var") {
+        return plan_builder::region(name, extent::fixed, c, "the biased variance the moving variance follows");
+    }
     return plan_builder::region(name, extent::fixed, c, "1/sqrt(batch variance + epsilon), saved for backward");
 }
 
@@ -72,8 +80,10 @@ statement moving_statistics_update(const batch_norm_parameters& layer, const ste
         .when = when,
         .action = plan_builder::function_call(
             signatures::bn_update_moving,
-            {value(std::to_string(layer.features)), whole(batch_statistic(s, "batch_mean")),
-             whole(batch_statistic(s, "batch_var")), row_count(layer.rows_per_sample),
+            {value(std::to_string(layer.features)), whole(batch_statistic(s, "moving_group_mean")),
+             whole(batch_statistic(s, "moving_group_var")),
+             value("groups.moving().rows" +
+                   (layer.rows_per_sample == 1 ? std::string() : fmt::format(" * {}", layer.rows_per_sample))),
              value(fmt::format("nnfuse::bn_profile::{}", to_string(layer.profile))), value(s.layer->name + "_momentum"),
              value(cpp_bool(layer.cumulative_average)), value(fmt::format("++bn_batches_seen_[{}]", s.bn_index)),
              whole(plan_builder::variable(*s.layer, "moving_mean")),
@@ -83,6 +93,7 @@ statement moving_statistics_update(const batch_norm_parameters& layer, const ste
 chunk_statistics plan_chunk_statistics(const step& s, std::size_t features, plan_builder& b) {
     const std::string& name = s.layer->name;
     const std::string c = std::to_string(features);
+    b.plan().uses_statistics_groups = true;
     return {
         .moments_kernel = b.add_kernel({"bn_chunk_moments_f32_c" + c,
                                         &signatures::bn_chunk_moments,
@@ -90,15 +101,30 @@ chunk_statistics plan_chunk_statistics(const step& s, std::size_t features, plan
                                         fmt::format("chunk [n, {}] -> center, sum(x - center), sum((x - center)^2)", c),
                                         name,
                                         "a chunk's statistics, on whichever thread runs the chunk"}),
-        .merge_kernel = b.add_kernel({"bn_merge_chunk_moments_f32_c" + c,
-                                      &signatures::bn_merge_chunk_moments,
+        .merge_kernel = b.add_kernel({"bn_merge_group_moments_f32_c" + c,
+                                      &signatures::bn_merge_group_moments,
                                       {{c}},
                                       fmt::format("chunks' moments -> mean, var, inv_std [{}]", c),
                                       name,
                                       "the chunks' statistics merged in chunk order (Chan et al., in double): the "
-                                      "same for any thread count"}),
+                                      "same for any thread count; over processes, the whole batch's (synchronized) or "
+                                      "this rank's share's (per-rank)"}),
         .records = plan_builder::region(name + "_chunk_moments", extent::chunk_moments, features,
                                         "each chunk's batch statistics, merged in chunk order")};
+}
+
+statement statistics_merge(const batch_norm_parameters& layer, const step& s, const chunk_statistics& statistics,
+                           plan_builder& b) {
+    const std::string rows_scale = layer.rows_per_sample == 1 ? "" : fmt::format(" * {}", layer.rows_per_sample);
+    return {.id = s.layer->name + ".merge",
+            .when = phase::whole_batch,
+            .action =
+                b.kernel_call(statistics.merge_kernel,
+                              {whole(statistics.records), value("groups"), value(std::to_string(layer.rows_per_sample)),
+                               value("chunk_rows" + rows_scale), value(s.layer->name + "_epsilon"),
+                               whole(batch_statistic(s, "batch_mean")), whole(batch_statistic(s, "batch_var")),
+                               whole(batch_statistic(s, "inv_std")), whole(batch_statistic(s, "moving_group_mean")),
+                               whole(batch_statistic(s, "moving_group_var"))})};
 }
 
 bool makes_step(const batch_norm_parameters&) { return true; }
@@ -159,13 +185,14 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
                       covers_of(s),
                       "a chunk's gradient sums, on whichever thread runs the chunk"});
     const std::size_t finish =
-        b.add_kernel({fmt::format("bn_merge_chunk_grads_f32_c{}{}{}", c, layer.scale ? "" : "_nogamma",
+        b.add_kernel({fmt::format("bn_merge_group_grads_f32_c{}{}{}", c, layer.scale ? "" : "_nogamma",
                                   layer.center ? "" : "_nobeta"),
-                      &signatures::bn_merge_chunk_gradients,
+                      &signatures::bn_merge_group_gradients,
                       {{std::to_string(c)}, {cpp_bool(layer.scale), "Scale"}, {cpp_bool(layer.center), "Center"}},
                       fmt::format("chunks' sums -> dgamma, dbeta, dx coefficients [{}]", c),
                       covers_of(s),
-                      "the chunks' gradient sums added in chunk order (in double)"});
+                      "the chunks' gradient sums added in chunk order (in double); under per-rank statistics the "
+                      "dx coefficients from this rank's share, dgamma and dbeta over every share"});
     const storage gradient_sums = plan_builder::region(name + "_chunk_gradient_sums", extent::chunk_moments, c,
                                                        "each chunk's sum(dz) and sum(dz * (x - mean))");
     const argument mean = whole(batch_statistic(s, "batch_mean")), inv_std = whole(batch_statistic(s, "inv_std"));
@@ -178,12 +205,7 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
                .action = b.kernel_call(statistics.moments_kernel,
                                        {rows_of(b.buffer(s.in), per_row), row_count(layer.rows_per_sample),
                                         chunk_part(statistics.records)})});
-    b.forward(
-        {.id = name + ".merge",
-         .when = phase::whole_batch,
-         .action = b.kernel_call(statistics.merge_kernel, {whole(statistics.records), row_count(layer.rows_per_sample),
-                                                           value("chunk_rows" + rows_scale), value(name + "_epsilon"),
-                                                           mean, whole(batch_statistic(s, "batch_var")), inv_std})});
+    b.forward(statistics_merge(layer, s, statistics, b));
     // Nothing in the step reads the moving statistics: their update is a task beside the normalizing chunks.
     b.forward(moving_statistics_update(layer, s, phase::task));
     b.forward({.id = name + ".forward",
@@ -203,9 +225,11 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
         {.id = name + ".gradients",
          .when = phase::whole_batch,
          .action = b.kernel_call(
-             finish, {whole(gradient_sums), value("chunks"), row_count(layer.rows_per_sample), gamma, inv_std,
-                      optional_gradient(s, "gamma", layer.scale), optional_gradient(s, "beta", layer.center),
-                      s.needs_input_grad ? whole(coefficients) : value("nullptr")})}};
+             finish,
+             {whole(gradient_sums), whole(statistics.records), value("groups"),
+              value(std::to_string(layer.rows_per_sample)), value("chunk_rows" + rows_scale), value(name + "_epsilon"),
+              gamma, inv_std, optional_gradient(s, "gamma", layer.scale), optional_gradient(s, "beta", layer.center),
+              s.needs_input_grad ? whole(coefficients) : value("nullptr")})}};
     if (s.needs_input_grad) {
         const std::size_t dx = b.add_kernel(
             {fmt::format("bn_bwd_f32_c{}{}{}", c, activation_suffix(s.activation), layer.scale ? "" : "_nogamma"),

@@ -17,7 +17,8 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
 void plan_inference(const batch_norm_parameters& layer, const step& s, plan_builder& b);
 std::string hyper_parameters(const batch_norm_parameters& layer);
 
-// Shared with bn_dense_fold.cpp: the step's batch statistics ("batch_mean", "batch_var", "inv_std"), the training
+// Shared with bn_dense_fold.cpp: the step's batch statistics ("batch_mean", "batch_var", "inv_std",
+// "moving_group_mean", "moving_group_var"), the training
 // check of its row count, and the update of its moving statistics.
 storage batch_statistic(const step& s, const char* which);
 statement statistics_rows_check(const batch_norm_parameters& layer, const step& s, std::string comment);
@@ -30,5 +31,9 @@ struct chunk_statistics {
     storage records;
 };
 chunk_statistics plan_chunk_statistics(const step& s, std::size_t features, plan_builder& b);
+// The merge of the chunks' statistics by the step's statistics groups (runtime/parallel/bn_statistics_groups.hpp):
+// the batch statistics that normalize this process's chunks, and those the moving statistics follow.
+statement statistics_merge(const batch_norm_parameters& layer, const step& s, const chunk_statistics& statistics,
+                           plan_builder& b);
 
 }  // namespace nnfuse::codegen::layers

@@ -77,11 +77,7 @@ void plan_folded_bn(const batch_norm_parameters& layer, const step& s, plan_buil
                                                        rows_of(b.buffer(s.out), c)})}};
     }
     b.forward(std::move(moments_statement));
-    b.forward({.id = name + ".merge",
-               .when = phase::whole_batch,
-               .action = b.kernel_call(statistics.merge_kernel,
-                                       {whole(per_chunk), value("rows"), value("chunk_rows"), value(name + "_epsilon"),
-                                        mean, whole(batch_statistic(s, "batch_var")), inv_std})});
+    b.forward(statistics_merge(layer, s, statistics, b));
     // Nothing in the step reads the moving statistics: their update is a task beside the normalizing chunks.
     b.forward(moving_statistics_update(layer, s, phase::task));
     b.forward(std::move(normalize_statement));

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -36,14 +35,66 @@ mpi_environment::~mpi_environment() { MPI_Finalize(); }
 mpi_chunk_exchange::mpi_chunk_exchange(MPI_Comm comm) : comm_(comm) {
     check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(comm_, &ranks_), "MPI_Comm_size");
-    counts_.resize(static_cast<std::size_t>(ranks_));
-    displacements_.resize(static_cast<std::size_t>(ranks_));
+    const auto n = static_cast<std::size_t>(ranks_);
+    send_counts_.resize(n);
+    receive_counts_.resize(n);
+    displacements_.assign(n, 0);
+    send_types_.resize(n);
+    receive_types_.resize(n);
 }
 
-chunk_share mpi_chunk_exchange::share_of(int rank, std::size_t chunks) const {
-    const auto r = static_cast<std::size_t>(rank), n = static_cast<std::size_t>(ranks_);
+chunk_share mpi_chunk_exchange::share_of(std::size_t rank, std::size_t chunks) const {
+    const std::size_t r = rank, n = static_cast<std::size_t>(ranks_);
     const std::size_t first = chunks * r / n, end = chunks * (r + 1) / n;
     return {.first = first, .count = end - first};
+}
+
+mpi_chunk_exchange::~mpi_chunk_exchange() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized != 0) return;  // MPI freed them
+    for (layout& l : layouts_) {
+        for (MPI_Datatype& type : l.types) {
+            if (type != MPI_DATATYPE_NULL) MPI_Type_free(&type);
+        }
+    }
+}
+
+mpi_chunk_exchange::layout& mpi_chunk_exchange::layout_of(std::span<const chunk_region> regions, std::size_t chunks) {
+    for (layout& l : layouts_) {
+        if (l.chunks == chunks && std::equal(l.regions.begin(), l.regions.end(), regions.begin(), regions.end(),
+                                             [](const chunk_region& a, const chunk_region& b) {
+                                                 return a.first == b.first && a.rest == b.rest && a.bytes == b.bytes;
+                                             })) {
+            return l;
+        }
+    }
+    layout l{.regions = {regions.begin(), regions.end()},
+             .chunks = chunks,
+             .types = std::vector<MPI_Datatype>(static_cast<std::size_t>(ranks_), MPI_DATATYPE_NULL)};
+    std::vector<int> lengths;
+    std::vector<MPI_Aint> addresses;
+    for (int r = 0; r < ranks_; ++r) {
+        const chunk_share theirs = share_of(static_cast<std::size_t>(r), chunks);
+        if (theirs.count == 0) continue;
+        lengths.clear();
+        addresses.clear();
+        for (std::size_t c = theirs.first; c < theirs.first + theirs.count; ++c) {
+            for (const chunk_region& region : regions) {
+                MPI_Aint address = 0;
+                check(MPI_Get_address(region.chunk(c), &address), "MPI_Get_address");
+                addresses.push_back(address);
+                lengths.push_back(static_cast<int>(region.bytes));
+            }
+        }
+        MPI_Datatype& type = l.types[static_cast<std::size_t>(r)];
+        check(MPI_Type_create_hindexed(static_cast<int>(lengths.size()), lengths.data(), addresses.data(), MPI_BYTE,
+                                       &type),
+              "MPI_Type_create_hindexed");
+        check(MPI_Type_commit(&type), "MPI_Type_commit");
+    }
+    layouts_.push_back(std::move(l));
+    return layouts_.back();
 }
 
 void mpi_chunk_exchange::exchange(std::span<const chunk_region> regions, std::size_t chunks) {
@@ -51,34 +102,23 @@ void mpi_chunk_exchange::exchange(std::span<const chunk_region> regions, std::si
     for (const chunk_region& region : regions) chunk_bytes += region.bytes;
     if (chunk_bytes * chunks > static_cast<std::size_t>(INT_MAX)) {
         throw std::runtime_error(
-            fmt::format("a phase's chunks hold {} bytes, more than one MPI_Allgatherv carries", chunk_bytes * chunks));
+            fmt::format("a phase's chunks hold {} bytes, more than one MPI_Alltoallw carries", chunk_bytes * chunks));
     }
-    const chunk_share mine = share(chunks);
-    send_.resize(std::max<std::size_t>(send_.size(), mine.count * chunk_bytes));
-    receive_.resize(std::max<std::size_t>(receive_.size(), chunks * chunk_bytes));
-    std::byte* out = send_.data();
-    for (std::size_t c = mine.first; c < mine.first + mine.count; ++c) {
-        for (const chunk_region& region : regions) {
-            std::memcpy(out, region.chunk(c), region.bytes);
-            out += region.bytes;
-        }
+    const layout& l = layout_of(regions, chunks);
+    const auto me = static_cast<std::size_t>(rank_);
+    const MPI_Datatype mine = l.types[me];
+    for (std::size_t r = 0; r < l.types.size(); ++r) {
+        const bool other = r != me;
+        send_counts_[r] = other && mine != MPI_DATATYPE_NULL ? 1 : 0;
+        receive_counts_[r] = other && l.types[r] != MPI_DATATYPE_NULL ? 1 : 0;
+        send_types_[r] = mine != MPI_DATATYPE_NULL ? mine : MPI_BYTE;
+        receive_types_[r] = l.types[r] != MPI_DATATYPE_NULL ? l.types[r] : MPI_BYTE;
     }
-    for (int r = 0; r < ranks_; ++r) {
-        const chunk_share theirs = share_of(r, chunks);
-        counts_[static_cast<std::size_t>(r)] = static_cast<int>(theirs.count * chunk_bytes);
-        displacements_[static_cast<std::size_t>(r)] = static_cast<int>(theirs.first * chunk_bytes);
-    }
-    check(MPI_Allgatherv(send_.data(), static_cast<int>(mine.count * chunk_bytes), MPI_BYTE, receive_.data(),
-                         counts_.data(), displacements_.data(), MPI_BYTE, comm_),
-          "MPI_Allgatherv");
-    const std::byte* in = receive_.data();
-    for (std::size_t c = 0; c < chunks; ++c) {
-        const bool own = c >= mine.first && c < mine.first + mine.count;
-        for (const chunk_region& region : regions) {
-            if (!own) std::memcpy(region.chunk(c), in, region.bytes);
-            in += region.bytes;
-        }
-    }
+    // Every chunk travels from where the rank that computed it wrote it straight to where the others keep it: the
+    // datatypes hold the regions' addresses (relative to MPI_BOTTOM), so nothing is packed or unpacked here.
+    check(MPI_Alltoallw(MPI_BOTTOM, send_counts_.data(), displacements_.data(), send_types_.data(), MPI_BOTTOM,
+                        receive_counts_.data(), displacements_.data(), receive_types_.data(), comm_),
+          "MPI_Alltoallw");
 }
 
 }  // namespace nnfuse

@@ -5,9 +5,10 @@
 //   destruction, MPI_Finalize. One per program, before any mpi_chunk_exchange. Errors on MPI_COMM_WORLD are returned,
 //   not fatal, so that they become exceptions naming the call.
 // mpi_chunk_exchange(comm): rank r of R gets the chunks [floor(C r / R), floor(C (r + 1) / R)) of a C-chunk batch.
-//   exchange() packs this rank's chunks of every region (chunk-major), gathers every rank's with one
-//   MPI_Allgatherv, and writes the other ranks' chunks into the regions. Its buffers grow to the largest phase
-//   once; later steps allocate nothing. Throws std::runtime_error naming the MPI call and its error string.
+//   exchange() sends this rank's chunks of every region to every other rank and receives theirs with one
+//   MPI_Alltoallw whose datatypes point at the regions themselves (no packing into a buffer and out again). Each
+//   phase's datatypes (one per rank, for each distinct set of regions and chunk count) are made on first use and
+//   kept: later steps make none. Throws std::runtime_error naming the MPI call and its error string.
 // requires: every rank trains the same model from the same state with the same batches (same seed, data, batch
 //   size) and the same SIMD target; the training thread is the one that created the mpi_environment.
 #pragma once
@@ -39,18 +40,31 @@ private:
 class mpi_chunk_exchange final : public chunk_exchange {
 public:
     explicit mpi_chunk_exchange(MPI_Comm comm = MPI_COMM_WORLD);
+    ~mpi_chunk_exchange() override;
+    mpi_chunk_exchange(const mpi_chunk_exchange&) = delete;
+    mpi_chunk_exchange& operator=(const mpi_chunk_exchange&) = delete;
 
     int rank() const { return rank_; }
     int ranks() const { return ranks_; }
-    chunk_share share_of(int rank, std::size_t chunks) const;
-    chunk_share share(std::size_t chunks) const override { return share_of(rank_, chunks); }
+    std::size_t processes() const override { return static_cast<std::size_t>(ranks_); }
+    std::size_t process() const override { return static_cast<std::size_t>(rank_); }
+    chunk_share share_of(std::size_t rank, std::size_t chunks) const override;
     void exchange(std::span<const chunk_region> regions, std::size_t chunks) override;
 
 private:
     MPI_Comm comm_;
     int rank_ = 0, ranks_ = 1;
-    std::vector<std::byte> send_, receive_;
-    std::vector<int> counts_, displacements_;
+    // One phase's regions and chunk count, and the datatype of each rank's chunks of them (MPI_DATATYPE_NULL: none).
+    struct layout {
+        std::vector<chunk_region> regions;
+        std::size_t chunks = 0;
+        std::vector<MPI_Datatype> types;
+    };
+    layout& layout_of(std::span<const chunk_region> regions, std::size_t chunks);
+
+    std::vector<layout> layouts_;
+    std::vector<int> send_counts_, receive_counts_, displacements_;
+    std::vector<MPI_Datatype> send_types_, receive_types_;
 };
 
 }  // namespace nnfuse

@@ -11,8 +11,10 @@
 //
 // chunk_region: one per-chunk output of a phase, `bytes` per chunk: chunk 0's at `first`, chunk c's at
 //   rest + (c - 1) * bytes (a reduction's total and partials, chunk_slots; or one array of records, chunk_records).
-// share(chunks): requires chunks >= 1; ensures the shares of all processes are disjoint, contiguous, in rank order,
-//   and cover [0, chunks); a share may be empty (more processes than chunks).
+// processes(), process(): how many processes train together (>= 1), and this one's index among them.
+// share_of(p, chunks): requires chunks >= 1, p < processes(); ensures the shares of all processes are disjoint,
+//   contiguous, in process order, and cover [0, chunks); a share may be empty (more processes than chunks). Every
+//   process computes the same shares. share(chunks) is this process's.
 // exchange(regions, chunks): collective: every process calls it with the same regions (sizes) and chunks, in the
 //   same order. Throws std::runtime_error naming the failure when a process has gone.
 #pragma once
@@ -49,7 +51,10 @@ chunk_region chunk_records(T* records, std::size_t count) {
 class chunk_exchange {
 public:
     virtual ~chunk_exchange() = default;
-    virtual chunk_share share(std::size_t chunks) const = 0;
+    virtual std::size_t processes() const = 0;
+    virtual std::size_t process() const = 0;
+    virtual chunk_share share_of(std::size_t process, std::size_t chunks) const = 0;
+    chunk_share share(std::size_t chunks) const { return share_of(process(), chunks); }
     virtual void exchange(std::span<const chunk_region> regions, std::size_t chunks) = 0;
 };
 

@@ -12,6 +12,10 @@
 //       rows * rows_per_sample * features floats, valid until the next call on the network.
 //       requires: rows in [1, max_batch()]; x holds rows * input_size() floats.
 //       throws std::out_of_range unless bn_index < bn_layers().size(), std::invalid_argument for rows.
+//   set_batch_statistics(s), batch_statistics(): over several processes (network::set_chunk_exchange), whether a
+//       training step normalizes with the statistics of the whole global batch (bn_statistics::synchronized, the
+//       default) or of each process's share of it (bn_statistics::per_rank, PyTorch DDP's plain BatchNorm);
+//       runtime/parallel/bn_statistics_groups.hpp says what each means. In one process both give the same bits.
 // bn_layers_of(net): net's BN layers through the capability, none when it has no BN layer (for code such as
 // checkpoints that treats "no BN layer" like any other count).
 #pragma once
@@ -22,6 +26,7 @@
 #include <string_view>
 
 #include "dsl/layers/batch_norm.hpp"
+#include "runtime/parallel/bn_statistics_groups.hpp"
 #include "runtime/train/network.hpp"
 
 namespace nnfuse {
@@ -41,6 +46,8 @@ class batch_norm_statistics {
 public:
     virtual std::span<const bn_layer_ref> bn_layers() = 0;
     virtual const float* bn_input(std::size_t bn_index, const float* x, std::size_t rows) = 0;
+    virtual void set_batch_statistics(bn_statistics statistics) = 0;
+    virtual bn_statistics batch_statistics() const = 0;
 
 protected:
     // Not owned through this interface: the network that offers it owns it.

@@ -13,6 +13,7 @@
 //   difference(lines): every rank's fingerprint, one "name value" a line; returns "" when all equal rank 0's, else
 //     one sentence naming the first rank and line that differ and both values.
 //   attach(net): sets the MPI chunk exchange on `net` (throws std::invalid_argument when its plan refuses).
+//   exchange() (not collective): that exchange, for its shares of a batch's chunks.
 //   say_when_stopped(line) (not collective): when mpirun stops this rank (SIGTERM: another rank died, or the job
 //     was cancelled), it prints `line` on stderr before it exits with status 143 (rank 0 alone should ask).
 // abort_distributed(status) (not collective): MPI_Abort, for a failure of this rank alone while the others train:
@@ -22,6 +23,7 @@
 #include <string>
 #include <utility>
 
+#include "runtime/parallel/chunk_exchange.hpp"
 #include "runtime/train/network.hpp"
 
 namespace samples {
@@ -35,6 +37,7 @@ public:
     virtual std::pair<int, int> first_failure(int status, const std::string& message) = 0;
     virtual std::string difference(const std::string& lines) = 0;
     virtual void attach(nnfuse::network& net) = 0;
+    virtual const nnfuse::chunk_exchange& exchange() const = 0;
     virtual void say_when_stopped(const std::string& line) = 0;
 };
 

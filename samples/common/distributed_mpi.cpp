@@ -97,6 +97,7 @@ public:
     }
 
     void attach(nnfuse::network& net) override { net.set_chunk_exchange(&exchange_); }
+    const nnfuse::chunk_exchange& exchange() const override { return exchange_; }
 
     void say_when_stopped(const std::string& line) override {
         stopped_length = std::min(line.size() + 1, sizeof stopped_line);

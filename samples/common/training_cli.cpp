@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -30,6 +31,8 @@
 #include "runtime/data/fashion_mnist.hpp"
 #include "runtime/optim/adam.hpp"
 #include "runtime/optim/sgd.hpp"
+#include "runtime/parallel/bn_statistics_groups.hpp"
+#include "runtime/train/batch_norm_statistics.hpp"
 #include "runtime/train/initialize.hpp"
 #include "runtime/train/learning_rate_schedule.hpp"
 #include "runtime/train/trainer.hpp"
@@ -138,6 +141,12 @@ void add_training_flags(CLI::App& app, training_flags& flags) {
     app.add_flag("--distributed", flags.distributed,
                  "train over the MPI ranks mpirun started (mpirun -np R ... --distributed), with the same bits as one "
                  "process; rank 0 prints and saves");
+    app.add_option("--bn-statistics", flags.bn_statistics,
+                   "with --distributed, the batch statistics batch normalization trains with: synchronized (the whole "
+                   "global batch's, the same bits as one process) or per-rank (each rank's share of the batch, as "
+                   "PyTorch DDP without SyncBatchNorm; results depend on the rank count)")
+        ->check(one_of({"synchronized", "per-rank"}))
+        ->capture_default_str();
     // MPI starts once the command line is known to be valid, before the sample prints anything.
     app.final_callback([&flags] {
         if (!flags.distributed) return;
@@ -219,10 +228,20 @@ std::string fingerprint(const nnfuse::network& net, const training_flags& flags,
     }
     return fmt::format(
         "model {} (architecture digest {:016x})\n--epochs {}\n--batch-size {}\n--optimizer {}\n--learning-rate {}\n"
-        "--lr-schedule {}\n--seed {}\n--bn-stats {}\n--limit {}\ntraining data {}\ntest data {}\n--resume {}\n",
+        "--lr-schedule {}\n--seed {}\n--bn-stats {}\n--bn-statistics {}\n--limit {}\ntraining data {}\ntest data {}\n"
+        "--resume {}\n",
         net.model_name(), fnv1a(fnv_offset_basis, architecture.data(), architecture.size()), flags.epochs,
-        flags.batch_size, flags.optimizer, learning_rate, flags.lr_schedule, flags.seed, flags.bn_stats, flags.limit,
-        digest_of(data.train), digest_of(data.test), resumed);
+        flags.batch_size, flags.optimizer, learning_rate, flags.lr_schedule, flags.seed, flags.bn_stats,
+        flags.bn_statistics, flags.limit, digest_of(data.train), digest_of(data.test), resumed);
+}
+
+// The row counts of an epoch's batches (a last batch of one joins the one before it, as in fit).
+std::vector<std::size_t> batch_rows(std::size_t samples, std::size_t batch_size) {
+    if (samples <= batch_size) return {samples};
+    const std::size_t rest = samples % batch_size;
+    if (rest == 0) return {batch_size};
+    if (rest == 1) return {batch_size, batch_size + 1};
+    return {batch_size, rest};
 }
 
 // Ends MPI when run_training returns (every rank has passed its last collective).
@@ -327,6 +346,25 @@ int run_training(nnfuse::network& net, const training_flags& flags, std::size_t 
                             ranks->ranks(), rows, chunks, chunks == 1 ? "" : "s", chunk_rows, chunks,
                             chunks == 1 ? "" : "s", (ranks->ranks() - 1) * chunk_rows + 1));
         }
+        if (flags.bn_statistics == "per-rank") {
+            // Refused now rather than at the batch that would leave a rank one row.
+            for (const std::size_t batch : batch_rows(data.train.count, flags.batch_size)) {
+                for (int r = 0; r < ranks->ranks(); ++r) {
+                    const nnfuse::chunk_group share = nnfuse::bn_statistics_groups::group_of(
+                        ranks->exchange(), static_cast<std::size_t>(r), (batch + chunk_rows - 1) / chunk_rows, batch,
+                        chunk_rows);
+                    if (share.rows != 1) continue;
+                    return refuse(fmt::format(
+                        "--bn-statistics per-rank: rank {}'s share of a batch of {} rows is one row, and batch "
+                        "normalization needs at least 2 values per feature: run another --batch-size or rank count",
+                        r, batch));
+                }
+            }
+        }
+    }
+    if (nnfuse::batch_norm_statistics* bn = net.as_batch_norm_statistics(); bn != nullptr) {
+        bn->set_batch_statistics(flags.bn_statistics == "per-rank" ? nnfuse::bn_statistics::per_rank
+                                                                   : nnfuse::bn_statistics::synchronized);
     }
 
     if (ranks != nullptr && leader) {

@@ -1,9 +1,9 @@
 // The command line the training samples share (CLI11), its checks, and the run around a model.
 //
 // add_training_flags() declares --epochs --batch-size --optimizer --learning-rate --lr-schedule --seed --threads
-// --data --bn-stats --limit --history --save --resume; run_training() loads Fashion-MNIST, initializes
-// the Net (or restores it from --resume), trains, saves a training checkpoint after each epoch (--save),
-// optionally recomputes BN statistics over the training set, and prints the test accuracy.
+// --data --bn-stats --limit --history --save --resume --distributed --bn-statistics; run_training() loads
+// Fashion-MNIST, initializes the Net (or restores it from --resume), trains, saves a training checkpoint after each
+// epoch (--save), optionally recomputes BN statistics over the training set, and prints the test accuracy.
 // --resume FILE continues a run exactly: weights, optimizer state, BN counters, the epoch and the
 // shuffling seed come from FILE (--epochs still counts from the start, like Keras's epochs with
 // initial_epoch), so 2 epochs + --resume to 3 give the same bits as 3 epochs straight.
@@ -19,6 +19,9 @@
 // model, flags (not --threads, --save, --history, --plot, --data), training data or --resume file; the model's plan
 // refuses an exchange; more ranks than a batch has chunks. A failure of one rank while training stops every rank
 // (MPI_Abort). Without MPI in the build, --distributed is a usage error.
+// --bn-statistics per-rank (with --distributed; docs/distributed.md): each rank normalizes its share of a batch with
+// that share's own statistics (PyTorch DDP without SyncBatchNorm); the ranks must agree on it (fingerprint), and a
+// rank count that would leave a rank one row of some batch is refused before training. One process: no change.
 #pragma once
 
 #include <cstddef>
@@ -48,6 +51,8 @@ struct training_flags {
     std::string save_path;     // training checkpoint written after each epoch (atomically)
     std::string resume_path;   // training checkpoint to continue from
     bool distributed = false;  // train over the MPI ranks of mpirun
+    // Over ranks, BN's batch statistics: "synchronized" (the whole global batch's) or "per-rank" (each rank's share's)
+    std::string bn_statistics = "synchronized";
 };
 
 // Also makes every command-line error of `app` one line and exit status 2 (see training_cli.cpp).

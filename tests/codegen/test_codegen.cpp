@@ -13,6 +13,7 @@
 #include "codegen/emit.hpp"
 #include "codegen/model_description.hpp"
 #include "codegen/plan.hpp"
+#include "codegen/plan_passes.hpp"
 #include "samples/fashion_mnist/model.hpp"
 #include "tests/codegen/codegen_test_support.hpp"
 #include "tests/models/test_models.hpp"
@@ -239,6 +240,72 @@ TEST_CASE("without the fold, BN runs per chunk: chunk records merged in chunk or
     CHECK(sums < gradients);
     // No whole-batch statement reads rows: the plan can train over processes.
     CHECK(plan.trains_over_processes);
+}
+
+TEST_CASE("a whole-batch statement that reads rows keeps a model on one process, and its Net says which one",
+          "[codegen]") {
+    const auto layers = cg::describe(fashion_mnist::model);
+    auto plan = cg::make_plan(layers);
+    REQUIRE(plan.trains_over_processes);  // no sample's model refuses: the refusal is made here
+    CHECK(plan.over_processes_refusal.empty());
+    CHECK(cg::over_processes_refusal(plan).empty());
+    // The chunk moments read the chunk's rows of x; run once for the whole batch, they would need all of them.
+    cg::statement whole = plan.train_batch[index_of(plan.train_batch, "batch_normalization.chunk_moments")];
+    whole.when = cg::phase::whole_batch;
+    plan.train_batch.insert(plan.train_batch.begin(), whole);
+    CHECK_FALSE(cg::only_chunks_read_rows(plan.train_batch));
+    const std::string why = cg::over_processes_refusal(plan);
+    CHECK(why ==
+          "its training step's statement batch_normalization.chunk_moments reads the rows of the whole batch in one "
+          "place, so this model cannot train over several processes");
+    plan.over_processes_refusal = why;
+    plan.trains_over_processes = false;
+    const auto files = cg::render(request_for("refusing"), layers, plan);
+    // The Net's set_chunk_exchange throws it with the model's name (the samples print "error: --distributed: " and
+    // this message; docs/distributed.md lists it).
+    const std::string header = files.header;
+    std::string joined;  // the header's long lines are wrapped: join the string literal's pieces
+    for (std::size_t i = 0; i < header.size(); ++i) {
+        if (header.compare(i, 2, "\"\n") == 0) {
+            std::size_t next = header.find('"', i + 2);
+            if (next != std::string::npos && header.find_first_not_of(' ', i + 2) == next) {
+                i = next;
+                continue;
+            }
+        }
+        joined += header[i];
+    }
+    CHECK(joined.find("if (exchange != nullptr) {") != std::string::npos);
+    CHECK(joined.find("throw std::invalid_argument(\"refusing: " + why + "\");") != std::string::npos);
+    CHECK(files.source.find("this_process_share") == std::string::npos);  // every chunk computed here
+}
+
+TEST_CASE("BN statistics are merged by the step's groups: one for synchronized, a process's share for per-rank",
+          "[codegen]") {
+    const auto layers = cg::describe(test_models::two_bn);
+    const auto plan = cg::make_plan(layers);
+    CHECK(plan.uses_statistics_groups);
+    const auto& t = plan.train_batch;
+    for (const char* bn : {"batch_normalization", "batch_normalization_1"}) {
+        INFO(bn);
+        const cg::statement& merge = t[index_of(t, std::string(bn) + ".merge")];
+        CHECK(argument_for(merge, "groups").text == "groups");
+        CHECK(argument_for(merge, "moving_mean").target->name == std::string(bn) + "_moving_group_mean");
+        const cg::statement& moving = t[index_of(t, std::string(bn) + ".moving")];
+        CHECK(moving.reads(std::string(bn) + "_moving_group_mean"));
+        CHECK(moving.reads(std::string(bn) + "_moving_group_var"));
+        CHECK_FALSE(moving.reads(std::string(bn) + "_batch_mean"));
+        CHECK(index_of(t, std::string(bn) + ".merge") < index_of(t, std::string(bn) + ".moving"));
+        const cg::statement& gradients = t[index_of(t, std::string(bn) + ".gradients")];
+        CHECK(gradients.reads(std::string(bn) + "_chunk_moments"));  // every share's statistics, again
+        CHECK(argument_for(gradients, "groups").text == "groups");
+    }
+    const auto files = cg::render(request_for("two_bn"), layers, plan);
+    CHECK(files.source.find("bn_groups_.of(") != std::string::npos);
+    const auto plain_layers = cg::describe(test_models::frozen_bn);  // no BN with batch statistics
+    const auto plain = cg::make_plan(plain_layers);
+    CHECK_FALSE(plain.uses_statistics_groups);
+    CHECK(cg::render(request_for("frozen"), plain_layers, plain).source.find("bn_groups_") == std::string::npos);
 }
 
 TEST_CASE("templates: every placeholder filled, unknown ones named", "[codegen]") {

@@ -62,7 +62,12 @@ TEST_CASE("conv2d and pooling: per-chunk statements, BN over channels, no step f
     const cg::statement& bn_merge = t[index_of(t, "batch_normalization.merge")];
     CHECK(bn_merge.when == cg::phase::whole_batch);
     CHECK(argument_for(bn_merge, "chunk_rows").text == "chunk_rows * 63");
-    CHECK(argument_for(t[index_of(t, "batch_normalization.gradients")], "rows").per_row == 63);
+    CHECK(argument_for(bn_merge, "rows_per_sample").text == "63");
+    const cg::statement& bn_gradients = t[index_of(t, "batch_normalization.gradients")];
+    CHECK(argument_for(bn_gradients, "rows_per_sample").text == "63");
+    CHECK(argument_for(bn_gradients, "chunk_rows").text == "chunk_rows * 63");
+    CHECK(argument_for(bn_gradients, "groups").text == "groups");
+    CHECK(argument_for(bn_gradients, "moments").target->name == "batch_normalization_chunk_moments");
     CHECK(argument_for(t[index_of(t, "batch_normalization.backward")], "dx").target->name == "grad_out_conv2d");
     // The strided conv2d with its bias and elu, the pools, and their backward statements.
     CHECK(callee(plan, t[index_of(t, "conv2d_1.forward")]) == "conv2d_fwd_f32_h3w4c4_k3x3_s2x2_same_f5_elu");

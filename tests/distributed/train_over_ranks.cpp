@@ -32,7 +32,9 @@ namespace {
 class share_without_exchange final : public nnfuse::chunk_exchange {
 public:
     explicit share_without_exchange(const nnfuse::mpi_chunk_exchange& mpi) : mpi_(mpi) {}
-    nnfuse::chunk_share share(std::size_t chunks) const override { return mpi_.share(chunks); }
+    std::size_t processes() const override { return mpi_.processes(); }
+    std::size_t process() const override { return mpi_.process(); }
+    nnfuse::chunk_share share_of(std::size_t p, std::size_t chunks) const override { return mpi_.share_of(p, chunks); }
     void exchange(std::span<const nnfuse::chunk_region>, std::size_t) override {}
 
 private:
