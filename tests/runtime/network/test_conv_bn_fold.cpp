@@ -30,12 +30,7 @@ TEST_CASE("BN folded into conv2d for inference predicts what conv2d then BN pred
         moving_mean.value[c] = mean_shift[c];
         moving_variance.value[c] = 0.6f + std::abs(variance_noise[c]);
     }
-    const auto folded_variables = folded.variables();
-    const auto plain_variables = plain.variables();
-    REQUIRE(folded_variables.size() == plain_variables.size());
-    for (std::size_t k = 0; k < folded_variables.size(); ++k) {
-        std::copy(folded_variables[k].value.begin(), folded_variables[k].value.end(), plain_variables[k].value.begin());
-    }
+    test_support::copy_variables(folded, plain);
     // Inputs near zero and far from it (the folded bias carries -moving_mean * s: no cancellation may show).
     for (const float offset : {0.0f, 30.0f}) {
         INFO("input offset " << offset);

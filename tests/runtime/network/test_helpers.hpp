@@ -1,6 +1,7 @@
 // Deterministic inputs for the generated-network tests: values, labels and small image sets.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -65,6 +66,18 @@ inline void perturb_trainables(nnfuse::network& net, std::uint32_t seed) {
         if (!v.trainable) continue;
         const auto noise = random_values(v.value.size(), seed++, 0.3f);
         for (std::size_t i = 0; i < v.value.size(); ++i) v.value[i] += noise[i];
+    }
+}
+
+// Every variable's values of `from` copied into `to`: twins of one model (folded and plain, say) with the same
+// variables in the same order.
+inline void copy_variables(nnfuse::network& from, nnfuse::network& to) {
+    const auto source = from.variables();
+    const auto target = to.variables();
+    REQUIRE(source.size() == target.size());
+    for (std::size_t k = 0; k < source.size(); ++k) {
+        REQUIRE(source[k].name == target[k].name);
+        std::copy(source[k].value.begin(), source[k].value.end(), target[k].value.begin());
     }
 }
 
