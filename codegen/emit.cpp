@@ -183,8 +183,7 @@ generated_files render(const emit_request& request, const std::vector<layer_desc
                               {"stop_parameter", plan.bn_layers.empty() ? "/*stop_before_bn*/" : "stop_before_bn"},
                               {"forward_infer", print.pieces(plan.forward_infer) + bn_inputs},
                               {"share", share_line + step_groups},
-                              {"train_step", print.chunked(plan.train_batch, step_chunks)},
-                              {"train_step_pixels", print.chunked(plan.train_pixel_batch, step_chunks)},
+                              {"train_step", print.chunked(plan.train_step, step_chunks)},
                               {"capability_definitions", bn_definitions},
                           }));
     files.kernels =
