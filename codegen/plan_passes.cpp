@@ -135,13 +135,13 @@ void plan_pixel_batch(model_plan& plan) {
          .comment = "Nothing here reads uint8 pixels: the batch is widened to floats on the training threads.",
          .action = plan_builder::function_call(
              signatures::gather_pixel_rows,
-             {value("batch.pixels.data()"), value("batch.row_size"), value("batch.samples.subspan(begin, count)"),
-              value("batch.scale"), rows_of(widened, plan.input_size)})});
+             {value("batch->pixels.data()"), value("batch->row_size"), value("batch->samples.subspan(begin, count)"),
+              value("batch->scale"), rows_of(widened, plan.input_size)})});
     plan.train_pixel_batch.push_back(
         {.id = "input.prefetch",
          .when = phase::per_chunk,
          .action = plan_builder::function_call(signatures::prefetch_next_chunk,
-                                               {value("batch"), value("begin"), row_count()})});
+                                               {value("*batch"), value("begin"), row_count()})});
     for (const statement& s : plan.train_pixel_batch) plan.train_step.push_back(for_input(s, step_input::pixels));
     for (const statement& original : plan.train_batch) {
         statement s = original;
