@@ -93,6 +93,7 @@ argument row_count(std::size_t per_row = 1);
 // A gradient summed over rows: each chunk writes its slot, the partials are added into the total in chunk order.
 struct reduction {
     storage total, partials;
+    bool operator==(const reduction&) const = default;
 };
 
 // --- kernels and statements ------------------------------------------------------------------------------------
@@ -139,6 +140,10 @@ struct stop_before_bn {
     std::size_t bn_index = 0;
 };
 
+// Which input of a training step a statement of model_plan::train_step runs for: any, or only the float rows
+// (train_batch) or only the uint8 pixels (train_pixel_batch).
+enum class step_input { any, floats, pixels };
+
 struct statement {
     std::string id = {};  // "<layer>.<role>": how a rewrite finds it
     phase when = phase::whole_batch;
@@ -150,6 +155,7 @@ struct statement {
     std::optional<std::size_t> only_stopping_before_bn = {};
     // train_pixel_batch's replacement when this statement reads the input x (empty: none)
     std::vector<statement> pixel_variant = {};
+    step_input input = step_input::any;  // train_step only
 
     std::vector<storage> inputs() const;   // storage read through const pointers
     std::vector<storage> outputs() const;  // storage written (maybe also read)
@@ -233,6 +239,10 @@ struct model_plan {
     bool uses_statistics_groups = false;
 
     std::vector<statement> forward_train, train_batch, train_pixel_batch, forward_infer;
+    // train_batch and train_pixel_batch as the one function the Net compiles (train_step): their statements in order,
+    // each of those that differ marked with the input it runs for. A marked statement runs per chunk, and the merges
+    // of each run of marked statements are the same for either input (plan_pixel_batch checks both).
+    std::vector<statement> train_step;
     std::vector<statement> evaluate, predict;  // after forward_infer, whole batch: the loss kernel, predictions
     std::vector<std::pair<std::size_t, storage>> bn_inputs;  // forward_infer's return for a stop before BN i
 

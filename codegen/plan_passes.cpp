@@ -72,8 +72,44 @@ bool statement::reads(const std::string& storage_name) const {
     return found;
 }
 
+namespace {
+
+statement for_input(statement s, step_input input) {
+    s.input = input;
+    s.pixel_variant.clear();
+    return s;
+}
+
+// train_step's runs of marked statements run per chunk (inside a parallel phase of both inputs) and merge the same
+// reductions in the same order for either input, so that train_batch and train_pixel_batch have the same phases and
+// the printer merges a run's reductions once.
+void check_train_step(const std::vector<statement>& statements) {
+    for (std::size_t i = 0; i < statements.size();) {
+        if (statements[i].input == step_input::any) {
+            ++i;
+            continue;
+        }
+        std::vector<reduction> merges[2];
+        for (; i < statements.size() && statements[i].input != step_input::any; ++i) {
+            const statement& s = statements[i];
+            if (s.when != phase::per_chunk) {
+                throw plan_error("internal: " + s.id + " runs for one input of the training step only, not per chunk");
+            }
+            auto& side = merges[s.input == step_input::pixels ? 1 : 0];
+            side.insert(side.end(), s.merges.begin(), s.merges.end());
+        }
+        if (merges[0] != merges[1]) {
+            throw plan_error("internal: the float and pixel forms of " + statements[i - 1].id +
+                             " merge different reductions");
+        }
+    }
+}
+
+}  // namespace
+
 // train_pixel_batch: train_batch's statements with their pixel variants when every read of x has one; otherwise the
-// batch widened to floats chunk by chunk, and train_batch's statements reading that instead of x.
+// batch widened to floats chunk by chunk, and train_batch's statements reading that instead of x. train_step: both
+// in one list, a statement that differs marked with its input.
 void plan_pixel_batch(model_plan& plan) {
     plan.trains_from_pixels = std::all_of(plan.train_batch.begin(), plan.train_batch.end(),
                                           [](const statement& s) { return !s.pixel_variant.empty() || !s.reads("x"); });
@@ -81,7 +117,14 @@ void plan_pixel_batch(model_plan& plan) {
         for (const statement& s : plan.train_batch) {
             const auto& replacement = s.pixel_variant.empty() ? std::vector<statement>{s} : s.pixel_variant;
             plan.train_pixel_batch.insert(plan.train_pixel_batch.end(), replacement.begin(), replacement.end());
+            if (s.pixel_variant.empty()) {
+                plan.train_step.push_back(for_input(s, step_input::any));
+                continue;
+            }
+            plan.train_step.push_back(for_input(s, step_input::floats));
+            for (const statement& v : s.pixel_variant) plan.train_step.push_back(for_input(v, step_input::pixels));
         }
+        check_train_step(plan.train_step);
         return;
     }
     const storage widened{"widened_input", extent::rows, plan.input_size,
@@ -92,28 +135,42 @@ void plan_pixel_batch(model_plan& plan) {
          .comment = "Nothing here reads uint8 pixels: the batch is widened to floats on the training threads.",
          .action = plan_builder::function_call(
              signatures::gather_pixel_rows,
-             {value("batch.pixels.data()"), value("batch.row_size"), value("batch.samples.subspan(begin, count)"),
-              value("batch.scale"), rows_of(widened, plan.input_size)})});
+             {value("batch->pixels.data()"), value("batch->row_size"), value("batch->samples.subspan(begin, count)"),
+              value("batch->scale"), rows_of(widened, plan.input_size)})});
     plan.train_pixel_batch.push_back(
         {.id = "input.prefetch",
          .when = phase::per_chunk,
          .action = plan_builder::function_call(signatures::prefetch_next_chunk,
-                                               {value("batch"), value("begin"), row_count()})});
-    for (statement s : plan.train_batch) {
+                                               {value("*batch"), value("begin"), row_count()})});
+    for (const statement& s : plan.train_pixel_batch) plan.train_step.push_back(for_input(s, step_input::pixels));
+    for (const statement& original : plan.train_batch) {
+        statement s = original;
+        bool reads_x = false;
         if (auto* c = std::get_if<call>(&s.action)) {
             for (argument& a : c->arguments) {
-                if (a.target && a.target->name == "x") a.target = widened;
+                if (a.target && a.target->name == "x") {
+                    a.target = widened;
+                    reads_x = true;
+                }
             }
         }
         s.pixel_variant.clear();
+        if (reads_x) {
+            plan.train_step.push_back(for_input(original, step_input::floats));
+            plan.train_step.push_back(for_input(s, step_input::pixels));
+        } else {
+            plan.train_step.push_back(for_input(s, step_input::any));
+        }
         plan.train_pixel_batch.push_back(std::move(s));
     }
+    check_train_step(plan.train_step);
 }
 
 // Only the kernels that a statement calls (a pixel variant that is not taken calls none).
 void keep_called_kernels(model_plan& plan) {
-    std::vector<std::vector<statement>*> functions = {&plan.forward_train, &plan.train_batch, &plan.train_pixel_batch,
-                                                      &plan.forward_infer, &plan.evaluate,    &plan.predict};
+    std::vector<std::vector<statement>*> functions = {&plan.forward_train, &plan.train_batch,   &plan.train_pixel_batch,
+                                                      &plan.train_step,    &plan.forward_infer, &plan.evaluate,
+                                                      &plan.predict};
     std::vector<bool> called(plan.kernels.size(), false);
     called[plan.loss_kernel] = true;
     for (auto* f : functions) {

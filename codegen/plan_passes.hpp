@@ -1,6 +1,7 @@
 // The plan's passes that work on its statements once make_plan (plan.cpp) has planned every step: what storage a
 // statement names follows from its arguments, and these passes derive the rest of model_plan from that.
-//   plan_pixel_batch: train_pixel_batch from train_batch (pixel variants, or the batch widened to floats).
+//   plan_pixel_batch: train_pixel_batch from train_batch (pixel variants, or the batch widened to floats), and
+//     train_step, the two in one list.
 //   keep_called_kernels: drops the kernels no statement calls and renumbers the calls; clears the pixel variants.
 //   derive_storage: the arena and the per-thread copies, from the variable table and the statements.
 //   only_chunks_read_rows: no whole-batch statement touches rows, the condition of training over processes.

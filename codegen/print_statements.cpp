@@ -122,6 +122,7 @@ std::string statement_printer::exchange_text(const std::vector<const statement*>
                     storage_ref(*a.target), a.target->floats);
             }
         }
+        if (s->input == step_input::pixels) continue;  // its run's merges are the floats' (plan.hpp: train_step)
         for (const reduction& r : s->merges) {
             regions += fmt::format("            nnfuse::chunk_slots({}, {}, {}),\n", storage_ref(r.total),
                                    storage_ref(r.partials), size_of(r.total));
@@ -144,8 +145,25 @@ std::string statement_printer::chunked(const std::vector<statement>& statements,
         std::string body, tasks, merges;
         std::vector<const statement*> phase_statements;
         std::size_t task_count = 0;
-        for (; i < statements.size() && statements[i].when != phase::whole_batch; ++i) {
+        while (i < statements.size() && statements[i].when != phase::whole_batch) {
             const statement& s = statements[i];
+            if (s.input != step_input::any) {
+                // train_step: a run of statements for one input only (their merges the same for both: the floats')
+                std::string pixels, floats;
+                for (; i < statements.size() && statements[i].input != step_input::any; ++i) {
+                    const statement& one = statements[i];
+                    phase_statements.push_back(&one);
+                    if (one.input == step_input::pixels) {
+                        pixels += indented(statement_text(one), 4);
+                    } else {
+                        floats += indented(statement_text(one), 4);
+                        merges += merges_text(one);
+                    }
+                }
+                body +=
+                    indented(templates_.fill("snippets/step_input.in", {{"pixels", pixels}, {"floats", floats}}), 4);
+                continue;
+            }
             phase_statements.push_back(&s);
             if (s.when == phase::task) {
                 tasks += templates_.fill("snippets/phase_task.in",
@@ -157,6 +175,7 @@ std::string statement_printer::chunked(const std::vector<statement>& statements,
                 body += indented(statement_text(s), 4);
             }
             merges += merges_text(s);
+            ++i;
         }
         text +=
             templates_.fill("snippets/parallel_phase.in",

@@ -13,7 +13,10 @@ inline std::string size_of(const storage& s) { return s.size_name.empty() ? std:
 
 struct printed_storage {
     std::string size_constants;  // constexpr std::size_t dense_kernel_size = 784 * 20;
-    std::string members, arena_offsets, arena_pointers, variable_table, bn_table, constants;
+    std::string members, constants;
+    // The constant tables the constructor reads (runtime/train/net_tables.hpp): their definitions in .gen.cpp and
+    // their declarations in the Net (the batch_norm table's comes with the capability's storage).
+    std::string tables, table_declarations;
 };
 
 printed_storage print_storage(const model_plan& plan);

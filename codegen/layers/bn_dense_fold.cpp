@@ -15,9 +15,9 @@ bool foldable(const step& bn, const step& next) {
 
 namespace {
 
-const argument pixels = value("batch.pixels.data()");
-const argument chunk_samples = value("batch.samples.data() + begin");
-const argument pixel_scale = value("batch.scale");
+const argument pixels = value("batch->pixels.data()");
+const argument chunk_samples = value("batch->samples.data() + begin");
+const argument pixel_scale = value("batch->scale");
 
 }  // namespace
 
@@ -69,7 +69,7 @@ void plan_folded_bn(const batch_norm_parameters& layer, const step& s, plan_buil
              .when = phase::per_chunk,
              .comment = "The next batch's rows of this chunk: their memory latency passes during the step.",
              .action = plan_builder::function_call(signatures::prefetch_next_chunk,
-                                                   {value("batch"), value("begin"), row_count()})}};
+                                                   {value("*batch"), value("begin"), row_count()})}};
         normalize_statement.pixel_variant = {
             {.id = name + ".normalize",
              .when = phase::per_chunk,

@@ -1,6 +1,6 @@
 // The generator's decisions, asserted on the plan's typed statements (phases, kernels, storage read and written,
 // reductions and their merge order); the printers on a few properties of their output; and a golden copy of the
-// reference model's whole train_batch, so that any change to generated code is reviewed.
+// reference model's whole training step (train_step), so that any change to generated code is reviewed.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -211,6 +211,45 @@ TEST_CASE("a model whose input only a folded BN reads trains from uint8 pixels; 
     CHECK(widened[index_of(widened, "batch_normalization.forward")].reads("widened_input"));
 }
 
+TEST_CASE("train_step holds train_batch and train_pixel_batch, the statements that differ marked with their input",
+          "[codegen][pixels]") {
+    const auto layers = cg::describe(fashion_mnist::model);
+    for (const bool fold : {true, false}) {
+        INFO("fold_bn_into_dense " << fold);
+        const auto plan = cg::make_plan(layers, {.fold_bn_into_dense = fold});
+        // Each function is train_step without the other input's statements, in the same order.
+        const auto ids_for = [&](cg::step_input input) {
+            std::vector<std::string> ids;
+            for (const auto& s : plan.train_step) {
+                if (s.input == cg::step_input::any || s.input == input) ids.push_back(s.id);
+            }
+            return ids;
+        };
+        const auto ids_of = [](const std::vector<cg::statement>& statements) {
+            std::vector<std::string> ids;
+            for (const auto& s : statements) ids.push_back(s.id);
+            return ids;
+        };
+        CHECK(ids_for(cg::step_input::floats) == ids_of(plan.train_batch));
+        CHECK(ids_for(cg::step_input::pixels) == ids_of(plan.train_pixel_batch));
+        std::size_t marked = 0;
+        for (const auto& s : plan.train_step) {
+            INFO(s.id);
+            if (s.input == cg::step_input::any) {
+                CHECK_FALSE(s.reads("x"));
+                continue;
+            }
+            ++marked;
+            CHECK(s.when == cg::phase::per_chunk);
+            if (s.input == cg::step_input::pixels) CHECK_FALSE(s.reads("x"));
+        }
+        // folded: the BN's moments and normalize, each with a uint8 form (the first with the prefetch); unfolded: the
+        // widening and the prefetch, and the BN's three statements that read the rows (moments, normalize, gradient
+        // sums), each also reading the widened rows
+        CHECK(marked == (fold ? 5u : 8u));
+    }
+}
+
 TEST_CASE("without the fold, BN runs per chunk: chunk records merged in chunk order between the phases", "[codegen]") {
     const auto layers = cg::describe(fashion_mnist::model);
     const auto plan = cg::make_plan(layers, {.fold_bn_into_dense = false});
@@ -351,14 +390,14 @@ TEST_CASE("generated files: banner without machine paths, the kernel headers use
     CHECK(frozen.kernels.find("#include \"runtime/kernels/bn_frozen-inl.h\"") != std::string::npos);
 }
 
-TEST_CASE("golden: the reference model's generated train_batch", "[codegen][golden]") {
+TEST_CASE("golden: the reference model's generated train_step", "[codegen][golden]") {
     const auto layers = cg::describe(fashion_mnist::model);
     const auto files = cg::render(request_for("fashion_mnist"), layers,
                                   cg::make_plan(layers, cg::describe_loss(fashion_mnist::model)));
     const auto golden =
-        read_text(std::filesystem::path(NNFUSE_SOURCE_ROOT) / "tests/codegen/golden/fashion_mnist_train_batch.txt");
+        read_text(std::filesystem::path(NNFUSE_SOURCE_ROOT) / "tests/codegen/golden/fashion_mnist_train_step.txt");
     // A difference here means the generated code changed: review it, then update the golden file.
-    CHECK(function_text(files.source, "nnfuse::batch_result Net::train_batch(") == golden);
+    CHECK(function_text(files.source, "nnfuse::batch_result Net::train_step(") == golden);
 }
 
 TEST_CASE("an unchanged file is not rewritten", "[codegen]") {
