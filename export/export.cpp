@@ -46,6 +46,22 @@ struct storage_plan {
     std::size_t block_rows = 1, scratch_floats = 1;
 };
 
+// "784 -> 20", or for a step over feature maps "28x28x1 -> 28x28x32" (height x width x channels).
+std::string sizes_text(const op& o) {
+    const auto& g = o.window;
+    switch (o.kind) {
+        case op_kind::conv2d:
+        case op_kind::max_pool:
+        case op_kind::average_pool:
+            return fmt::format("{}x{}x{} -> {}x{}x{}", g.height, g.width, g.channels, g.out_height(), g.out_width(),
+                               o.kind == op_kind::conv2d ? o.filters : g.channels);
+        case op_kind::global_average_pool:
+            return fmt::format("{}x{}x{} -> {}", g.height, g.width, g.channels, g.channels);
+        default:
+            return fmt::format("{} -> {}", o.in, o.out);
+    }
+}
+
 // The largest scratch predict(x, rows, out) keeps on its stack.
 constexpr std::size_t stack_bytes = 256 * 1024;
 
@@ -154,7 +170,7 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
     for (const auto& f : folded) text += "//   " + f + "\n";
     text += "// Computed, per sample:\n";
     for (const auto& o : ops) {
-        text += fmt::format("//   {} {} -> {}: {}", describe_kind(o), o.in, o.out, join(o.covers));
+        text += fmt::format("//   {} {}: {}", describe_kind(o), sizes_text(o), join(o.covers));
         if (o.activation != activation_kind::linear) text += fmt::format(", {} fused", keras_name(o.activation));
         if (o.kind == op_kind::add) {
             std::vector<std::string> read;
@@ -168,11 +184,11 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
     text += fmt::format(
         "//\n// predict(x, rows, out[, scratch]): x holds rows * input_size floats{},\n"
         "// out receives rows * output_size floats. Sums are accumulated in double. No allocation: the steps'\n"
-        "// outputs live in scratch, scratch_floats floats ({} samples at a time; a sample's result does not depend\n"
-        "// on the others), {}.\n"
+        "// outputs live in scratch, scratch_floats floats ({} at a time; a sample's result does not depend on the\n"
+        "// others), {}.\n"
         "// Only the C++17 standard library: g++ -std=c++17 compiles it as is.\n",
         options.input_scale != 1.0 ? std::string(" (unscaled: input_scale is applied inside)") : "",
-        storage.block_rows,
+        storage.block_rows == 1 ? std::string("one sample") : fmt::format("{} samples", storage.block_rows),
         on_stack ? "a stack array of predict(x, rows, out), or the caller's"
                  : fmt::format("the caller's: more than {} KiB, so there is no predict(x, rows, out) with a stack "
                                "array",
@@ -187,8 +203,8 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
         "// predict's input is multiplied by this (folded into the weights: {:.17g}).\n"
         "constexpr double input_scale = {};\n",
         options.input_scale, scale_text);
-    text += fmt::format("// The floats predict's scratch holds (the widest steps' outputs, {} samples).\n",
-                        storage.block_rows);
+    text += fmt::format("// The floats predict's scratch holds (the steps' outputs that are alive together, {} {}).\n",
+                        storage.block_rows, storage.block_rows == 1 ? "sample" : "samples");
     text += fmt::format("constexpr std::size_t scratch_floats = {};\n\n", storage.scratch_floats);
     text += "namespace detail {\n\n";
     text += fmt::format(
@@ -217,7 +233,8 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
     };
     for (std::size_t k = 0; k < ops.size(); ++k) {
         std::string arguments;
-        for (const std::size_t id : ops[k].inputs) arguments += (id == model_input ? "in" : where(position.at(id))) + ", ";
+        for (const std::size_t id : ops[k].inputs)
+            arguments += (id == model_input ? "in" : where(position.at(id))) + ", ";
         text += fmt::format("        detail::step{}_{}({}n, {});\n", k, ops[k].name, arguments, where(k));
     }
     if (ops.empty()) text += "        for (std::size_t i = 0; i < n * output_size; ++i) y[i] = in[i];\n";

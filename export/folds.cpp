@@ -79,10 +79,10 @@ bool fold_scale_shift_into_rows(const op& a, op& b, std::vector<std::string>& fo
     }
     for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t j = 0; j < columns; ++j) b.kernel[r * columns + j] *= a.scale[feature(r)];
-    folded.push_back(fmt::format("{} into the {} of {}", join(a.covers),
-                                 b.kind == op_kind::conv2d ? (all_zero(a.shift) ? "kernel" : "kernel and bias")
-                                                           : "rows and bias",
-                                 join(b.covers)));
+    folded.push_back(
+        fmt::format("{} into the {} of {}", join(a.covers),
+                    b.kind == op_kind::conv2d ? (all_zero(a.shift) ? "kernel" : "kernel and bias") : "rows and bias",
+                    join(b.covers)));
     b.covers.insert(b.covers.begin(), a.covers.begin(), a.covers.end());
     return true;
 }

@@ -49,9 +49,9 @@ struct op {
     op_kind kind = op_kind::affine;
     std::string name;  // a C++ identifier, from the first layer it computes
     std::vector<std::string> covers;
-    std::size_t id = 0;                // stable across folds: what other operations' inputs name
-    std::vector<std::size_t> inputs;   // ids (model_input: x); two for an add, one otherwise
-    std::size_t in = 0, out = 0;       // floats per sample
+    std::size_t id = 0;               // stable across folds: what other operations' inputs name
+    std::vector<std::size_t> inputs;  // ids (model_input: x); two for an add, one otherwise
+    std::size_t in = 0, out = 0;      // floats per sample
     activation_kind activation = activation_kind::linear;
     // affine: out[j] = act(bias[j] + sum_i in[i] * kernel[i * out + j]) (Keras's (inputs, units) layout)
     // conv2d: Keras's HWIO kernel [window_h, window_w, channels, filters], bias [filters]; NHWC in and out

@@ -71,8 +71,8 @@ std::string conv2d_text(const op& o, const std::string& fn) {
     const bool pad_h = (g.out_height() - 1) * g.stride_h + g.window_h > g.height;
     const bool pad_w = (g.out_width() - 1) * g.stride_w + g.window_w > g.width;
     // h and w are unsigned: a position above or left of the input wraps past the end and is skipped like one below.
-    const auto position = [](const char* name, const char* index, std::size_t stride, const char* tap,
-                             std::size_t pad, std::size_t extent, bool check, const char* indent) {
+    const auto position = [](const char* name, const char* index, std::size_t stride, const char* tap, std::size_t pad,
+                             std::size_t extent, bool check, const char* indent) {
         std::string text = fmt::format("{}const std::size_t {} = {} * {} + {}{};\n", indent, name, index, stride, tap,
                                        pad ? fmt::format(" - {}", pad) : std::string());
         if (check) text += fmt::format("{}if ({} >= {}) continue;  // zero padding\n", indent, name, extent);
@@ -110,10 +110,9 @@ std::string conv2d_text(const op& o, const std::string& fn) {
                fmt::arg("ow", g.out_width()), fmt::arg("f", o.filters), fmt::arg("kh", g.window_h),
                fmt::arg("kw", g.window_w), fmt::arg("width", g.width), fmt::arg("c", g.channels),
                fmt::arg("cf", g.channels * o.filters),
-               fmt::arg("h", position("h", "i", g.stride_h, "a", g.pad_top(), g.height, pad_h,
-                                      "                    ")),
-               fmt::arg("w", position("w", "j", g.stride_w, "b", g.pad_left(), g.width, pad_w,
-                                      "                        ")),
+               fmt::arg("h", position("h", "i", g.stride_h, "a", g.pad_top(), g.height, pad_h, "                    ")),
+               fmt::arg("w",
+                        position("w", "j", g.stride_w, "b", g.pad_left(), g.width, pad_w, "                        ")),
                fmt::arg("act", activation_call(o.activation, "sum[f]")));
 }
 
@@ -155,10 +154,10 @@ std::string pool_text(const op& o, const std::string& fn) {
         fmt::arg("init", max ? fmt::format("float m = x[(h0 * {} + w0) * {} + c];", g.width, g.channels)
                              : std::string("double sum = 0.0;")),
         fmt::arg("accumulate", max ? "m = v > m ? v : m;" : "sum += v;"),
-        fmt::arg("result", max ? activation_call(o.activation, "m")
-                               : fmt::format("static_cast<float>({})",
-                                             activation_call(o.activation,
-                                                             "sum / static_cast<double>((h1 - h0) * (w1 - w0))"))));
+        fmt::arg("result",
+                 max ? activation_call(o.activation, "m")
+                     : fmt::format("static_cast<float>({})",
+                                   activation_call(o.activation, "sum / static_cast<double>((h1 - h0) * (w1 - w0))"))));
 }
 
 }  // namespace
