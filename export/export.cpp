@@ -1,5 +1,6 @@
 // The exporter: reads the model's variables from a checkpoint, turns the layers into a short list of operations
-// (affine, scale/shift, activation, softmax), folds what it can in double, and prints the header (export.hpp).
+// (operations.hpp), folds what it can in double (folds.cpp), places the steps' outputs in one scratch buffer, and
+// prints the header (export.hpp; the steps' code: steps.cpp).
 #include "export/export.hpp"
 
 #include <algorithm>
@@ -14,32 +15,13 @@
 #include <fmt/core.h>
 
 #include "export/operations.hpp"
+#include "export/steps.hpp"
 #include "runtime/checkpoint/atomic_file.hpp"
 
 namespace nnfuse::exporter {
 namespace {
 
 using codegen::layer_description;
-
-std::string float_literal(double value) {
-    char text[64];
-    std::snprintf(text, sizeof text, "%af", static_cast<double>(static_cast<float>(value)));
-    return text;
-}
-
-// A constant array of floats, 6 literals a line.
-std::string array_text(const std::string& name, const std::vector<double>& values) {
-    std::string text = fmt::format("alignas(64) inline constexpr float {}[{}] = {{", name, values.size());
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        text += (i % 6 == 0 ? "\n    " : " ") + float_literal(values[i]) + ",";
-    }
-    return text + "\n};\n";
-}
-
-std::string activation_call(activation_kind kind, const std::string& value) {
-    if (kind == activation_kind::linear) return value;
-    return fmt::format("{}({})", keras_name(kind), value);
-}
 
 void check_namespace(const std::string& ns) {
     bool ok = !ns.empty();
@@ -56,32 +38,79 @@ void check_namespace(const std::string& ns) {
     if (!ok) throw export_error(fmt::format("namespace '{}' is not a C++ identifier (or a::b of them)", ns));
 }
 
-constexpr const char* activation_functions =
-    R"(// The activations, as the Net's kernels compute them (runtime/kernels/activation-inl.h; Keras's constants).
-template <class T>
-inline T relu(T z) { return z > T(0) ? z : T(0); }
-template <class T>
-inline T elu(T z) { return z > T(0) ? z : std::expm1(z); }
-template <class T>
-inline T selu(T z) { return T(1.0507009873554805) * (z > T(0) ? z : T(1.6732632423543772) * std::expm1(z)); }
-template <class T>
-inline T sigmoid(T z) {
-    const T e = std::exp(-std::fabs(z));  // never overflows
-    const T positive = T(1) / (T(1) + e);
-    return z < T(0) ? e * positive : positive;
-}
-template <class T>
-inline T tanh(T z) { return std::tanh(z); }
+// Where each step writes. The last writes predict's out; the others a slot of scratch, block_rows samples wide. A
+// slot is reused once nothing reads its value any more; an element-wise step writes over the input it reads last.
+struct storage_plan {
+    std::vector<std::size_t> slot;          // per op but the last
+    std::vector<std::size_t> slot_offsets;  // per slot, in floats
+    std::size_t block_rows = 1, scratch_floats = 1;
+};
 
-// Probabilities from logits, stable (subtracts the largest), summed in double like the Net's softmax_rows.
-inline void softmax(const float* z, std::size_t n, float* p) {
-    float top = z[0];
-    for (std::size_t i = 1; i < n; ++i) top = z[i] > top ? z[i] : top;
-    double total = 0.0;
-    for (std::size_t i = 0; i < n; ++i) total += std::exp(static_cast<double>(z[i] - top));
-    for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<float>(std::exp(static_cast<double>(z[i] - top)) / total);
+// "784 -> 20", or for a step over feature maps "28x28x1 -> 28x28x32" (height x width x channels).
+std::string sizes_text(const op& o) {
+    const auto& g = o.window;
+    switch (o.kind) {
+        case op_kind::conv2d:
+        case op_kind::max_pool:
+        case op_kind::average_pool:
+            return fmt::format("{}x{}x{} -> {}x{}x{}", g.height, g.width, g.channels, g.out_height(), g.out_width(),
+                               o.kind == op_kind::conv2d ? o.filters : g.channels);
+        case op_kind::global_average_pool:
+            return fmt::format("{}x{}x{} -> {}", g.height, g.width, g.channels, g.channels);
+        default:
+            return fmt::format("{} -> {}", o.in, o.out);
+    }
 }
-)";
+
+// The largest scratch predict(x, rows, out) keeps on its stack.
+constexpr std::size_t stack_bytes = 256 * 1024;
+
+storage_plan plan_storage(const std::vector<op>& ops) {
+    std::map<std::size_t, std::size_t> position;
+    for (std::size_t k = 0; k < ops.size(); ++k) position[ops[k].id] = k;
+    std::vector<std::size_t> last_read(ops.size(), 0);
+    for (std::size_t k = 0; k < ops.size(); ++k) {
+        for (const std::size_t id : ops[k].inputs)
+            if (id != model_input) last_read[position.at(id)] = k;
+    }
+    storage_plan plan;
+    plan.slot.assign(ops.size(), 0);
+    std::vector<std::size_t> slot_floats;
+    std::vector<bool> busy;
+    for (std::size_t k = 0; k + 1 < ops.size(); ++k) {
+        std::size_t chosen = slot_floats.size();
+        for (const std::size_t id : ops[k].inputs) {
+            if (elementwise(ops[k]) && id != model_input && last_read[position.at(id)] == k) {
+                chosen = plan.slot[position.at(id)];
+                break;
+            }
+        }
+        if (chosen == slot_floats.size())
+            chosen = static_cast<std::size_t>(std::find(busy.begin(), busy.end(), false) - busy.begin());
+        if (chosen == slot_floats.size()) {
+            slot_floats.push_back(0);
+            busy.push_back(false);
+        }
+        busy[chosen] = true;
+        slot_floats[chosen] = std::max(slot_floats[chosen], ops[k].out);
+        plan.slot[k] = chosen;
+        for (const std::size_t id : ops[k].inputs) {
+            if (id != model_input && last_read[position.at(id)] == k && plan.slot[position.at(id)] != chosen)
+                busy[plan.slot[position.at(id)]] = false;
+        }
+    }
+    std::size_t per_sample = 0;
+    for (const std::size_t floats : slot_floats) per_sample += floats;
+    // Four samples at a time when they fit on the stack, else one.
+    plan.block_rows = 4 * per_sample * sizeof(float) <= stack_bytes ? 4 : 1;
+    std::size_t total = 0;
+    for (const std::size_t floats : slot_floats) {
+        plan.slot_offsets.push_back(total);
+        total += plan.block_rows * floats;
+    }
+    plan.scratch_floats = std::max<std::size_t>(1, total);  // an array of 0 floats is not C++
+    return plan;
+}
 
 }  // namespace
 
@@ -99,20 +128,24 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
     const std::size_t input_size = layers.front().in_size, output_size = layers.back().out_size;
     std::vector<std::string> folded;
     if (options.input_scale != 1.0) {
+        // A scale/shift reading x that every op reading x now reads instead.
         op scale;
         scale.kind = op_kind::scale_shift;
         scale.name = "input_scale";
         scale.covers = {fmt::format("input scale {}", options.input_scale)};
+        scale.id = ops.empty() ? 0 : ops.back().id + 1;
+        scale.inputs = {model_input};
         scale.in = scale.out = input_size;
         scale.features = 1;
         scale.scale = {options.input_scale};
         scale.shift = {0.0};
+        for (auto& o : ops) std::replace(o.inputs.begin(), o.inputs.end(), model_input, scale.id);
         ops.insert(ops.begin(), scale);
     }
     fold(ops, folded);
-
-    std::size_t widest = 1;
-    for (const auto& o : ops) widest = std::max(widest, o.out);
+    const storage_plan storage = plan_storage(ops);
+    std::map<std::size_t, std::size_t> position;
+    for (std::size_t k = 0; k < ops.size(); ++k) position[ops[k].id] = k;
 
     std::string text;
     text += "// Generated by nnfuse-export: a trained nnfuse model as a dependency-free C++17 inference function.\n";
@@ -123,7 +156,8 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
     text += ".\n//\n// Layers:\n";
     for (const auto& layer : layers) {
         text += fmt::format("//   {} ({}) {}", layer.name, layer.keras_class, layer.out_shape);
-        if (layer.as<codegen::dense_parameters>() || layer.as<codegen::activation_parameters>())
+        if (layer.as<codegen::dense_parameters>() || layer.as<codegen::activation_parameters>() ||
+            layer.as<codegen::conv2d_parameters>())
             text += fmt::format(" activation={}", keras_name(layer.activation()));
         if (const auto* bn = layer.as<codegen::batch_norm_parameters>())
             text += fmt::format(" epsilon={}", bn->epsilon);
@@ -136,21 +170,29 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
     for (const auto& f : folded) text += "//   " + f + "\n";
     text += "// Computed, per sample:\n";
     for (const auto& o : ops) {
-        const char* what = o.kind == op_kind::affine        ? "dense"
-                           : o.kind == op_kind::scale_shift ? "scale/shift"
-                           : o.kind == op_kind::standardize ? "standardize"
-                           : o.kind == op_kind::activation  ? "activation"
-                                                            : "softmax";
-        text += fmt::format("//   {} {} -> {}: {}", what, o.in, o.out, join(o.covers));
+        text += fmt::format("//   {} {}: {}", describe_kind(o), sizes_text(o), join(o.covers));
         if (o.activation != activation_kind::linear) text += fmt::format(", {} fused", keras_name(o.activation));
+        if (o.kind == op_kind::add) {
+            std::vector<std::string> read;
+            for (const std::size_t id : o.inputs)
+                read.push_back(id == model_input ? "x" : ops[position.at(id)].covers.back());
+            text += " (the sum of " + join(read) + ")";
+        }
         text += "\n";
     }
+    const bool on_stack = storage.scratch_floats * sizeof(float) <= stack_bytes;
     text += fmt::format(
-        "//\n// predict(x, rows, out): x holds rows * input_size floats{},\n"
-        "// out receives rows * output_size floats. Sums are accumulated in double. No allocation: two stack\n"
-        "// buffers of 4 x {} floats (4 samples at a time; a sample's result does not depend on the others).\n"
+        "//\n// predict(x, rows, out[, scratch]): x holds rows * input_size floats{},\n"
+        "// out receives rows * output_size floats. Sums are accumulated in double. No allocation: the steps'\n"
+        "// outputs live in scratch, scratch_floats floats ({} at a time; a sample's result does not depend on the\n"
+        "// others), {}.\n"
         "// Only the C++17 standard library: g++ -std=c++17 compiles it as is.\n",
-        options.input_scale != 1.0 ? std::string(" (unscaled: input_scale is applied inside)") : "", widest);
+        options.input_scale != 1.0 ? std::string(" (unscaled: input_scale is applied inside)") : "",
+        storage.block_rows == 1 ? std::string("one sample") : fmt::format("{} samples", storage.block_rows),
+        on_stack ? "a stack array of predict(x, rows, out), or the caller's"
+                 : fmt::format("the caller's: more than {} KiB, so there is no predict(x, rows, out) with a stack "
+                               "array",
+                               stack_bytes / 1024));
     text += "#pragma once\n\n#include <cmath>\n#include <cstddef>\n\n";
     text += fmt::format("namespace {} {{\n\n", options.ns);
     text += fmt::format("constexpr std::size_t input_size = {};\nconstexpr std::size_t output_size = {};\n", input_size,
@@ -159,115 +201,51 @@ std::string export_header(const std::vector<layer_description>& layers, const sa
     std::snprintf(scale_text, sizeof scale_text, "%a", options.input_scale);
     text += fmt::format(
         "// predict's input is multiplied by this (folded into the weights: {:.17g}).\n"
-        "constexpr double input_scale = {};\n\n",
+        "constexpr double input_scale = {};\n",
         options.input_scale, scale_text);
+    text += fmt::format("// The floats predict's scratch holds (the steps' outputs that are alive together, {} {}).\n",
+                        storage.block_rows, storage.block_rows == 1 ? "sample" : "samples");
+    text += fmt::format("constexpr std::size_t scratch_floats = {};\n\n", storage.scratch_floats);
     text += "namespace detail {\n\n";
-    text +=
+    text += fmt::format(
         "// Samples computed together: a dense step reads each weight once per block.\n"
-        "constexpr std::size_t block_rows = 4;\n\n";
-    text += activation_functions;
-
+        "constexpr std::size_t block_rows = {};\n\n",
+        storage.block_rows);
+    text += helper_definitions(ops);
     for (std::size_t k = 0; k < ops.size(); ++k) {
-        const op& o = ops[k];
-        const std::string fn = fmt::format("step{}_{}", k, o.name);
-        text += "\n";
-        switch (o.kind) {
-            case op_kind::affine:
-                text += array_text(fn + "_kernel", o.kernel);
-                text += array_text(fn + "_bias", o.bias);
-                // Rows in blocks: each weight is loaded once per block; every sum still runs over i in order, so
-                // a row's result does not depend on the block it is in.
-                text += fmt::format(
-                    "template <std::size_t R>\n"
-                    "inline void {0}_rows(const float* in, float* out) {{\n"
-                    "    double sum[R][{2}];\n"
-                    "    for (std::size_t r = 0; r < R; ++r)\n"
-                    "        for (std::size_t j = 0; j < {2}; ++j) sum[r][j] = {0}_bias[j];\n"
-                    "    for (std::size_t i = 0; i < {1}; ++i) {{\n"
-                    "        const float* w = {0}_kernel + i * {2};\n"
-                    "        for (std::size_t r = 0; r < R; ++r) {{\n"
-                    "            const double x = in[r * {1} + i];\n"
-                    "            for (std::size_t j = 0; j < {2}; ++j) sum[r][j] += x * w[j];\n"
-                    "        }}\n"
-                    "    }}\n"
-                    "    for (std::size_t r = 0; r < R; ++r)\n"
-                    "        for (std::size_t j = 0; j < {2}; ++j) out[r * {2} + j] = static_cast<float>({3});\n"
-                    "}}\n"
-                    "inline void {0}(const float* in, std::size_t n, float* out) {{\n"
-                    "    if (n == block_rows) return {0}_rows<block_rows>(in, out);\n"
-                    "    for (std::size_t r = 0; r < n; ++r) {0}_rows<1>(in + r * {1}, out + r * {2});\n"
-                    "}}\n",
-                    fn, o.in, o.out, activation_call(o.activation, "sum[r][j]"));
-                break;
-            case op_kind::scale_shift:
-                text += array_text(fn + "_scale", o.scale);
-                text += array_text(fn + "_shift", o.shift);
-                text += fmt::format(
-                    "inline void {0}(const float* in, std::size_t n, float* out) {{\n"
-                    "    for (std::size_t r = 0; r < n * {1}; ++r) {{\n"
-                    "        for (std::size_t c = 0; c < {2}; ++c) {{\n"
-                    "            const double v = static_cast<double>(in[r * {2} + c]) * {0}_scale[c] + {0}_shift[c];\n"
-                    "            out[r * {2} + c] = static_cast<float>({3});\n"
-                    "        }}\n"
-                    "    }}\n"
-                    "}}\n",
-                    fn, o.in / o.features, o.features, activation_call(o.activation, "v"));
-                break;
-            case op_kind::standardize:
-                // In float, as the Net's normalization kernel: the same bits.
-                text += array_text(fn + "_mean", o.shift);
-                text += array_text(fn + "_denominator", o.scale);
-                text += fmt::format(
-                    "inline void {0}(const float* in, std::size_t n, float* out) {{\n"
-                    "    for (std::size_t r = 0; r < n * {1}; ++r) {{\n"
-                    "        for (std::size_t c = 0; c < {2}; ++c)\n"
-                    "            out[r * {2} + c] = (in[r * {2} + c] - {0}_mean[c]) / {0}_denominator[c];\n"
-                    "    }}\n"
-                    "}}\n",
-                    fn, o.in / o.features, o.features);
-                break;
-            case op_kind::activation:
-                text += fmt::format(
-                    "inline void {0}(const float* in, std::size_t n, float* out) {{\n"
-                    "    for (std::size_t i = 0; i < n * {1}; ++i) out[i] = {2};\n"
-                    "}}\n",
-                    fn, o.in, activation_call(o.activation, "in[i]"));
-                break;
-            case op_kind::softmax:
-                text += fmt::format(
-                    "inline void {0}(const float* in, std::size_t n, float* out) {{\n"
-                    "    for (std::size_t r = 0; r < n; ++r) softmax(in + r * {1}, {1}, out + r * {1});\n"
-                    "}}\n",
-                    fn, o.in);
-                break;
-        }
+        text += "\n" + step_definition(ops[k], fmt::format("step{}_{}", k, ops[k].name));
     }
     text += "\n}  // namespace detail\n\n";
-    text += "// requires: x holds rows * input_size floats, out rows * output_size floats, not overlapping x.\n";
-    text += "inline void predict(const float* x, std::size_t rows, float* out) {\n";
-    text += fmt::format("    float a[detail::block_rows * {0}], b[detail::block_rows * {0}];\n", widest);
+    text +=
+        "// requires: x holds rows * input_size floats, out rows * output_size floats, not overlapping x; scratch\n"
+        "//           scratch_floats floats (any alignment), overlapping neither.\n";
+    text += "inline void predict(const float* x, std::size_t rows, float* out, float* scratch) {\n";
+    if (storage.slot_offsets.empty()) text += "    (void)scratch;\n";
     text += "    for (std::size_t r = 0; r < rows; r += detail::block_rows) {\n";
     text += "        const std::size_t n = rows - r < detail::block_rows ? rows - r : detail::block_rows;\n";
     text += "        const float* in = x + r * input_size;\n";
     text += "        float* y = out + r * output_size;\n";
-    // Each step reads the previous one's output; element-wise steps work in place, a dense step alternates
-    // between the two buffers; the last step writes the caller's row.
-    std::string current = "in";
+    // Each step reads its inputs' slots and writes its own (the last step: the caller's rows).
+    const auto where = [&](std::size_t k) {
+        if (k + 1 == ops.size()) return std::string("y");
+        const std::size_t offset = storage.slot_offsets[storage.slot[k]];
+        return offset == 0 ? std::string("scratch") : fmt::format("scratch + {}", offset);
+    };
     for (std::size_t k = 0; k < ops.size(); ++k) {
-        const op& o = ops[k];
-        std::string destination;
-        if (k + 1 == ops.size()) {
-            destination = "y";
-        } else if (o.kind != op_kind::affine && current != "in") {
-            destination = current;
-        } else {
-            destination = current == "a" ? "b" : "a";
-        }
-        text += fmt::format("        detail::step{}_{}({}, n, {});\n", k, o.name, current, destination);
-        current = destination;
+        std::string arguments;
+        for (const std::size_t id : ops[k].inputs)
+            arguments += (id == model_input ? "in" : where(position.at(id))) + ", ";
+        text += fmt::format("        detail::step{}_{}({}n, {});\n", k, ops[k].name, arguments, where(k));
     }
     if (ops.empty()) text += "        for (std::size_t i = 0; i < n * output_size; ++i) y[i] = in[i];\n";
     text += "    }\n}\n\n";
+    if (on_stack) {
+        text += "// predict with scratch on the stack (scratch_floats floats).\n";
+        text += "inline void predict(const float* x, std::size_t rows, float* out) {\n";
+        text += "    float scratch[scratch_floats];\n";
+        text += "    predict(x, rows, out, scratch);\n";
+        text += "}\n\n";
+    }
     text += fmt::format("}}  // namespace {}\n", options.ns);
     return text;
 }

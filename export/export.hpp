@@ -1,21 +1,26 @@
 // nnfuse::exporter: a trained model as one dependency-free C++17 inference header.
 //
 // export_header(layers, checkpoint, options) returns the text of a header that declares, in namespace options.ns,
-//   constexpr std::size_t input_size, output_size;
-//   void predict(const float* x, std::size_t rows, float* out);   // rows * output_size floats
+//   constexpr std::size_t input_size, output_size, scratch_floats;
+//   void predict(const float* x, std::size_t rows, float* out, float* scratch);   // rows * output_size floats
+//   void predict(const float* x, std::size_t rows, float* out);   // only if scratch_floats floats <= 256 KiB
 // computing what the trained Net's predict_batch computes (inference mode: moving statistics), with the weights
 // as constant arrays (hex-float literals: every float round-trips exactly) and only <cmath>/<cstddef> included.
+// Layers: Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Add (residual blocks),
+// BatchNormalization, Activation, Normalization; Flatten, Reshape and Dropout compute nothing.
 // What it folds, all in double and stored as float once:
 //   - the input scale (options.input_scale, e.g. 1/255 for raw pixels) into the first layer that can take it;
 //   - a batch normalization in its inference form s = gamma / sqrt(moving_variance + epsilon),
 //     t = beta - moving_mean * s into the dense layer after it (kernel rows scaled by s, bias += t . kernel) when
-//     nothing lies between them but a flatten, or into the dense layer before it (kernel columns and bias scaled
-//     by s, plus t) when that layer has no activation; its activation then moves into the dense layer;
+//     nothing lies between them but a flatten, into a Conv2D after it when no window reaches its zero padding, or
+//     into the dense layer or Conv2D before it (kernel columns / filters and bias scaled by s, plus t: the Net's
+//     inference fold) when that layer has no activation; its activation then moves into that layer;
 //   - activations into the loop that produces their input; the final softmax stays a softmax over the logits.
+// Nothing folds into a layer whose output something else reads too (a residual block's input).
 // A normalization layer (Keras's Normalization) is a loop of its own, in float exactly as the Net's kernel computes
 // it, (x - mean) / max(sqrt(variance), 1e-7f): the same bits as the Net's first step.
-// A batch normalization that cannot be folded (after an activation, not next to a dense layer) is a scale/shift
-// loop of its own. predict allocates nothing: per sample, two stack buffers as wide as the widest layer.
+// A batch normalization that cannot be folded is a scale/shift loop of its own. predict allocates nothing: the
+// steps' outputs share slots of scratch, planned by when each value is last read.
 //
 // requires: layers is describe(model) of the checkpoint's model (codegen/model_description.hpp).
 // ensures:  the same inputs give the same bytes (no time stamps, no paths other than options' strings).

@@ -82,37 +82,111 @@ const std::vector<double>* variable(const std::map<std::string, std::vector<doub
 
 }  // namespace
 
+bool elementwise(const op& o) {
+    return o.kind == op_kind::add || o.kind == op_kind::scale_shift || o.kind == op_kind::standardize ||
+           o.kind == op_kind::activation || o.kind == op_kind::softmax;
+}
+
+std::string describe_kind(const op& o) {
+    const auto& g = o.window;
+    const std::string window = fmt::format("{}x{} strides {}x{} {}", g.window_h, g.window_w, g.stride_h, g.stride_w,
+                                           g.same_padding ? "same" : "valid");
+    switch (o.kind) {
+        case op_kind::affine:
+            return "dense";
+        case op_kind::conv2d:
+            return "conv2d " + window;
+        case op_kind::max_pool:
+            return "max pool " + window;
+        case op_kind::average_pool:
+            return "average pool " + window;
+        case op_kind::global_average_pool:
+            return "global average pool";
+        case op_kind::add:
+            return "add";
+        case op_kind::scale_shift:
+            return "scale/shift";
+        case op_kind::standardize:
+            return "standardize";
+        case op_kind::activation:
+            return "activation";
+        case op_kind::softmax:
+            break;
+    }
+    return "softmax";
+}
+
 void check_exportable(const std::vector<layer_description>& layers) {
     for (const auto& layer : layers) {
         if (layer.as<codegen::dense_parameters>() || layer.as<codegen::batch_norm_parameters>() ||
             layer.as<codegen::activation_parameters>() || layer.as<codegen::flatten_parameters>() ||
             layer.as<codegen::reshape_parameters>() || layer.as<codegen::dropout_parameters>() ||
-            layer.as<codegen::normalization_parameters>()) {
+            layer.as<codegen::normalization_parameters>() || layer.as<codegen::conv2d_parameters>() ||
+            layer.as<codegen::pool2d_parameters>() || layer.as<codegen::global_average_pool2d_parameters>() ||
+            layer.as<codegen::add_parameters>()) {
             continue;
         }
         throw export_error(fmt::format(
-            "cannot export layer `{}` ({}): the exporter writes Dense, BatchNormalization, Activation, Flatten, "
-            "Reshape, Dropout and Normalization layers; convolutional and residual models are not exported yet",
+            "cannot export layer `{}` ({}): the exporter writes Dense, Conv2D, MaxPooling2D, AveragePooling2D, "
+            "GlobalAveragePooling2D, Add, BatchNormalization, Activation, Flatten, Reshape, Dropout and Normalization "
+            "layers",
             layer.name, layer.keras_class));
     }
 }
 
+namespace {
+
+// The layer whose output layer `i` reads as its input `which` (nnfuse::model_input for the model's input).
+std::size_t read_by(const std::vector<layer_description>& layers, std::size_t i, std::size_t which) {
+    if (!layers[i].inputs.empty()) return layers[i].inputs[which];
+    return i == 0 ? nnfuse::model_input : i - 1;
+}
+
+// Layers that compute nothing in inference: their output is their input's floats.
+bool passes_through(const layer_description& layer) {
+    return layer.as<codegen::flatten_parameters>() != nullptr || layer.as<codegen::reshape_parameters>() != nullptr ||
+           layer.as<codegen::dropout_parameters>() != nullptr;
+}
+
+}  // namespace
+
 // The layers as operations, nothing folded yet. A batch normalization becomes its inference form.
 std::vector<op> operations(const std::vector<layer_description>& layers,
                            const std::map<std::string, std::vector<double>>& values, const std::string& source) {
+    // effective[i]: the layer that computes layer i's output (itself, or what a flatten/reshape/dropout passes on);
+    // readers[i]: how many computing layers (and the model's output) read layer i's output through those.
+    const std::size_t count = layers.size();
+    std::vector<std::size_t> effective(count), readers(count, 0);
+    const auto effective_of = [&](std::size_t i) { return i == nnfuse::model_input ? i : effective[i]; };
+    for (std::size_t i = 0; i < count; ++i) {
+        effective[i] = passes_through(layers[i]) ? effective_of(read_by(layers, i, 0)) : i;
+        if (passes_through(layers[i])) continue;
+        for (std::size_t w = 0; w < std::max<std::size_t>(1, layers[i].inputs.size()); ++w) {
+            const std::size_t source_layer = effective_of(read_by(layers, i, w));
+            if (source_layer != nnfuse::model_input) ++readers[source_layer];
+        }
+    }
+    if (effective[count - 1] != nnfuse::model_input) ++readers[effective[count - 1]];
+
     std::vector<op> ops;
-    for (const auto& layer : layers) {
+    std::vector<std::size_t> produced(count, model_input);  // the op id that computes each layer's output
+    const auto op_of = [&](std::size_t i) { return i == nnfuse::model_input ? model_input : produced[i]; };
+    std::size_t next_id = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto& layer = layers[i];
         op o;
         o.name = layer.name;
         o.covers = {layer.name};
+        o.id = next_id;
+        o.inputs = {op_of(read_by(layers, i, 0))};
         o.in = layer.in_size;
         o.out = layer.out_size;
-        if (layer.as<codegen::flatten_parameters>() != nullptr || layer.as<codegen::reshape_parameters>() != nullptr) {
-            continue;  // a reshape: the next operation reads the same floats
+        if (passes_through(layer)) {
+            produced[i] = o.inputs[0];  // a reshape, or the identity in inference: the next op reads the same floats
+            continue;
         }
-        if (layer.as<codegen::dropout_parameters>() != nullptr) {
-            continue;  // the identity in inference
-        }
+        produced[i] = o.id;
+        ++next_id;
         if (const auto* normalization = layer.as<codegen::normalization_parameters>()) {
             // Kept as the Net computes it, in float (no fold: a fold in double would move its results by more than
             // the Net's rounding). The denominator is exactly the kernel's: float sqrt, then the max with 1e-7f.
@@ -122,27 +196,40 @@ std::vector<op> operations(const std::vector<layer_description>& layers,
             for (const double variance : *variable(values, layer, "/variance:0")) {
                 o.scale.push_back(std::max(std::sqrt(static_cast<float>(variance)), 1e-7f));
             }
-            ops.push_back(o);
-            continue;
-        }
-        if (const auto* dense = layer.as<codegen::dense_parameters>()) {
+        } else if (const auto* dense = layer.as<codegen::dense_parameters>()) {
             o.kind = op_kind::affine;
             o.kernel = *variable(values, layer, "/kernel:0");
             o.bias = dense->use_bias ? *variable(values, layer, "/bias:0") : std::vector<double>(o.out, 0.0);
-            ops.push_back(o);
             if (dense->activation == activation_kind::softmax) {
-                op softmax;
-                softmax.kind = op_kind::softmax;
-                softmax.name = layer.name + "_softmax";
-                softmax.covers = {layer.name};
-                softmax.in = softmax.out = o.out;
-                ops.push_back(softmax);
+                ops.push_back(o);
+                o.kind = op_kind::softmax;
+                o.name = layer.name + "_softmax";
+                o.inputs = {o.id};
+                o.id = next_id++;
+                o.in = o.out;
+                o.kernel.clear();
+                o.bias.clear();
+                produced[i] = o.id;
             } else {
-                ops.back().activation = dense->activation;
+                o.activation = dense->activation;
             }
-            continue;
-        }
-        if (const auto* bn = layer.as<codegen::batch_norm_parameters>()) {
+        } else if (const auto* conv = layer.as<codegen::conv2d_parameters>()) {
+            o.kind = op_kind::conv2d;
+            o.window = conv->window;
+            o.filters = conv->filters;
+            o.kernel = *variable(values, layer, "/kernel:0");
+            o.bias = conv->use_bias ? *variable(values, layer, "/bias:0") : std::vector<double>(o.filters, 0.0);
+            o.activation = conv->activation;  // the DSL has no softmax over a feature map
+        } else if (const auto* pool = layer.as<codegen::pool2d_parameters>()) {
+            o.kind = pool->kind == pool_kind::max ? op_kind::max_pool : op_kind::average_pool;
+            o.window = pool->window;
+        } else if (const auto* global = layer.as<codegen::global_average_pool2d_parameters>()) {
+            o.kind = op_kind::global_average_pool;
+            o.window = {.height = global->height, .width = global->width, .channels = global->channels};
+        } else if (layer.as<codegen::add_parameters>() != nullptr) {
+            o.kind = op_kind::add;
+            o.inputs.push_back(op_of(read_by(layers, i, 1)));
+        } else if (const auto* bn = layer.as<codegen::batch_norm_parameters>()) {
             o.kind = op_kind::scale_shift;
             o.features = bn->features;
             const auto* gamma = bn->scale ? variable(values, layer, "/gamma:0") : nullptr;
@@ -160,25 +247,38 @@ std::vector<op> operations(const std::vector<layer_description>& layers,
                 o.scale.push_back(s);
                 o.shift.push_back((beta ? (*beta)[c] : 0.0) - mean[c] * s);
             }
-            ops.push_back(o);
-            continue;
-        }
-        const activation_kind activation = layer.as<codegen::activation_parameters>()->activation;
-        if (activation == activation_kind::softmax) {
-            o.kind = op_kind::softmax;
-        } else if (!ops.empty() && ops.back().kind != op_kind::softmax &&
-                   ops.back().activation == activation_kind::linear && ops.back().kind != op_kind::activation) {
-            ops.back().activation = activation;  // applied by the loop that produces its input
-            ops.back().covers.push_back(layer.name);
-            continue;
         } else {
-            o.kind = op_kind::activation;
-            o.activation = activation;
+            const activation_kind activation = layer.as<codegen::activation_parameters>()->activation;
+            const std::size_t producer = effective_of(read_by(layers, i, 0));
+            if (activation == activation_kind::softmax) {
+                o.kind = op_kind::softmax;
+            } else if (producer != nnfuse::model_input && readers[producer] == 1 && !ops.empty() &&
+                       ops.back().id == o.inputs[0] && ops.back().activation == activation_kind::linear &&
+                       ops.back().kind != op_kind::softmax && ops.back().kind != op_kind::standardize) {
+                ops.back().activation = activation;  // applied by the loop that produces its input
+                ops.back().covers.push_back(layer.name);
+                produced[i] = ops.back().id;
+                continue;
+            } else {
+                o.kind = op_kind::activation;
+                o.activation = activation;
+            }
         }
         ops.push_back(o);
     }
     return ops;
 }
+
+namespace {
+
+// A Conv2D's or pooling layer's window as the Net's architecture line writes it (codegen/layers/conv2d.cpp).
+std::map<std::string, std::string> window_keys(const kernels::window_geometry& g, const std::string& size_key) {
+    return {{size_key, fmt::format("({}, {})", g.window_h, g.window_w)},
+            {"strides", fmt::format("({}, {})", g.stride_h, g.stride_w)},
+            {"padding", g.same_padding ? "same" : "valid"}};
+}
+
+}  // namespace
 
 // The checkpoint's "architecture" metadata (one line per layer, "name (Class) shape key=value ...", written by the
 // generated Net) against the model's layers: a checkpoint of another model whose tensors happen to have the same
@@ -214,9 +314,23 @@ void check_architecture(const std::vector<layer_description>& layers, const safe
                         {"epsilon", fmt::format("{}", bn->epsilon)},
                         {"center", bn->center ? "true" : "false"},
                         {"scale", bn->scale ? "true" : "false"}};
+        } else if (const auto* conv = layer.as<codegen::conv2d_parameters>()) {
+            expected = window_keys(conv->window, "kernel_size");
+            expected.insert({{"filters", std::to_string(conv->filters)},
+                             {"activation", std::string(keras_name(conv->activation))},
+                             {"use_bias", conv->use_bias ? "true" : "false"}});
+        } else if (const auto* pool = layer.as<codegen::pool2d_parameters>()) {
+            expected = window_keys(pool->window, "pool_size");
         }
-        std::istringstream words(lines[i].substr(head.size()));
-        for (std::string word; words >> word;) {
+        const std::string rest = lines[i].substr(head.size());
+        for (std::size_t at = 0; at < rest.size();) {
+            // The next word; a value in parentheses ("kernel_size=(3, 3)") runs to its ')'.
+            std::size_t end = at;
+            while (end < rest.size() && rest[end] != ' ') {
+                end = rest[end] == '(' ? std::min(rest.find(')', end), rest.size() - 1) + 1 : end + 1;
+            }
+            const std::string word = rest.substr(at, end - at);
+            at = end + 1;
             const auto equals = word.find('=');
             if (equals == std::string::npos) continue;
             const auto key = expected.find(word.substr(0, equals));
@@ -226,73 +340,6 @@ void check_architecture(const std::vector<layer_description>& layers, const safe
         }
     }
     if (lines.size() != layers.size()) fail(layers.size(), fmt::format("has {} layers", layers.size()));
-}
-
-namespace {
-
-bool linear_scale_shift(const op& o) {
-    return o.kind == op_kind::scale_shift && o.activation == activation_kind::linear;
-}
-
-}  // namespace
-
-std::string join(const std::vector<std::string>& names) {
-    std::string text;
-    for (std::size_t i = 0; i < names.size(); ++i) text += (i ? " + " : "") + names[i];
-    return text;
-}
-
-// Folds until nothing folds; each fold removes one operation and says what it did in `folded`.
-void fold(std::vector<op>& ops, std::vector<std::string>& folded) {
-    for (bool changed = true; changed;) {
-        changed = false;
-        for (std::size_t k = 0; k + 1 < ops.size() && !changed; ++k) {
-            op& a = ops[k];
-            op& b = ops[k + 1];
-            if (a.kind == op_kind::affine && a.activation == activation_kind::linear &&
-                b.kind == op_kind::scale_shift && b.features == a.out) {
-                // dense -> BN: y = (x.K + bias) * s + t, so K's column j and bias[j] are scaled by s[j], plus t[j].
-                for (std::size_t i = 0; i < a.in; ++i)
-                    for (std::size_t j = 0; j < a.out; ++j) a.kernel[i * a.out + j] *= b.scale[j];
-                for (std::size_t j = 0; j < a.out; ++j) a.bias[j] = a.bias[j] * b.scale[j] + b.shift[j];
-                a.activation = b.activation;
-                folded.push_back(fmt::format("{} into the columns and bias of {}{}", b.covers.front(), join(a.covers),
-                                             b.activation == activation_kind::linear
-                                                 ? std::string()
-                                                 : fmt::format(", which then applies {}", keras_name(b.activation))));
-                a.covers.insert(a.covers.end(), b.covers.begin(), b.covers.end());
-            } else if (linear_scale_shift(a) && b.kind == op_kind::scale_shift &&
-                       (a.features == 1 || (a.features == b.features && a.in == b.in))) {
-                // Two scale/shifts (the input scale, a feature-wise scale of 1): s = sa * sb, t = ta * sb + tb.
-                const std::size_t c_count = b.features;
-                for (std::size_t c = 0; c < c_count; ++c) {
-                    const std::size_t ca = a.features == 1 ? 0 : c;
-                    b.shift[c] += a.shift[ca] * b.scale[c];
-                    b.scale[c] *= a.scale[ca];
-                }
-                folded.push_back(fmt::format("{} into {}", join(a.covers), join(b.covers)));
-                b.covers.insert(b.covers.begin(), a.covers.begin(), a.covers.end());
-                b.name = a.name;
-                std::swap(a, b);
-            } else if (linear_scale_shift(a) && b.kind == op_kind::affine && b.in % a.features == 0) {
-                // BN -> dense: (x * s + t).K + bias = x.(s (.) K) + (bias + t.K): K's row i scaled by s[i % C].
-                for (std::size_t j = 0; j < b.out; ++j) {
-                    double sum = 0.0;
-                    for (std::size_t i = 0; i < b.in; ++i) sum += a.shift[i % a.features] * b.kernel[i * b.out + j];
-                    b.bias[j] += sum;
-                }
-                for (std::size_t i = 0; i < b.in; ++i)
-                    for (std::size_t j = 0; j < b.out; ++j) b.kernel[i * b.out + j] *= a.scale[i % a.features];
-                folded.push_back(fmt::format("{} into the rows and bias of {}", join(a.covers), join(b.covers)));
-                b.covers.insert(b.covers.begin(), a.covers.begin(), a.covers.end());
-                std::swap(a, b);
-            } else {
-                continue;
-            }
-            ops.erase(ops.begin() + static_cast<std::ptrdiff_t>(k) + 1);
-            changed = true;
-        }
-    }
 }
 
 }  // namespace nnfuse::exporter

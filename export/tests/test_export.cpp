@@ -30,9 +30,11 @@
 #include "dropout_edges_test.gen.hpp"
 #include "export/export.hpp"
 #include "fashion_mnist.gen.hpp"
+#include "fashion_mnist_cnn.gen.hpp"
 #include "fashion_mnist_torch.gen.hpp"
 #include "frozen_bn_test.gen.hpp"
 #include "normalized_classifier_test.gen.hpp"
+#include "residual_cnn_test.gen.hpp"
 #include "runtime/checkpoint/checkpoint.hpp"
 #include "runtime/checkpoint/checkpoint_error.hpp"
 #include "runtime/checkpoint/safetensors.hpp"
@@ -43,6 +45,8 @@
 #include "runtime/train/trainer.hpp"
 #include "samples/bn_before_activation/model.hpp"
 #include "samples/fashion_mnist/model.hpp"
+#include "samples/fashion_mnist_cnn/model.hpp"
+#include "small_cnn_test.gen.hpp"
 #include "tests/models/test_models.hpp"
 #include "tests/runtime/network/test_helpers.hpp"
 #include "two_bn_test.gen.hpp"
@@ -112,13 +116,15 @@ double accuracy(const std::vector<float>& probabilities, const nnfuse::labeled_i
 }
 
 // Compiles `header` (as predict.hpp, namespace exported) with driver.cpp in `dir` and returns its predictions.
+// `optimize`: "" (the header needs no flag but the language standard) or e.g. " -O2" for a convolutional model,
+// whose unoptimized loops would take minutes over a test set.
 std::vector<float> exported_predictions(const scratch_dir& dir, const std::vector<float>& x, std::size_t rows,
-                                        std::size_t classes) {
+                                        std::size_t classes, const std::string& optimize = "") {
     fs::copy_file(env("NNFUSE_EXPORT_DRIVER"), dir / "driver.cpp", fs::copy_options::overwrite_existing);
     const std::string cd = "cd '" + dir.path().string() + "' && ";
-    // No flag but the language standard: the header needs nothing else.
-    const int compiled = run(cd + env("NNFUSE_EXPORT_CXX") + " -std=c++17 driver.cpp", dir / "compile.log");
-    INFO("g++ -std=c++17 driver.cpp:\n" << read_text(dir / "compile.log"));
+    const int compiled =
+        run(cd + env("NNFUSE_EXPORT_CXX") + " -std=c++17" + optimize + " driver.cpp", dir / "compile.log");
+    INFO("g++ -std=c++17" << optimize << " driver.cpp:\n" << read_text(dir / "compile.log"));
     REQUIRE(compiled == 0);
     // And without a warning where users turn them on.
     const int clean =
@@ -185,10 +191,29 @@ void train(Net& net, const nnfuse::labeled_images& train_set, std::size_t epochs
     nnfuse::trainer(net, opt).fit(train_set, options);
 }
 
+// The first `count` images of a set (all of them for 0).
+nnfuse::labeled_images first_images(const nnfuse::labeled_images& set, std::size_t count) {
+    if (count == 0 || count >= set.count) return set;
+    nnfuse::labeled_images part = set;
+    part.count = count;
+    part.pixels.resize(count * set.height * set.width);
+    part.labels.resize(count);
+    return part;
+}
+
+// How much of Fashion-MNIST a sample model is trained and tested on (0: all of it), and how its header is compiled.
+struct sample_run {
+    std::size_t train_images = 0, test_images = 0;
+    std::string optimize;
+};
+
 // A sample model: trained one epoch on Fashion-MNIST, exported by its nnfuse-export program.
 template <class Net>
-void check_sample_model(const std::string& name, const char* exporter_variable, bool raw_pixels) {
-    const auto& data = fashion_mnist();
+void check_sample_model(const std::string& name, const char* exporter_variable, bool raw_pixels,
+                        const sample_run& run_on = {}) {
+    const auto& all = fashion_mnist();
+    const nnfuse::fashion_mnist_data data{first_images(all.train, run_on.train_images),
+                                          first_images(all.test, run_on.test_images)};
     Net net(33);
     train(net, data.train, 1);
     scratch_dir dir(name);
@@ -201,8 +226,8 @@ void check_sample_model(const std::string& name, const char* exporter_variable, 
     REQUIRE(exported == 0);
     nnfuse::sgd unused;
     const auto net_probabilities = nnfuse::trainer(net, unused).predict(data.test, 32);
-    const auto exported_probabilities =
-        exported_predictions(dir, pixels_as_floats(data.test, raw_pixels), data.test.count, Net::classes);
+    const auto exported_probabilities = exported_predictions(dir, pixels_as_floats(data.test, raw_pixels),
+                                                             data.test.count, Net::classes, run_on.optimize);
     check_same_predictions(name, net_probabilities, exported_probabilities, data.test, Net::classes);
 }
 
@@ -350,15 +375,74 @@ TEST_CASE(
     }
 }
 
-TEST_CASE("a convolutional model is refused with one message naming its first layer the exporter cannot write") {
-    nnfuse::generated::fashion_mnist::Net net(8);
+TEST_CASE(
+    "the CNN sample exported (BN folded into each conv2d's filters, 1/255 into the first) predicts like the Net") {
+    // Trained on 2,048 images (64 steps) and compared on the first 500 test images; the header compiled at -O2.
+    check_sample_model<nnfuse::generated::fashion_mnist_cnn::Net>(
+        "fashion_mnist_cnn", "NNFUSE_EXPORT_FASHION_MNIST_CNN", true,
+        {.train_images = 2048, .test_images = 500, .optimize = " -O2"});
+}
+
+TEST_CASE(
+    "strided, same-padded conv2d, max and average pooling, global pooling and a residual block export like the Net") {
+    // small_cnn on 7 x 9 images: conv2d same (BN folded, elu), max pool 2x2 valid (7 x 9 -> 3 x 4), conv2d 3x3
+    // strides 2 same with a bias and elu (padding 1 above and below, 0 left and 1 right: an odd total), average pool
+    // 2x2 strides 1 same (the mean of the values inside only), global average pooling, dense softmax.
+    check_test_model<nnfuse::generated::small_cnn_test::Net>("small_cnn", test_models::small_cnn, 7, 9);
+    // residual_cnn on 6 x 6 images: conv2d(elu), then [conv2d no bias -> BN -> elu -> conv2d] + its input, global
+    // average pooling, dense softmax: the block's input stays in scratch until the add reads it.
+    check_test_model<nnfuse::generated::residual_cnn_test::Net>("residual_cnn", test_models::residual_cnn, 6, 6);
+}
+
+TEST_CASE("a convolutional checkpoint of another architecture is refused, naming the layer that differs") {
+    nnfuse::generated::small_cnn_test::Net net(8);
     nnfuse::initialize_variables(net, 1);
     scratch_dir dir("convolutional");
     nnfuse::save_weights(dir / "w.safetensors", net);
-    CHECK_THROWS_WITH(nnfuse::exporter::export_checkpoint(nnfuse::codegen::describe(test_models::small_cnn),
-                                                          dir / "w.safetensors", dir / "p.hpp", {}),
-                      Catch::Contains("cannot export layer `conv2d` (Conv2D)"));
-    CHECK_FALSE(fs::exists(dir / "p.hpp"));
+    const auto good = nnfuse::read_safetensors(dir / "w.safetensors");
+    const auto layers = nnfuse::codegen::describe(test_models::small_cnn);
+
+    SECTION("the same tensors and shapes from a conv2d with other strides or padding") {
+        // The strided conv2d's line with strides=(1, 1): its tensors are the same, only the metadata tells.
+        auto metadata = good.metadata();
+        std::string& architecture = metadata.at("architecture");
+        const auto at = architecture.find("strides=(2, 2) padding=same");
+        REQUIRE(at != std::string::npos);
+        architecture.replace(at, std::string("strides=(2, 2)").size(), "strides=(1, 1)");
+        std::vector<nnfuse::tensor_to_write> tensors;
+        for (const auto& [name, tensor] : good.tensors()) {
+            const std::string_view bytes = good.data(tensor);
+            tensors.push_back({name, tensor.dtype, tensor.shape, std::as_bytes(std::span(bytes.data(), bytes.size()))});
+        }
+        std::ofstream(dir / "strides.safetensors", std::ios::binary)
+            << nnfuse::serialize_safetensors(tensors, metadata);
+        CHECK_THROWS_WITH(nnfuse::exporter::export_checkpoint(layers, dir / "strides.safetensors", dir / "p.hpp", {}),
+                          Catch::Contains((dir / "strides.safetensors").string() +
+                                          ": cannot export: the checkpoint is of another model: its layer 6 is "
+                                          "\"conv2d_1 (Conv2D)") &&
+                              Catch::Contains("the model's has strides=(2, 2)"));
+        CHECK_FALSE(fs::exists(dir / "p.hpp"));
+    }
+    SECTION("a dense model's checkpoint given to the CNN sample's exporter: exit 1, nothing written") {
+        nnfuse::generated::fashion_mnist::Net dense(8);
+        nnfuse::initialize_variables(dense, 1);
+        nnfuse::save_weights(dir / "dense.safetensors", dense);
+        const std::string command = env("NNFUSE_EXPORT_FASHION_MNIST_CNN") + " --checkpoint '" +
+                                    (dir / "dense.safetensors").string() + "' --out '" + (dir / "p.hpp").string() + "'";
+        CHECK(run(command, dir / "export.log") == 1);
+        const std::string log = read_text(dir / "export.log");
+        INFO(log);
+        CHECK(log.find("its layer 1 is \"flatten (Flatten) (None, 784)\", the model's starts \"reshape (Reshape) "
+                       "(None, 28, 28, 1)\"") != std::string::npos);
+        CHECK_FALSE(fs::exists(dir / "p.hpp"));
+    }
+    SECTION("the good checkpoint exports; the banner names the folds and the steps") {
+        nnfuse::exporter::export_checkpoint(layers, dir / "w.safetensors", dir / "p.hpp", {});
+        const std::string header = read_text(dir / "p.hpp");
+        CHECK(header.find("batch_normalization into the filters and bias of conv2d, which then applies elu") !=
+              std::string::npos);
+        CHECK(header.find("conv2d 3x3 strides 2x2 same 3x4x4 -> 2x2x5: conv2d_1, elu fused") != std::string::npos);
+    }
 }
 
 TEST_CASE("a namespace that is not an identifier is refused") {
