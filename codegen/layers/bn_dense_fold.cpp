@@ -91,12 +91,15 @@ void plan_folded_dense(const dense_parameters& layer, const step& s, plan_builde
     const std::size_t in = dense.in_size, units = layer.units;
     const std::string shape = fmt::format("k{}_n{}", in, units);
     const std::vector<template_argument> shape_arguments = {{std::to_string(in)}, {std::to_string(units)}};
-    const std::size_t fold =
-        b.add_kernel({"bn_fold_into_dense_f32_" + shape, &signatures::bn_fold_into_dense, shape_arguments,
-                      fmt::format("gamma, beta [{0}], kernel [{0}, {1}] -> folded kernel, bias", in, units),
-                      bn.name + " + " + dense.name,
-                      "gamma scales the kernel's rows, beta . kernel joins the bias (once a step, by each thread into "
-                      "its own copy)"});
+    const bool transposed = folded_kernel_transposed(in);
+    const std::size_t fold = b.add_kernel(
+        {fmt::format("bn_fold_into_dense_f32_{}{}", shape, transposed ? "_transposed" : ""),
+         transposed ? &signatures::bn_fold_into_dense_transposed : &signatures::bn_fold_into_dense, shape_arguments,
+         fmt::format("gamma, beta [{0}], kernel [{0}, {1}] -> folded kernel{2}, bias", in, units,
+                     transposed ? fmt::format("^T [{}, {}]", units, in) : ""),
+         bn.name + " + " + dense.name,
+         "gamma scales the kernel's rows, beta . kernel joins the bias (once a step, by each thread into its own "
+         "copy)"});
     const std::size_t epilogue = b.add_kernel(
         {"bn_dense_grad_epilogue_f32_" + shape, &signatures::bn_dense_gradient_epilogue, shape_arguments,
          fmt::format("xhat^T . dz [{}, {}], sum(dz) -> dkernel, dgamma, dbeta", in, units),
@@ -113,8 +116,10 @@ void plan_folded_dense(const dense_parameters& layer, const step& s, plan_builde
         return s;
     };
     storage folded = kernel_shaped(dense.name + "_folded", extent::thread_copies,
-                                   "the kernel with the previous BN's gamma folded in, then the bias with its beta "
-                                   "(training); one copy per thread, made by the thread that reads it");
+                                   fmt::format("the kernel{} with the previous BN's gamma folded in, then the bias "
+                                               "with its beta (training); one copy per thread, made by the thread "
+                                               "that reads it",
+                                               transposed ? " (transposed)" : ""));
     folded.tail = units;
     const std::string bias_at = fmt::format("nnfuse::cache_line_floats({})", kernel.size_name);
     const storage dz_sum =

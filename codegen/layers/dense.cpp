@@ -50,7 +50,14 @@ void init_step(const dense_parameters& layer, step& s) {
 
 void plan_training(const dense_parameters& layer, const step& s, plan_builder& b) {
     const std::size_t in = s.layer->in_size, units = layer.units;
-    const std::size_t fwd = forward_kernel(layer, s, b);
+    const bool reads_transposed = s.applies_bn_of && folded_kernel_transposed(in);
+    const std::size_t fwd =
+        reads_transposed
+            ? b.add_kernel({"dense_fwd_f32_" + variant(layer, s) + "_transposed",
+                            &signatures::dense_forward_transposed_kernel, template_arguments(layer, s),
+                            fmt::format("x [N, {0}], kernel^T [{1}, {0}] -> y [N, {1}]", in, units), covers_of(s),
+                            s.why + ", along the inputs from the folded copy's transposed kernel"})
+            : forward_kernel(layer, s, b);
     const std::size_t bwd =
         b.add_kernel({"dense_bwd_f32_" + variant(layer, s), &signatures::dense_backward, template_arguments(layer, s),
                       fmt::format("dy [N, {}] -> dkernel [{}, {}], dbias, dx [N, {}]", units, in, units, in),

@@ -14,6 +14,11 @@
 //   requires: gamma, beta [In]; kernel, folded_kernel [In, Units]; bias, folded_bias [Units]; bias may be nullptr
 //             (a dense layer without bias: the folded bias is beta . kernel alone). Outputs overlap no input.
 //   ensures:  folded_kernel = gamma (.) kernel (row c scaled by gamma[c]); folded_bias = bias + beta . kernel.
+// BnFoldIntoDenseTransposed<In, Units>(gamma, beta, kernel, bias, folded_kernel_t, folded_bias)
+//   requires: as BnFoldIntoDense, with folded_kernel_t [Units, In].
+//   ensures:  folded_kernel_t = (gamma (.) kernel)^T, the layout DenseForwardTransposedKernel reads; folded_bias =
+//             bias + beta . kernel, each unit's In products summed along In, one partial sum per lane, the lanes then
+//             added by SumOfLanes.
 // BnDenseGradientEpilogue<In, Units>(gamma, beta, kernel, dz_sum, xhat_dz, dkernel, dgamma, dbeta)
 //   requires: xhat_dz = A [In, Units]; dz_sum = s [Units]; dkernel [In, Units]; dgamma, dbeta [In]; outputs overlap
 //             no input (A is not rewritten in place: a row's masked tail store would stall the next row's load).
@@ -32,6 +37,7 @@
 #include <cstddef>
 
 #include "hwy/highway.h"
+#include "runtime/kernels/gemm-inl.h"
 #include "runtime/kernels/simd_columns-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -116,6 +122,26 @@ void BnFoldIntoDense(const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT 
     R::ForEachVector([&](auto v) __attribute__((always_inline)) {
         R::Store(bias == nullptr ? shift[v] : hn::Add(R::Load(bias, v), shift[v]), folded_bias, v);
     });
+}
+
+template <std::size_t In, std::size_t Units>
+void BnFoldIntoDenseTransposed(const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT beta,
+                               const float* HWY_RESTRICT kernel, const float* HWY_RESTRICT bias,
+                               float* HWY_RESTRICT folded_kernel_t, float* HWY_RESTRICT folded_bias) {
+    using R = bn_dense_detail::Row<In>;
+    const bn_dense_detail::FloatTag d;
+    dense_detail::Transpose<In, Units, Units, In>(kernel, folded_kernel_t);
+    for (std::size_t u = 0; u < Units; ++u) {
+        float* HWY_RESTRICT row = folded_kernel_t + u * In;
+        bn_dense_detail::V shift = hn::Zero(d);
+        for (std::size_t v = 0; v < R::kVectors; ++v) {
+            const bn_dense_detail::V w = R::Load(row, v);
+            shift = hn::MulAdd(R::Load(beta, v), w, shift);
+            R::Store(hn::Mul(R::Load(gamma, v), w), row, v);
+        }
+        const float beta_dot_column = hn::GetLane(hn::SumOfLanes(d, shift));
+        folded_bias[u] = bias == nullptr ? beta_dot_column : bias[u] + beta_dot_column;
+    }
 }
 
 template <std::size_t In, std::size_t Units>

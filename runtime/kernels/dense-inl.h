@@ -25,8 +25,13 @@
 //   dx        = dz . kernel^T   A = dz (depth: units)         vectors along In; B = slices of the kernel (whose
 //                                                             columns are strided) transposed into a stack tile
 // The forward activation and the backward Act' are element-wise passes over the contiguous [rows, Units] arrays.
-// On AVX-512 a last forward block whose last vector is narrow (Units = 20: 16 + 4 lanes) computes those few units as
-// dot products along In instead: dense_forward_narrow_tail-inl.h.
+// Long dot products keep partial sums. The forward of a layer of 128 inputs or more whose units would leave a quarter
+// of the broadcast vectors' lanes idle (Units = 20 on AVX-512) runs along In instead, one partial sum per lane
+// (dense_forward_along_inputs-inl.h); the broadcast scheme sums blocks of kDepthBlock inputs.
+// DenseForwardTransposedKernel<In, Units, Act, UseBias>(x, rows, kernel_t, bias, y)
+//   requires: as DenseForward, with kernel_t [Units, In] (kernel transposed; BnFoldIntoDenseTransposed writes it).
+//   ensures:  y = Act(x . kernel_t^T + bias), always along In; the same bits as DenseForward where that runs along In
+//             too. No transposition per call: the training forward of a folded layer, whose copy is made once a step.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_DENSE_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -43,7 +48,7 @@
 #include "dsl/activation.hpp"
 #include "hwy/highway.h"
 #include "runtime/kernels/activation-inl.h"
-#include "runtime/kernels/dense_forward_narrow_tail-inl.h"
+#include "runtime/kernels/dense_forward_along_inputs-inl.h"
 #include "runtime/kernels/gemm-inl.h"
 #include "runtime/kernels/simd_columns-inl.h"
 
@@ -183,6 +188,44 @@ HWY_INLINE void InputGradient(const float* HWY_RESTRICT dz, std::size_t rows, co
     });
 }
 
+// Inputs per partial sum of the broadcast scheme: a dot product longer than this is summed block by block, each
+// block's sum added to the output (Higham 2002, 4.2: the error bound falls from In to kDepthBlock + In / kDepthBlock
+// roundings); 6 partial sums for 784 inputs, for one load, add and store per accumulator and block.
+inline constexpr std::size_t kDepthBlock = 128;
+
+// y = x . kernel + bias with x broadcast over blocks of units (gemm-inl.h's micro-kernel): each output's inputs
+// are added in order, one fused multiply-add each, from the bias for the first kDepthBlock inputs and from zero for
+// each further block, whose sum is then added to the output.
+template <std::size_t In, std::size_t Units, bool UseBias>
+HWY_INLINE void ForwardBroadcast(const float* HWY_RESTRICT x, std::size_t rows, const float* HWY_RESTRICT kernel,
+                                 [[maybe_unused]] const float* HWY_RESTRICT bias, float* HWY_RESTRICT y) {
+    ForEachColumnBlock<Units, kMaxBlockVectors>([&]<class Block>(std::size_t first_unit) {
+        const Block initial = UseBias ? LoadBlock<Block>(bias + first_unit) : ZeroBlock<Block>();
+        ForEachRowBlock<RowsPerBlock(Block::kCount)>(rows, [&]<std::size_t kRows>(std::size_t first_row) {
+            const float* HWY_RESTRICT x_rows = x + first_row * In;
+            float* HWY_RESTRICT out = y + first_row * Units + first_unit;
+            Block acc[kRows];
+            vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = initial; });
+            MultiplyAccumulate</*kARowStride=*/In, /*kADepthStride=*/1, /*kBRowStride=*/Units, /*kBPadded=*/false>(
+                x_rows, kernel + first_unit, std::min(In, kDepthBlock), acc);
+            StoreRows<Units>(acc, out);
+            for (std::size_t k0 = kDepthBlock; k0 < In; k0 += kDepthBlock) {
+                vector_helpers::Unroll<kRows>([&](auto i)
+                                                  __attribute__((always_inline)) { acc[i] = ZeroBlock<Block>(); });
+                MultiplyAccumulate<In, 1, Units, /*kBPadded=*/false>(x_rows + k0, kernel + k0 * Units + first_unit,
+                                                                     std::min(In - k0, kDepthBlock), acc);
+                vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) {
+                    const Block sum = LoadBlock<Block>(out + i * Units);
+                    vector_helpers::Unroll<Block::kCount>([&](auto j) __attribute__((always_inline)) {
+                        acc[i][j] = hn::Add(sum[j], acc[i][j]);
+                    });
+                });
+                StoreRows<Units>(acc, out);
+            }
+        });
+    });
+}
+
 }  // namespace dense_detail
 
 template <std::size_t In, std::size_t Units, activation_kind Act, bool UseBias>
@@ -192,23 +235,23 @@ void DenseForward(const float* HWY_RESTRICT x, std::size_t rows, const float* HW
     static_assert(Act != activation_kind::softmax,
                   "DenseForward: softmax is not element-wise; train on linear logits with SoftmaxCrossEntropy");
     using namespace dense_detail;
-    ForEachColumnBlock<Units, kMaxBlockVectors>([&]<class Block>(std::size_t first_unit) {
-        constexpr std::size_t kHeadVectors = Block::kCount - 1;
-        constexpr std::size_t kLastLanes = Block::kColumns - kHeadVectors * kLanes;
-        if constexpr (kNarrowTailPays<In, kHeadVectors, kLastLanes>) {  // then the block ends the row
-            NarrowTailForward<In, Units, kHeadVectors, kLastLanes, UseBias>(x, rows, kernel, bias, y);
-        } else {
-            const Block initial = UseBias ? LoadBlock<Block>(bias + first_unit) : ZeroBlock<Block>();
-            ForEachRowBlock<RowsPerBlock(Block::kCount)>(rows, [&]<std::size_t kRows>(std::size_t first_row) {
-                Block acc[kRows];
-                vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = initial; });
-                MultiplyAccumulate</*kARowStride=*/In, /*kADepthStride=*/1, /*kBRowStride=*/Units,
-                                   /*kBPadded=*/false>(x + first_row * In, kernel + first_unit, In, acc);
-                StoreRows<Units>(acc, y + first_row * Units + first_unit);
-            });
-        }
-    });
+    if constexpr (kForwardAlongInputs<In, Units>) {
+        ForwardAlongInputs<In, Units, UseBias>(x, rows, kernel, bias, y);
+    } else {
+        ForwardBroadcast<In, Units, UseBias>(x, rows, kernel, bias, y);
+    }
     if constexpr (Act != activation_kind::linear) ActivateInPlace<Act>(y, rows * Units);
+}
+
+template <std::size_t In, std::size_t Units, activation_kind Act, bool UseBias>
+void DenseForwardTransposedKernel(const float* HWY_RESTRICT x, std::size_t rows, const float* HWY_RESTRICT kernel_t,
+                                  [[maybe_unused]] const float* HWY_RESTRICT bias, float* HWY_RESTRICT y) {
+    static_assert(In >= 1 && Units >= 1, "DenseForwardTransposedKernel: In and Units must be positive");
+    static_assert(Act != activation_kind::softmax,
+                  "DenseForwardTransposedKernel: softmax is not element-wise; train on linear logits with "
+                  "SoftmaxCrossEntropy");
+    dense_detail::ForwardFromTransposedKernel<In, Units, UseBias>(x, rows, kernel_t, bias, y);
+    if constexpr (Act != activation_kind::linear) dense_detail::ActivateInPlace<Act>(y, rows * Units);
 }
 
 template <std::size_t In, std::size_t Units, activation_kind Act, bool UseBias>

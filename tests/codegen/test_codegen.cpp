@@ -118,7 +118,10 @@ TEST_CASE("a folded BN's training step: statistics per chunk, merged once, then 
     }
     CHECK(fold < index_of(step, "dense.forward"));
     CHECK(std::get<cg::call>(step[fold].action).into_thread_copy->name == "dense_folded");
-    CHECK(callee(plan, step[fold]) == "bn_fold_into_dense_f32_k784_n20");
+    // 784 inputs: the fold writes the kernel transposed, the layout of the forward along the inputs.
+    CHECK(callee(plan, step[fold]) == "bn_fold_into_dense_f32_k784_n20_transposed");
+    CHECK(callee(plan, step[index_of(step, "dense.forward")]) == "dense_fwd_f32_k784_n20_elu_transposed");
+    CHECK(step[index_of(step, "dense.forward")].reads("dense_folded"));
     // The folded dense layer sums xhat^T . dz and dz per chunk; they are merged in that order, then the epilogue.
     REQUIRE(step[dense_backward].merges.size() == 2);
     CHECK(step[dense_backward].merges[0].total.name == "dense_xhat_dz");

@@ -1,8 +1,8 @@
-// BnFoldIntoDense and BnDenseGradientEpilogue (bn_dense_fold-inl.h) on every compiled SIMD target, against the
-// formulas of their contract evaluated in double, for shapes that leave every kind of tail: widths below, at and
-// above the vector length, In not a multiple of the four rows the epilogue sums at once, and the reference
-// model's 784 x 20. Tolerance: each output is a sum of at most In (fold) or Units (epilogue) float products, so
-// 1e-5 relative to the sum of the magnitudes of its terms (many ulp above the float rounding of such a sum).
+// BnFoldIntoDense, BnFoldIntoDenseTransposed and BnDenseGradientEpilogue (bn_dense_fold-inl.h) on every compiled SIMD
+// target, against the formulas of their contract evaluated in double, for shapes that leave every kind of tail: widths
+// below, at and above the vector length, In not a multiple of the four rows the epilogue sums at once, and the
+// reference model's 784 x 20. Tolerance: each output is a sum of at most In (fold) or Units (epilogue) float products,
+// so 1e-5 relative to the sum of the magnitudes of its terms (many ulp above the float rounding of such a sum).
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/dense_kernels/test_bn_dense_fold.cpp"
@@ -20,6 +20,7 @@ using EpilogueFn = void (*)(const float*, const float*, const float*, const floa
 struct FoldKernels {
     std::size_t in, units;
     FoldFn fold;
+    FoldFn fold_transposed;
     EpilogueFn epilogue;
 };
 struct FoldTable {
@@ -36,12 +37,13 @@ namespace nnfuse::test::HWY_NAMESPACE {
 template <std::size_t In, std::size_t Units>
 constexpr FoldKernels Shape() {
     return {In, Units, &kernels::HWY_NAMESPACE::BnFoldIntoDense<In, Units>,
+            &kernels::HWY_NAMESPACE::BnFoldIntoDenseTransposed<In, Units>,
             &kernels::HWY_NAMESPACE::BnDenseGradientEpilogue<In, Units>};
 }
 
 FoldTable FoldKernelTable() {
-    static const FoldKernels entries[] = {Shape<1, 1>(),   Shape<3, 2>(),  Shape<7, 5>(),
-                                          Shape<37, 16>(), Shape<9, 33>(), Shape<784, 20>()};
+    static const FoldKernels entries[] = {Shape<1, 1>(),  Shape<3, 2>(),    Shape<7, 5>(),  Shape<37, 16>(),
+                                          Shape<9, 33>(), Shape<784, 20>(), Shape<130, 3>()};
     return {HWY_TARGET, entries, sizeof(entries) / sizeof(entries[0])};
 }
 
@@ -107,6 +109,29 @@ TEST_CASE("BN folded into dense: kernel, bias and gradients match the double for
                     }
                     CHECK(folded_kernel.back() == -7.0f);  // nothing written past the outputs
                     CHECK(folded_bias.back() == -7.0f);
+
+                    // The transposed fold: the same products (one rounding each), so the same bits, transposed; its
+                    // bias sums in another order, within the same tolerance.
+                    std::vector<float> folded_t(in * units + 1, -7.0f), folded_t_bias(units + 1, -7.0f);
+                    k.fold_transposed(gamma.data(), beta.data(), kernel.data(), with_bias ? bias.data() : nullptr,
+                                      folded_t.data(), folded_t_bias.data());
+                    std::size_t transposed_differ = 0;
+                    for (std::size_t c = 0; c < in; ++c) {
+                        for (std::size_t j = 0; j < units; ++j) {
+                            transposed_differ += folded_t[j * in + c] != folded_kernel[c * units + j];
+                        }
+                    }
+                    CHECK(transposed_differ == 0);
+                    for (std::size_t j = 0; j < units; ++j) {
+                        double expected = with_bias ? bias[j] : 0.0, magnitude = std::abs(expected);
+                        for (std::size_t c = 0; c < in; ++c) {
+                            expected += static_cast<double>(beta[c]) * kernel[c * units + j];
+                            magnitude += std::abs(static_cast<double>(beta[c]) * kernel[c * units + j]);
+                        }
+                        CheckSum(folded_t_bias[j], expected, magnitude);
+                    }
+                    CHECK(folded_t.back() == -7.0f);
+                    CHECK(folded_t_bias.back() == -7.0f);
 
                     std::vector<float> dkernel(in * units + 1, -7.0f), dgamma(in + 1, -7.0f), dbeta(in + 1, -7.0f);
                     k.epilogue(gamma.data(), beta.data(), kernel.data(), dz_sum.data(), a.data(), dkernel.data(),
