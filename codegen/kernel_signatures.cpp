@@ -5,6 +5,7 @@ namespace nnfuse::codegen::signatures {
 namespace {
 constexpr const char* dense = "runtime/kernels/dense-inl.h";
 constexpr const char* conv2d = "runtime/kernels/conv2d-inl.h";
+constexpr const char* conv2d_moments = "runtime/kernels/conv2d_bn_moments-inl.h";
 constexpr const char* pooling = "runtime/kernels/pooling-inl.h";
 constexpr const char* batch_norm = "runtime/kernels/batch_norm-inl.h";
 constexpr const char* chunked = "runtime/kernels/bn_chunked-inl.h";
@@ -57,6 +58,14 @@ const kernel_signature dense_backward{"kernels::DenseBackward",
                                        {"float*", "dx"}}};
 // The convolution's parameters are the dense layer's: x, kernel, bias, y per sample, NHWC.
 const kernel_signature conv2d_forward{"kernels::Conv2dForward", conv2d, dense_forward.parameters};
+const kernel_signature conv2d_forward_with_moments{"kernels::Conv2dForwardWithMoments",
+                                                   conv2d_moments,
+                                                   {{"const float*", "x"},
+                                                    {"std::size_t", "rows"},
+                                                    {"const float*", "kernel"},
+                                                    {"const float*", "bias"},
+                                                    {"float*", "y"},
+                                                    {"float*", "moments"}}};
 const kernel_signature conv2d_backward{"kernels::Conv2dBackward", conv2d, dense_backward.parameters};
 const kernel_signature max_pool2d_forward{
     "kernels::MaxPool2dForward", pooling, {{"const float*", "x"}, {"std::size_t", "rows"}, {"float*", "y"}}};

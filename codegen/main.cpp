@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
         } else if (arg == "--no-fold") {
             options.fold_bn_into_dense = false;
             options.fold_bn_into_conv_for_inference = false;
+            options.bn_moments_in_conv_epilogue = false;
         } else {
             fmt::print(stderr,
                        "nnfuse-gen: unknown argument '{}'\nusage: nnfuse-gen --name NAME --templates DIR --out-dir DIR "

@@ -7,6 +7,7 @@
 
 #include "codegen/layers/bn_dense_fold.hpp"
 #include "codegen/layers/conv_bn_fold.hpp"
+#include "codegen/layers/conv_bn_moments.hpp"
 #include "codegen/layers/layer_module.hpp"
 #include "codegen/losses/loss_module.hpp"
 #include "codegen/plan_passes.hpp"
@@ -189,6 +190,21 @@ void fold_bn_into_conv_for_inference(model_plan& plan) {
     }
 }
 
+// In training, a batch_norm that reads a linear Conv2D's output takes its chunk statistics from that Conv2D's forward,
+// each output row's while it is in L1, instead of a pass over the chunk's feature map.
+void bn_moments_in_conv_epilogue(model_plan& plan) {
+    for (std::size_t i = 0; i + 1 < plan.steps.size(); ++i) {
+        step& conv = plan.steps[i];
+        step& bn = plan.steps[i + 1];
+        if (!layers::moments_in_conv_epilogue(conv, bn)) continue;
+        conv.gives_bn_moments_of = i + 1;
+        bn.bn_moments_by = i;
+        conv.why += fmt::format("; takes {}'s batch statistics of each output row as it writes it", bn.layer->name);
+        plan.notes.push_back(
+            fmt::format("{}'s chunk statistics taken by {}'s forward (training)", bn.layer->name, conv.layer->name));
+    }
+}
+
 // Multiply-adds of one sample's forward pass through the layers with kernels (dense: in x units; conv2d: the kernel's
 // size at every output position); the layers without are memory-bound and much lighter.
 double forward_multiply_adds(const std::vector<layer_description>& layers) {
@@ -277,6 +293,7 @@ model_plan make_plan(const std::vector<layer_description>& layers, const loss_de
     plan.targets = visit_loss(loss, [&](const auto& p) { return losses::targets(p, plan); });
     if (options.fold_bn_into_dense) fold_bn_into_dense(plan);
     if (options.fold_bn_into_conv_for_inference) fold_bn_into_conv_for_inference(plan);
+    if (options.bn_moments_in_conv_epilogue) bn_moments_in_conv_epilogue(plan);
     plan_tables(layers, plan);
     choose_chunk_rows(layers, plan);
 

@@ -190,6 +190,10 @@ struct step {
     // and that BN step, which then computes nothing there.
     std::optional<std::size_t> infer_applies_bn_of = {};
     bool infer_folded = false;
+    // In training: a linear conv2d step whose forward also writes the chunk statistics of the next step's BN
+    // (conv_bn_moments.hpp), and that BN step, which then takes none itself.
+    std::optional<std::size_t> gives_bn_moments_of = {};
+    std::optional<std::size_t> bn_moments_by = {};
     std::string why = {};
 };
 
@@ -260,6 +264,7 @@ struct plan_options {
     // Off only to test the folded paths against the plain ones.
     bool fold_bn_into_dense = true;
     bool fold_bn_into_conv_for_inference = true;
+    bool bn_moments_in_conv_epilogue = true;
 };
 
 // The plan points into `layers` (step::layer, bn_entry::layer): they must outlive it.

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "codegen/layers/bn_dense_fold.hpp"
+#include "codegen/layers/conv_bn_moments.hpp"
 
 namespace nnfuse::codegen::layers {
 
@@ -95,12 +96,15 @@ chunk_statistics plan_chunk_statistics(const step& s, std::size_t features, plan
     const std::string c = std::to_string(features);
     b.plan().uses_statistics_groups = true;
     return {
-        .moments_kernel = b.add_kernel({"bn_chunk_moments_f32_c" + c,
-                                        &signatures::bn_chunk_moments,
-                                        {{c}},
-                                        fmt::format("chunk [n, {}] -> center, sum(x - center), sum((x - center)^2)", c),
-                                        name,
-                                        "a chunk's statistics, on whichever thread runs the chunk"}),
+        .moments_kernel =
+            s.bn_moments_by
+                ? chunk_statistics::no_kernel
+                : b.add_kernel({"bn_chunk_moments_f32_c" + c,
+                                &signatures::bn_chunk_moments,
+                                {{c}},
+                                fmt::format("chunk [n, {}] -> center, sum(x - center), sum((x - center)^2)", c),
+                                name,
+                                "a chunk's statistics, on whichever thread runs the chunk"}),
         .merge_kernel = b.add_kernel({"bn_merge_group_moments_f32_c" + c,
                                       &signatures::bn_merge_group_moments,
                                       {{c}},
@@ -109,8 +113,7 @@ chunk_statistics plan_chunk_statistics(const step& s, std::size_t features, plan
                                       "the chunks' statistics merged in chunk order (Chan et al., in double): the "
                                       "same for any thread count; over processes, the whole batch's (synchronized) or "
                                       "this rank's share's (per-rank)"}),
-        .records = plan_builder::region(name + "_chunk_moments", extent::chunk_moments, features,
-                                        "each chunk's batch statistics, merged in chunk order")};
+        .records = chunk_statistics_records(s, features)};
 }
 
 statement statistics_merge(const batch_norm_parameters& layer, const step& s, const chunk_statistics& statistics,
@@ -200,11 +203,13 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
                    beta = optional_variable(s, "beta", layer.center);
 
     b.forward(statistics_rows_check(layer, s, covers_of(s) + ": " + s.why));
-    b.forward({.id = name + ".chunk_moments",
-               .when = phase::per_chunk,
-               .action = b.kernel_call(statistics.moments_kernel,
-                                       {rows_of(b.buffer(s.in), per_row), row_count(layer.rows_per_sample),
-                                        chunk_part(statistics.records)})});
+    if (!s.bn_moments_by) {  // else the conv2d's forward wrote the records
+        b.forward({.id = name + ".chunk_moments",
+                   .when = phase::per_chunk,
+                   .action = b.kernel_call(statistics.moments_kernel,
+                                           {rows_of(b.buffer(s.in), per_row), row_count(layer.rows_per_sample),
+                                            chunk_part(statistics.records)})});
+    }
     b.forward(statistics_merge(layer, s, statistics, b));
     // Nothing in the step reads the moving statistics: their update is a task beside the normalizing chunks.
     b.forward(moving_statistics_update(layer, s, phase::task));

@@ -27,7 +27,8 @@ statement moving_statistics_update(const batch_norm_parameters& layer, const ste
 // Shared with bn_dense_fold.cpp: the kernels of the per-chunk statistics (each chunk's moments, their merge in chunk
 // order) and the storage of the chunks' records.
 struct chunk_statistics {
-    std::size_t moments_kernel, merge_kernel;
+    static constexpr std::size_t no_kernel = static_cast<std::size_t>(-1);
+    std::size_t moments_kernel, merge_kernel;  // moments_kernel: no_kernel when a conv2d's forward takes them
     storage records;
 };
 chunk_statistics plan_chunk_statistics(const step& s, std::size_t features, plan_builder& b);

@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include "codegen/layers/conv_bn_fold.hpp"
+#include "codegen/layers/conv_bn_moments.hpp"
 
 namespace nnfuse::codegen::layers {
 
@@ -78,6 +79,23 @@ call conv2d_forward_call(const conv2d_parameters& layer, const step& s, plan_bui
                                                        bias_of(layer, s), rows_of(b.buffer(s.out), s.layer->out_size)});
 }
 
+namespace {
+
+// The forward that also writes the next BN's chunk statistics (conv_bn_moments.hpp).
+call forward_with_moments_call(const conv2d_parameters& layer, const step& s, plan_builder& b) {
+    const step& bn = b.step_at(*s.gives_bn_moments_of);
+    const std::size_t fwd = b.add_kernel({"conv2d_fwd_f32_" + variant(layer, s) + "_moments",
+                                          &signatures::conv2d_forward_with_moments, template_arguments(layer, s),
+                                          shapes(layer) + fmt::format(", {}'s chunk statistics", bn.layer->name),
+                                          covers_of(s), s.why, window_declaration(layer.window)});
+    return b.kernel_call(
+        fwd, {rows_of(b.buffer(s.in), s.layer->in_size), row_count(), whole(plan_builder::variable(*s.layer, "kernel")),
+              bias_of(layer, s), rows_of(b.buffer(s.out), s.layer->out_size),
+              chunk_part(chunk_statistics_records(bn, layer.filters))});
+}
+
+}  // namespace
+
 bool makes_step(const conv2d_parameters&) { return true; }
 std::optional<activation_kind> element_wise_activation(const conv2d_parameters&) { return std::nullopt; }
 bool absorbs_activation(const conv2d_parameters&) { return true; }
@@ -92,10 +110,11 @@ void init_step(const conv2d_parameters& layer, step& s) {
 void plan_training(const conv2d_parameters& layer, const step& s, plan_builder& b) {
     const std::size_t in = s.layer->in_size, out = s.layer->out_size;
     const std::string& name = s.layer->name;
-    b.forward({.id = name + ".forward",
-               .when = phase::per_chunk,
-               .comment = covers_of(s) + ": " + s.why,
-               .action = conv2d_forward_call(layer, s, b)});
+    b.forward(
+        {.id = name + ".forward",
+         .when = phase::per_chunk,
+         .comment = covers_of(s) + ": " + s.why,
+         .action = s.gives_bn_moments_of ? forward_with_moments_call(layer, s, b) : conv2d_forward_call(layer, s, b)});
     const std::size_t bwd =
         b.add_kernel({"conv2d_bwd_f32_" + variant(layer, s), &signatures::conv2d_backward, template_arguments(layer, s),
                       fmt::format("dy [N, {}, {}, {}] -> dkernel [{}, {}, {}, {}], dbias, dx",

@@ -83,13 +83,12 @@ HWY_INLINE void MergePanel(const float* moments, std::size_t rows, std::size_t c
         });
 }
 
-// A chunk longer than one block: the blocks of features [kFirst, kFirst + kWidth) merged in double, stored as a
-// chunk record (see BnChunkMoments).
+// Features [kFirst, kFirst + kWidth) of `rows` rows whose blocks were merged in double, stored as a chunk record in
+// its long form (see BnChunkMoments).
 template <std::size_t C, std::size_t kFirst>
-HWY_NOINLINE void LongChunkPanelMoments(const float* x, std::size_t rows, float* moments) {
+HWY_INLINE void StoreMergedRecord(const bn_detail::RunningMoments<bn_detail::FeaturePanel<C, kFirst>::kPadded>& merged,
+                                  std::size_t rows, float* moments) {
     using Panel = bn_detail::FeaturePanel<C, kFirst>;
-    bn_detail::RunningMoments<Panel::kPadded> merged;
-    bn_detail::MergePanelBlocks<C, kFirst>(x, rows, merged);
     const auto [center, sum_dev, sum_sq_dev] = MomentsOf<C>(moments, 0);
     const double n = static_cast<double>(rows);
     for (std::size_t j = 0; j < Panel::kWidth; ++j) {
@@ -99,6 +98,15 @@ HWY_NOINLINE void LongChunkPanelMoments(const float* x, std::size_t rows, float*
         sum_dev[kFirst + j] = static_cast<float>(offset * n);
         sum_sq_dev[kFirst + j] = static_cast<float>(merged.m2[j] + offset * offset * n);
     }
+}
+
+// A chunk longer than one block: the blocks of features [kFirst, kFirst + kWidth) merged in double, stored as a
+// chunk record (see BnChunkMoments).
+template <std::size_t C, std::size_t kFirst>
+HWY_NOINLINE void LongChunkPanelMoments(const float* x, std::size_t rows, float* moments) {
+    bn_detail::RunningMoments<bn_detail::FeaturePanel<C, kFirst>::kPadded> merged;
+    bn_detail::MergePanelBlocks<C, kFirst>(x, rows, merged);
+    StoreMergedRecord<C, kFirst>(merged, rows, moments);
 }
 
 template <std::size_t C, std::size_t... kPanel>

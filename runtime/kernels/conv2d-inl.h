@@ -64,10 +64,17 @@ constexpr std::size_t SegmentPixels() {
     return pixels;
 }
 
-// One sample's pre-activations: y_sample [out_height, out_width, Filters] = conv(x_sample) + bias.
-template <window_geometry G, std::size_t Filters, bool UseBias>
+// Nothing to do after an output row.
+struct NoRowHook {
+    HWY_INLINE void operator()(std::size_t /*oh*/) const {}
+};
+
+// One sample's pre-activations: y_sample [out_height, out_width, Filters] = conv(x_sample) + bias; after_row(oh) runs
+// once output row oh is written (while it is in L1).
+template <window_geometry G, std::size_t Filters, bool UseBias, class AfterRow = NoRowHook>
 HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* HWY_RESTRICT kernel,
-                              [[maybe_unused]] const float* HWY_RESTRICT bias, float* HWY_RESTRICT y_sample) {
+                              [[maybe_unused]] const float* HWY_RESTRICT bias, float* HWY_RESTRICT y_sample,
+                              const AfterRow& after_row = {}) {
     constexpr std::size_t kSegment = SegmentPixels<G>();
     constexpr std::size_t kBandRowFloats = ((kSegment - 1) * G.stride_w + G.window_w) * G.channels;
     constexpr std::size_t kPixelStride = G.stride_w * G.channels;  // A's row stride: next output pixel
@@ -103,6 +110,7 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
                 });
             });
         }
+        after_row(oh);
     }
 }
 

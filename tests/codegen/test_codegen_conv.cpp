@@ -4,6 +4,7 @@
 // input and output; Keras's glorot fans of a rank-4 kernel; the kernels' geometry printed as a designated initializer.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 namespace cg = nnfuse::codegen;
 using codegen_test::argument_for;
 using codegen_test::callee;
+using codegen_test::contains;
 using codegen_test::index_of;
 using codegen_test::names;
 
@@ -48,17 +50,18 @@ TEST_CASE("conv2d and pooling: per-chunk statements, BN over channels, no step f
     const auto& t = plan.train_batch;
     const cg::statement& first = t[index_of(t, "conv2d.forward")];
     CHECK(first.when == cg::phase::per_chunk);
-    CHECK(callee(plan, first) == "conv2d_fwd_f32_h7w9c1_k3x3_same_f4_nobias");
+    // A linear conv2d before a BN also writes the BN's chunk statistics (conv_bn_moments.hpp).
+    CHECK(callee(plan, first) == "conv2d_fwd_f32_h7w9c1_k3x3_same_f4_nobias_moments");
     CHECK(names(first.inputs()) == std::vector<std::string>{"x", "conv2d_kernel"});
     CHECK(argument_for(first, "bias").text == "nullptr");
+    CHECK(argument_for(first, "moments").target->name == "batch_normalization_chunk_moments");
     // BN over the (7, 9, 4) map: 63 value rows of 4 channels per sample, per chunk; elu fused.
     const cg::statement& bn = t[index_of(t, "batch_normalization.forward")];
     CHECK(bn.when == cg::phase::per_chunk);
     CHECK(callee(plan, bn) == "bn_fwd_train_f32_c4_elu");
     CHECK(argument_for(bn, "rows").per_row == 63);
     CHECK(argument_for(bn, "x").per_row == 63 * 4);
-    const cg::statement& bn_moments = t[index_of(t, "batch_normalization.chunk_moments")];
-    CHECK(argument_for(bn_moments, "rows").per_row == 63);
+    CHECK(std::none_of(t.begin(), t.end(), [](const cg::statement& s) { return s.id.ends_with(".chunk_moments"); }));
     const cg::statement& bn_merge = t[index_of(t, "batch_normalization.merge")];
     CHECK(bn_merge.when == cg::phase::whole_batch);
     CHECK(argument_for(bn_merge, "chunk_rows").text == "chunk_rows * 63");
@@ -86,6 +89,35 @@ TEST_CASE("conv2d and pooling: per-chunk statements, BN over channels, no step f
     // Every pass over rows runs per chunk: a model for several processes.
     CHECK(plan.trains_over_processes);
     CHECK_FALSE(plan.trains_from_pixels);
+}
+
+TEST_CASE("a BN's chunk statistics come from the linear conv2d before it, or from its own pass", "[codegen][conv]") {
+    const auto layers = cg::describe(test_models::small_cnn);
+    const auto loss = cg::describe_loss(test_models::small_cnn);
+    const cg::model_plan fused = cg::make_plan(layers, loss);
+    const cg::model_plan plain = cg::make_plan(layers, loss, {.bn_moments_in_conv_epilogue = false});
+    // Fused: the conv2d's forward writes the records, in the same phase as before, and BN merges them.
+    const auto& f = fused.train_batch;
+    const std::size_t conv = index_of(f, "conv2d.forward"), merge = index_of(f, "batch_normalization.merge");
+    CHECK(contains(names(f[conv].outputs()), "batch_normalization_chunk_moments"));
+    CHECK(f[merge].reads("batch_normalization_chunk_moments"));
+    for (std::size_t i = conv + 1; i < merge; ++i) CHECK(f[i].when != cg::phase::per_chunk);
+    CHECK(std::find(fused.notes.begin(), fused.notes.end(),
+                    "batch_normalization's chunk statistics taken by conv2d's forward (training)") !=
+          fused.notes.end());
+    // conv2d_1 has elu: the BN after it (none) or any BN reading an activated map keeps its own pass.
+    for (const cg::step& step : fused.steps) {
+        if (step.layer->name == "conv2d_1") CHECK_FALSE(step.gives_bn_moments_of);
+    }
+    // Plain: the statistics pass of its own, and the plain convolution.
+    const auto& p = plain.train_batch;
+    CHECK(callee(plain, p[index_of(p, "conv2d.forward")]) == "conv2d_fwd_f32_h7w9c1_k3x3_same_f4_nobias");
+    CHECK(callee(plain, p[index_of(p, "batch_normalization.chunk_moments")]) == "bn_chunk_moments_f32_c4");
+    // Inference is the same either way.
+    REQUIRE(fused.forward_infer.size() == plain.forward_infer.size());
+    for (std::size_t i = 0; i < fused.forward_infer.size(); ++i) {
+        CHECK(fused.forward_infer[i].id == plain.forward_infer[i].id);
+    }
 }
 
 TEST_CASE("conv2d kernels: Keras's glorot fans and their (kh, kw, in, out) shape", "[codegen][conv]") {

@@ -1,0 +1,154 @@
+// Conv2dForwardWithMoments (runtime/kernels/conv2d_bn_moments-inl.h) on every compiled SIMD target: y bit for bit
+// Conv2dForward's, and the chunk record it writes, merged as the Net merges it (BnMergeChunkMoments), gives the mean
+// and biased variance of y per filter within the float error of one statistics block, as BnChunkMoments' record does.
+//
+// Tolerance: a block's float sums of at most kBlockRows = 128 values (or one output row) per filter, merged in double:
+// |mean - mean_ref| <= 4 * 128 u * max |y|, |var - var_ref| <= 8 * 128 u * (var_ref + max |y - mean_ref|^2) per filter,
+// a few times the first-order bound of a two-pass block sum.
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "tests/runtime/conv_kernels/test_conv_bn_moments.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "runtime/kernels/bn_chunked-inl.h"
+#include "runtime/kernels/conv2d_bn_moments-inl.h"
+#include "tests/runtime/conv_kernels/conv_test_support.hpp"
+
+#ifndef NNFUSE_TEST_CONV_BN_MOMENTS_TYPES
+#define NNFUSE_TEST_CONV_BN_MOMENTS_TYPES  // this file is compiled once per target; the types only once
+namespace nnfuse::test {
+using ForwardWithMomentsFn = void (*)(const float* x, std::size_t rows, const float* kernel, const float* bias,
+                                      float* y, float* moments);
+using ChunkMomentsFn = void (*)(const float* x, std::size_t rows, float* moments);
+using MergeChunkMomentsFn = void (*)(const float* moments, std::size_t rows, std::size_t chunk_rows, float epsilon,
+                                     float* batch_mean, float* batch_var, float* inv_std);
+struct MomentsEntry {
+    ConvShape shape;
+    ForwardWithMomentsFn with_moments;
+    ConvForwardFn forward;
+    ChunkMomentsFn chunk_moments;
+    MergeChunkMomentsFn merge;
+};
+struct MomentsTable {
+    std::int64_t target;
+    const MomentsEntry* entries;
+    std::size_t count;
+};
+}  // namespace nnfuse::test
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace nnfuse::test::HWY_NAMESPACE {
+
+MomentsTable ConvMomentsKernels() {
+    using enum activation_kind;
+    namespace k = kernels::HWY_NAMESPACE;
+    // The CNN sample's first and a hidden layer's shapes, odd extents, stride 2, valid padding, 17 and 100 filters
+    // (partial vectors), a band split into segments; with and without bias.
+#define NNFUSE_MOMENTS_ENTRY(G, F, B)               \
+    {{G, F, linear, B},                             \
+     &k::Conv2dForwardWithMoments<G, F, linear, B>, \
+     &k::Conv2dForward<G, F, linear, B>,            \
+     &k::BnChunkMoments<F>,                         \
+     &k::BnMergeChunkMoments<F>},
+    static const MomentsEntry entries[] = {
+        NNFUSE_MOMENTS_ENTRY(kFirst28, 32, false) NNFUSE_MOMENTS_ENTRY(kTypical14, 64, false)
+            NNFUSE_MOMENTS_ENTRY(kSame3x3C3, 5, true) NNFUSE_MOMENTS_ENTRY(kSame5x5S2, 17, false)
+                NNFUSE_MOMENTS_ENTRY(kValid5x5S2, 17, true) NNFUSE_MOMENTS_ENTRY(kWideBand, 100, false)};
+#undef NNFUSE_MOMENTS_ENTRY
+    return {HWY_TARGET, entries, sizeof(entries) / sizeof(entries[0])};
+}
+
+}  // namespace nnfuse::test::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include "runtime/kernels/bn_chunked.hpp"
+
+namespace nnfuse::test {
+namespace {
+
+HWY_EXPORT(ConvMomentsKernels);
+
+MomentsTable Table() { return HWY_DYNAMIC_DISPATCH(ConvMomentsKernels)(); }
+
+// 64-byte aligned floats, as the Net's chunk records are.
+struct aligned_floats {
+    explicit aligned_floats(std::size_t count, float fill)
+        : data(static_cast<float*>(std::aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64))) {
+        std::fill(data, data + count, fill);
+    }
+    ~aligned_floats() { std::free(data); }
+    aligned_floats(const aligned_floats&) = delete;
+    aligned_floats& operator=(const aligned_floats&) = delete;
+    float* data;
+};
+
+TEST_CASE("Conv2dForwardWithMoments: Conv2dForward's bits, and the chunk's mean and variance per filter",
+          "[conv][forward][bn]") {
+    const MomentsTable table = Table();
+    const double u = kUnitRoundoff;
+    for (std::size_t c = 0; c < table.count; ++c) {
+        const ConvShape s = table.entries[c].shape;
+        for (const std::size_t rows : {1, 2, 3}) {
+            INFO(Describe(s, rows));
+            const ConvProblem p = MakeConvProblem(s, rows, static_cast<std::uint32_t>(300 * c + rows));
+            const std::size_t values = rows * s.OutputPixels(), filters = s.filters;
+            const float* bias = s.use_bias ? p.bias.data() : nullptr;
+            ForEachTargetTable(Table, [&](const MomentsTable& kernels) {
+                const MomentsEntry& e = kernels.entries[c];
+                const auto x = GuardedArray<float>::CopyOf(p.x);
+                const auto kernel = GuardedArray<float>::CopyOf(p.kernel);
+                GuardedArray<float> y(rows * s.OutputSize(), kUnwritten), plain_y(rows * s.OutputSize(), kUnwritten);
+                aligned_floats record(kernels::bn_chunk_moments_floats(filters), kUnwritten);
+                e.with_moments(x.data(), rows, kernel.data(), bias, y.data(), record.data);
+                e.forward(x.data(), rows, kernel.data(), bias, plain_y.data());
+                std::size_t differ = 0;
+                for (std::size_t i = 0; i < y.size(); ++i)
+                    differ += std::memcmp(&y[i], &plain_y[i], sizeof(float)) != 0;
+                CHECK(differ == 0);
+
+                // The record merged as one chunk, and BnChunkMoments' record of the same y for comparison.
+                aligned_floats plain_record(kernels::bn_chunk_moments_floats(filters), kUnwritten);
+                e.chunk_moments(y.data(), values, plain_record.data);
+                std::vector<float> mean(filters), var(filters), inv_std(filters);
+                std::vector<float> plain_mean(filters), plain_var(filters), plain_inv_std(filters);
+                e.merge(record.data, values, values, 1e-3f, mean.data(), var.data(), inv_std.data());
+                e.merge(plain_record.data, values, values, 1e-3f, plain_mean.data(), plain_var.data(),
+                        plain_inv_std.data());
+                for (std::size_t f = 0; f < filters; ++f) {
+                    double sum = 0.0, largest = 0.0;
+                    for (std::size_t i = 0; i < values; ++i) {
+                        sum += y[i * filters + f];
+                        largest = std::max(largest, std::abs(static_cast<double>(y[i * filters + f])));
+                    }
+                    const double mean_ref = sum / static_cast<double>(values);
+                    double squares = 0.0, spread = 0.0;
+                    for (std::size_t i = 0; i < values; ++i) {
+                        const double deviation = y[i * filters + f] - mean_ref;
+                        squares += deviation * deviation;
+                        spread = std::max(spread, std::abs(deviation));
+                    }
+                    const double var_ref = squares / static_cast<double>(values);
+                    const double mean_tolerance = 4 * 128 * u * largest + kSmallestNormal;
+                    const double var_tolerance = 8 * 128 * u * (var_ref + spread * spread) + kSmallestNormal;
+                    INFO("filter " << f << ": mean " << mean_ref << ", variance " << var_ref);
+                    CHECK(std::abs(mean[f] - mean_ref) <= mean_tolerance);
+                    CHECK(std::abs(var[f] - var_ref) <= var_tolerance);
+                    CHECK(std::abs(plain_mean[f] - mean_ref) <= mean_tolerance);
+                    CHECK(std::abs(plain_var[f] - var_ref) <= var_tolerance);
+                }
+                // The padding lanes of each of the record's three arrays hold zeros, as the merge expects.
+                for (std::size_t a = 0; a < 3; ++a) {
+                    for (std::size_t f = filters; f < kernels::bn_moments_stride(filters); ++f) {
+                        CHECK(record.data[a * kernels::bn_moments_stride(filters) + f] == 0.0f);
+                    }
+                }
+            });
+        }
+    }
+}
+
+}  // namespace
+}  // namespace nnfuse::test
+#endif  // HWY_ONCE
