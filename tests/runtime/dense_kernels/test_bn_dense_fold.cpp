@@ -90,6 +90,17 @@ TEST_CASE("BN folded into dense: kernel, bias and gradients match the double for
                 [&](const auto& kernels) {
                     const FoldKernels k = kernels.entries[e];
                     INFO("In " << in << ", Units " << units << (with_bias ? ", bias" : ", no bias"));
+                    // folded bias = bias + beta . kernel, in double.
+                    const auto CheckFoldedBias = [&](const std::vector<float>& folded_bias) {
+                        for (std::size_t j = 0; j < units; ++j) {
+                            double expected = with_bias ? bias[j] : 0.0, magnitude = std::abs(expected);
+                            for (std::size_t c = 0; c < in; ++c) {
+                                expected += static_cast<double>(beta[c]) * kernel[c * units + j];
+                                magnitude += std::abs(static_cast<double>(beta[c]) * kernel[c * units + j]);
+                            }
+                            CheckSum(folded_bias[j], expected, magnitude);
+                        }
+                    };
                     std::vector<float> folded_kernel(in * units + 1, -7.0f), folded_bias(units + 1, -7.0f);
                     k.fold(gamma.data(), beta.data(), kernel.data(), with_bias ? bias.data() : nullptr,
                            folded_kernel.data(), folded_bias.data());
@@ -99,14 +110,7 @@ TEST_CASE("BN folded into dense: kernel, bias and gradients match the double for
                             CheckSum(folded_kernel[c * units + j], gamma[c] * w, std::abs(gamma[c] * w));
                         }
                     }
-                    for (std::size_t j = 0; j < units; ++j) {
-                        double expected = with_bias ? bias[j] : 0.0, magnitude = std::abs(expected);
-                        for (std::size_t c = 0; c < in; ++c) {
-                            expected += static_cast<double>(beta[c]) * kernel[c * units + j];
-                            magnitude += std::abs(static_cast<double>(beta[c]) * kernel[c * units + j]);
-                        }
-                        CheckSum(folded_bias[j], expected, magnitude);
-                    }
+                    CheckFoldedBias(folded_bias);
                     CHECK(folded_kernel.back() == -7.0f);  // nothing written past the outputs
                     CHECK(folded_bias.back() == -7.0f);
 
@@ -122,14 +126,7 @@ TEST_CASE("BN folded into dense: kernel, bias and gradients match the double for
                         }
                     }
                     CHECK(transposed_differ == 0);
-                    for (std::size_t j = 0; j < units; ++j) {
-                        double expected = with_bias ? bias[j] : 0.0, magnitude = std::abs(expected);
-                        for (std::size_t c = 0; c < in; ++c) {
-                            expected += static_cast<double>(beta[c]) * kernel[c * units + j];
-                            magnitude += std::abs(static_cast<double>(beta[c]) * kernel[c * units + j]);
-                        }
-                        CheckSum(folded_t_bias[j], expected, magnitude);
-                    }
+                    CheckFoldedBias(folded_t_bias);
                     CHECK(folded_t.back() == -7.0f);
                     CHECK(folded_t_bias.back() == -7.0f);
 

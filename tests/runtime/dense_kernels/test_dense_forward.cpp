@@ -148,20 +148,31 @@ std::vector<double> ForwardTolerance(const DenseShape& shape, std::size_t rows, 
     return tolerance;
 }
 
+// One forward test's inputs (inputs in [-1, 1], Glorot-uniform weights, bias in [-0.5, 0.5]), the double
+// reference output and its tolerance.
+struct ForwardProblem {
+    std::vector<float> x, kernel, bias;
+    std::vector<double> expected, tolerance;
+
+    ForwardProblem(const DenseShape& shape, std::size_t rows, std::uint32_t seed) {
+        std::mt19937 random(seed);
+        x = RandomUniform(random, rows * shape.in, 1.0);
+        kernel = RandomUniform(random, shape.in * shape.units, GlorotBound(shape));
+        bias = RandomUniform(random, shape.units, 0.5);
+        const PreActivations pre = ComputePreActivations(shape, rows, ToDouble(x), ToDouble(kernel), ToDouble(bias));
+        expected = ApplyActivation(shape, rows, pre.z);
+        tolerance = ForwardTolerance(shape, rows, pre, expected);
+    }
+};
+
 TEST_CASE("DenseForward matches a double-precision reference on every target", "[dense][forward]") {
     const auto configurations = HWY_DYNAMIC_DISPATCH(DenseForwardKernels)();
     for (std::size_t c = 0; c < configurations.count; ++c) {
         const DenseShape shape = configurations.entries[c].shape;
         for (const std::size_t rows : kRowCounts) {
             INFO(Describe(shape, rows));
-            std::mt19937 random(static_cast<std::uint32_t>(1000 * c + rows));
-            const auto x = RandomUniform(random, rows * shape.in, 1.0);
-            const auto kernel = RandomUniform(random, shape.in * shape.units, GlorotBound(shape));
-            const auto bias = RandomUniform(random, shape.units, 0.5);
-            const PreActivations pre =
-                ComputePreActivations(shape, rows, ToDouble(x), ToDouble(kernel), ToDouble(bias));
-            const std::vector<double> expected = ApplyActivation(shape, rows, pre.z);
-            const std::vector<double> tolerance = ForwardTolerance(shape, rows, pre, expected);
+            const ForwardProblem problem(shape, rows, static_cast<std::uint32_t>(1000 * c + rows));
+            const auto& [x, kernel, bias, expected, tolerance] = problem;
 
             const auto guarded_x = GuardedArray<float>::CopyOf(x);
             const auto guarded_kernel = GuardedArray<float>::CopyOf(kernel);
@@ -216,14 +227,8 @@ TEST_CASE("DenseForwardTransposedKernel matches the double reference, and DenseF
         const DenseShape shape = configurations.entries[c].shape;
         for (const std::size_t rows : kRowCounts) {
             INFO(Describe(shape, rows));
-            std::mt19937 random(static_cast<std::uint32_t>(777 * c + rows));
-            const auto x = RandomUniform(random, rows * shape.in, 1.0);
-            const auto kernel = RandomUniform(random, shape.in * shape.units, GlorotBound(shape));
-            const auto bias = RandomUniform(random, shape.units, 0.5);
-            const PreActivations pre =
-                ComputePreActivations(shape, rows, ToDouble(x), ToDouble(kernel), ToDouble(bias));
-            const std::vector<double> expected = ApplyActivation(shape, rows, pre.z);
-            const std::vector<double> tolerance = ForwardTolerance(shape, rows, pre, expected);
+            const ForwardProblem problem(shape, rows, static_cast<std::uint32_t>(777 * c + rows));
+            const auto& [x, kernel, bias, expected, tolerance] = problem;
             const auto guarded_x = GuardedArray<float>::CopyOf(x);
             const auto guarded_kernel = GuardedArray<float>::CopyOf(kernel);
             const auto guarded_kernel_t = GuardedArray<float>::CopyOf(Transposed(kernel, shape.in, shape.units));
