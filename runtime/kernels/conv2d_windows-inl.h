@@ -59,11 +59,16 @@ constexpr void CheckGeometry() {
 }
 
 // dst[i] = src[i] (or 0 when src is null) for i < count, inline: the spans are a few floats to a few hundred, where
-// a call to memmove or memset per span would cost more than the copy.
+// a call to memmove or memset per span would cost more than the copy (KeepInRegister stops GCC from turning the loop
+// into one: rep movs took a fifth of the kernel gradient's time).
 HWY_INLINE void CopyFloats(const float* HWY_RESTRICT src, std::size_t count, float* HWY_RESTRICT dst) {
     const FloatTag d;
     std::size_t i = 0;
-    for (; i + kLanes <= count; i += kLanes) hn::StoreU(src ? hn::LoadU(d, src + i) : hn::Zero(d), d, dst + i);
+    for (; i + kLanes <= count; i += kLanes) {
+        hn::Vec<FloatTag> v = src ? hn::LoadU(d, src + i) : hn::Zero(d);
+        vector_helpers::KeepInRegister(v);
+        hn::StoreU(v, d, dst + i);
+    }
     // The tail, under a vector (the bound kLanes tells GCC so: it warns of overflow otherwise).
     for (std::size_t j = 0; j < kLanes && i < count; ++j, ++i) dst[i] = src ? src[i] : 0.0f;
 }

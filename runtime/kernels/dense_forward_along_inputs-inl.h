@@ -44,8 +44,10 @@ namespace dense_detail {
 // Units per group: SumLanesOfEach reduces up to 4 accumulators into one 128-bit result.
 inline constexpr std::size_t kGroupUnits = 4;
 // Rows per block: kGroupUnits accumulators a row, one x vector a row and one column vector at a time in registers,
-// which the compiler keeps there (KeepInRegister): 32 on AVX-512, 4 x 4 + 4 + 1, 8 loads per 16 multiply-adds, and a
-// 64-row chunk splits into whole blocks; 16 elsewhere, 2 x 4 + 2 + 1, leaving room for the compiler.
+// which the compiler keeps there (vector_helpers::KeepInRegister: GCC otherwise folds a reload of x into every
+// multiply-add, 24 loads per 20 multiply-adds rather than 9): 32 on AVX-512, 4 x 4 + 4 + 1, 8 loads per 16
+// multiply-adds, and a 64-row chunk splits into whole blocks; 16 elsewhere, 2 x 4 + 2 + 1, leaving room for the
+// compiler.
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
 inline constexpr std::size_t kAlongInputsRows = 4;
 #else
@@ -107,17 +109,6 @@ HWY_INLINE hn::Vec<BlockTag> SumLanesOfEach(const V (&v)[kCount]) {
     return SumBlocks(d, sums);
 }
 
-// An empty asm that claims to change v: the compiler keeps the loaded vector in a register instead of folding a
-// reload into each multiply-add that uses it (GCC otherwise reads x from memory once per unit of the group, 24 loads
-// per 20 multiply-adds rather than 9).
-HWY_INLINE void KeepInRegister(V& v) {
-#if HWY_ARCH_X86 && (HWY_COMPILER_GCC || HWY_COMPILER_CLANG)
-    asm("" : "+v"(v.raw));
-#else
-    (void)v;
-#endif
-}
-
 // Units [first_unit, first_unit + kUnits) of every row, kUnits <= kGroupUnits, from their columns of kernel^T:
 // column j's In floats at columns + j * kStride. kPadded: each column is zero-padded to whole vectors (a stack
 // tile); otherwise the last partial chunk of a column is loaded masked (kernel^T itself).
@@ -140,13 +131,13 @@ HWY_INLINE void ForwardGroup(const float* HWY_RESTRICT x, std::size_t rows, cons
             V x_vectors[kRows];
             vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) {
                 x_vectors[i] = vector_helpers::LoadFirstN(d, x_rows + i * In + k0, kDepth);
-                KeepInRegister(x_vectors[i]);
+                vector_helpers::KeepInRegister(x_vectors[i]);
             });
             vector_helpers::Unroll<kUnits>([&](auto j) __attribute__((always_inline)) {
                 const float* HWY_RESTRICT column = columns + j * kStride + k0;
                 V w =
                     kPadded || kDepth == kLanes ? hn::LoadU(d, column) : vector_helpers::LoadFirstN(d, column, kDepth);
-                KeepInRegister(w);
+                vector_helpers::KeepInRegister(w);
                 vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) {
                     acc[i][j] = hn::MulAdd(x_vectors[i], w, acc[i][j]);
                 });

@@ -63,6 +63,18 @@ HWY_INLINE void StoreFirstN(hn::Vec<D> v, D d, float* HWY_RESTRICT p, std::size_
     }
 }
 
+// An empty asm that claims to change v: the compiler keeps the vector in a register as loaded. Where GCC would fold a
+// reload of it into every instruction that uses it, or turn a loop of vector loads and stores into memcpy (emitted as
+// rep movs, which costs tens of cycles to start: a few hundred floats per call are far too few).
+template <class V>
+HWY_INLINE void KeepInRegister(V& v) {
+#if HWY_ARCH_X86 && (HWY_COMPILER_GCC || HWY_COMPILER_CLANG) && HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
+    asm("" : "+v"(v.raw));
+#else
+    (void)v;
+#endif
+}
+
 // Calls body(std::integral_constant<std::size_t, i>()) for i = 0 .. kCount-1, unrolled at compile time, so that
 // arrays of vectors indexed by i stay in registers. Bodies must be __attribute__((always_inline)) (GCC and Clang,
 // what the project builds with): if one is called out of line, the array whose address it takes lives in memory and
