@@ -25,7 +25,8 @@
 //            zero padding into a stack band; then per window row kh, A = band pixels (row stride stride_w *
 //            channels, contiguous depth window_w * channels), B = the kernel rows of kh, vectors along Filters.
 //            No im2col copy (which would duplicate each input float window_h * window_w / strides times).
-//   dkernel  im2col: patches of up to 64 pixels into a stack tile, A = patches^T, B = dz (conv2d_backward-inl.h).
+//   dkernel  per tile of output rows, the band of input rows they read (as y's), A = band (patches^T read in place),
+//            B = dz, summed over the tile's pixels in registers, then added to dkernel (conv2d_backward-inl.h).
 //   dx       dpatch = dz . kernel^T through a transposed kernel tile, then col2im adds (conv2d_backward-inl.h).
 // The forward activation and the backward Act' are element-wise passes (dense-inl.h's).
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
@@ -54,15 +55,6 @@ namespace nnfuse::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 namespace conv_detail {
-
-// Output pixels of one forward segment: the most (up to a whole output row) whose band of window_h input rows fits
-// in kBandFloats.
-template <window_geometry G>
-constexpr std::size_t SegmentPixels() {
-    std::size_t pixels = G.out_width();
-    while (pixels > 1 && G.window_h * ((pixels - 1) * G.stride_w + G.window_w) * G.channels > kBandFloats) --pixels;
-    return pixels;
-}
 
 // Nothing to do after an output row.
 struct NoRowHook {
