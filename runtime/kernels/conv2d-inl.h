@@ -130,12 +130,8 @@ void Conv2dBackward(const float* HWY_RESTRICT x, [[maybe_unused]] const float* H
     static_assert(Filters >= 1, "Conv2dBackward: Filters must be positive");
     static_assert(Act != activation_kind::softmax, "Conv2dBackward: softmax is not element-wise");
     constexpr std::size_t kOutputFloats = conv_detail::kOutputPixels<G> * Filters;
-    if constexpr (Act != activation_kind::linear) {
-        dense_detail::ChainActivationDerivative<Act>(y, dy, rows * kOutputFloats);
-    }
+    conv_detail::KernelGradient<G, Filters, Act, UseBias>(x, y, dy, rows, dkernel, dbias);  // also dz and dbias
     const float* dz = dy;
-    if constexpr (UseBias) dense_detail::SumColumns<Filters>(dz, rows * conv_detail::kOutputPixels<G>, dbias);
-    conv_detail::KernelGradient<G, Filters>(x, dz, rows, dkernel);
     if (dx == nullptr) return;
     for (std::size_t r = 0; r < rows; ++r) {
         conv_detail::InputGradient<G, Filters>(dz + r * kOutputFloats, kernel, dx + r * G.input_size());
