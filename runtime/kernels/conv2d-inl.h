@@ -26,9 +26,10 @@
 //            channels, contiguous depth window_w * channels), B = the kernel rows of kh, vectors along Filters.
 //            No im2col copy (which would duplicate each input float window_h * window_w / strides times).
 //   dkernel  per tile of output rows, the band of input rows they read (as y's), A = band (patches^T read in place),
-//            B = dz, summed over the tile's pixels in registers, then added to dkernel (conv2d_backward-inl.h).
+//            B = dz, summed over the tile's pixels in registers, then added to dkernel; the tile's dz = dy * Act' and
+//            its bias sums are formed just before, while its rows are in cache (conv2d_backward-inl.h).
 //   dx       dpatch = dz . kernel^T through a transposed kernel tile, then col2im adds (conv2d_backward-inl.h).
-// The forward activation and the backward Act' are element-wise passes (dense-inl.h's).
+// The forward activation is an element-wise pass (dense-inl.h's).
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_CONV2D_INL_H_) == defined(HWY_TARGET_TOGGLE)

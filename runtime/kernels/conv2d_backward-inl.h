@@ -1,15 +1,19 @@
 // The two products of the Conv2D backward pass (conv2d-inl.h's Conv2dBackward), per SIMD target (Highway), in
 // namespace conv_detail. Both go through gemm-inl.h's register-blocked micro-kernel (vectors along Filters):
 //
-// KernelGradient<G, Filters>(x, dz, rows, dkernel): dkernel[k, f] = sum over the call's output pixels p of
-//   patch(p)[k] * dz[p, f]. Each sample's output is cut into tiles of kTileRows output rows times a segment of
+// KernelGradient<G, Filters, Act, UseBias>(x, y, dy, rows, dkernel, dbias): dy becomes dz = dy * Act'(y) and dbias
+//   the sum of dz over the pixels in order (dense_detail::SumColumns's sums when a tile's rows are whole), tile by
+//   tile just before the tile's product; dkernel[k, f] = sum over the call's output pixels p of patch(p)[k] *
+//   dz[p, f]. Each sample's output is cut into tiles of kTileRows output rows times a segment of
 //   kTileSegment columns (whole rows unless a row's band is too wide), as many rows as let the input rows their
 //   windows read fit, zero-padded, in a stack band (kBandFloats); the band is the A operand directly (depth stride
 //   stride_w * channels, as in the forward), so no patch is ever copied. Per tile and window row kh, blocks of that
 //   window row's patch columns times blocks of filters accumulate from zero in registers over the tile's pixels (its
 //   rows one after another, the depth of the sums: 168 pixels on 28x28x32, a whole 14x14 image) and are then added
 //   to dkernel: a blocked sum, so rounding grows with the tile size plus the number of tiles, not with the pixel
-//   count. The sums depend on rows and G alone: the same bits for the same call however the caller threads.
+//   count. A patch that fits one register block (one input channel, 3x3: 9 rows of up to 32 filters on AVX-512) is
+//   one block of all its taps, read from the band at their offsets, rather than window rows of 3.
+//   The sums depend on rows and G alone: the same bits for the same call however the caller threads.
 // InputGradient<G, Filters>(dz, kernel, dx_sample): one sample's dx. dpatch = dz . kernel^T (A = dz, depth: filters;
 //   B = a slice of kernel^T transposed into a stack tile, vectors along patch columns), then each block of dpatch
 //   rows is added into dx window row by window row (col2im). dx is zeroed first, so positions no window touches
