@@ -11,8 +11,8 @@
 //   window row's patch columns times blocks of filters accumulate from zero in registers over the tile's pixels (its
 //   rows one after another, the depth of the sums: 168 pixels on 28x28x32, a whole 14x14 image) and are then added
 //   to dkernel: a blocked sum, so rounding grows with the tile size plus the number of tiles, not with the pixel
-//   count. A patch that fits one register block (one input channel, 3x3: 9 rows of up to 32 filters on AVX-512) is
-//   one block of all its taps, read from the band at their offsets, rather than window rows of 3.
+//   count. A patch that fits the accumulator registers (one input channel, 3x3: 9 rows of up to 32 filters on
+//   AVX-512) is one block of all its taps, read from the band at their offsets, rather than window rows of 3.
 //   The sums depend on rows and G alone: the same bits for the same call however the caller threads.
 // InputGradient<G, Filters>(dz, kernel, dx_sample): one sample's dx. dpatch = dz . kernel^T (A = dz, depth: filters;
 //   B = a slice of kernel^T transposed into a stack tile, vectors along patch columns), then each block of dpatch
@@ -102,10 +102,12 @@ HWY_INLINE void AddRows(Block (&acc)[kRows], float* HWY_RESTRICT out) {
     StoreRows<Filters>(acc, out);
 }
 
-// When a whole patch fits in one register block (one input channel: 9 taps of a 3x3 window), a window row would be
-// too short a block; instead every tap k of the patch is a row, A(k, p) read from the band at the tap's offset.
+// When a whole patch fits in the accumulator registers (one input channel: 9 taps of a 3x3 window, times up to 32
+// filters on AVX-512, 8 on AVX2), a window row would be too short a block; instead every tap k of the patch is a
+// row, A(k, p) read from the band at the tap's offset.
 template <window_geometry G, std::size_t Filters, class Block>
-inline constexpr bool kWholePatchBlock = kPatchFloats<G> <= RowsPerBlock(Block::kCount) && G.window_h > 1;
+inline constexpr bool kWholePatchBlock =
+    kPatchFloats<G>* Block::kCount <= dense_detail::kAccumulatorRegisters&& G.window_h > 1;
 
 // acc[k] += sum over the tile's pixels of patch(p)[k] * dz[p, block], the patch read from the band in place.
 template <window_geometry G, std::size_t Filters, std::size_t kBandRow, class Block>
