@@ -25,9 +25,11 @@
 //            zero padding into a stack band; then per window row kh, A = band pixels (row stride stride_w *
 //            channels, contiguous depth window_w * channels), B = the kernel rows of kh, vectors along Filters.
 //            No im2col copy (which would duplicate each input float window_h * window_w / strides times).
-//   dkernel  im2col: patches of up to 64 pixels into a stack tile, A = patches^T, B = dz (conv2d_backward-inl.h).
+//   dkernel  per tile of output rows, the band of input rows they read (as y's), A = band (patches^T read in place),
+//            B = dz, summed over the tile's pixels in registers, then added to dkernel; the tile's dz = dy * Act' and
+//            its bias sums are formed just before, while its rows are in cache (conv2d_backward-inl.h).
 //   dx       dpatch = dz . kernel^T through a transposed kernel tile, then col2im adds (conv2d_backward-inl.h).
-// The forward activation and the backward Act' are element-wise passes (dense-inl.h's).
+// The forward activation is an element-wise pass (dense-inl.h's).
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_CONV2D_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -54,15 +56,6 @@ namespace nnfuse::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 namespace conv_detail {
-
-// Output pixels of one forward segment: the most (up to a whole output row) whose band of window_h input rows fits
-// in kBandFloats.
-template <window_geometry G>
-constexpr std::size_t SegmentPixels() {
-    std::size_t pixels = G.out_width();
-    while (pixels > 1 && G.window_h * ((pixels - 1) * G.stride_w + G.window_w) * G.channels > kBandFloats) --pixels;
-    return pixels;
-}
 
 // Nothing to do after an output row.
 struct NoRowHook {
@@ -138,12 +131,8 @@ void Conv2dBackward(const float* HWY_RESTRICT x, [[maybe_unused]] const float* H
     static_assert(Filters >= 1, "Conv2dBackward: Filters must be positive");
     static_assert(Act != activation_kind::softmax, "Conv2dBackward: softmax is not element-wise");
     constexpr std::size_t kOutputFloats = conv_detail::kOutputPixels<G> * Filters;
-    if constexpr (Act != activation_kind::linear) {
-        dense_detail::ChainActivationDerivative<Act>(y, dy, rows * kOutputFloats);
-    }
+    conv_detail::KernelGradient<G, Filters, Act, UseBias>(x, y, dy, rows, dkernel, dbias);  // also dz and dbias
     const float* dz = dy;
-    if constexpr (UseBias) dense_detail::SumColumns<Filters>(dz, rows * conv_detail::kOutputPixels<G>, dbias);
-    conv_detail::KernelGradient<G, Filters>(x, dz, rows, dkernel);
     if (dx == nullptr) return;
     for (std::size_t r = 0; r < rows; ++r) {
         conv_detail::InputGradient<G, Filters>(dz + r * kOutputFloats, kernel, dx + r * G.input_size());

@@ -42,10 +42,19 @@ inline constexpr std::size_t kWindowRowFloats = G.window_w* G.channels;
 template <window_geometry G>
 inline constexpr std::size_t kOutputPixels = G.out_height() * G.out_width();
 
-// Stack tiles: the forward band and the dkernel patches (32 KiB, L1), the transposed kernel slice of dx (16 KiB).
+// Stack tiles: the bands of input rows of the forward and the kernel gradient (32 KiB, L1), the transposed kernel
+// slice of dx (16 KiB).
 inline constexpr std::size_t kBandFloats = 8192;
-inline constexpr std::size_t kPatchTileFloats = 8192;
 inline constexpr std::size_t kKernelTileFloats = 4096;
+
+// Output pixels of one band segment (the forward's and the kernel gradient's): the most (up to a whole output row)
+// whose band of window_h input rows fits in kBandFloats.
+template <window_geometry G>
+constexpr std::size_t SegmentPixels() {
+    std::size_t pixels = G.out_width();
+    while (pixels > 1 && G.window_h * ((pixels - 1) * G.stride_w + G.window_w) * G.channels > kBandFloats) --pixels;
+    return pixels;
+}
 
 template <window_geometry G>
 constexpr void CheckGeometry() {
@@ -97,21 +106,6 @@ HWY_INLINE void AddRowSpan(const float* HWY_RESTRICT src, std::size_t count, flo
     std::size_t i = 0;
     for (; i + kLanes <= n; i += kLanes) hn::StoreU(hn::Add(hn::LoadU(d, out + i), hn::LoadU(d, s + i)), d, out + i);
     for (std::size_t j = 0; j < kLanes && i < n; ++j, ++i) out[i] += s[i];
-}
-
-// The patch of output pixel (oh, ow) of one sample: kPatchFloats<G> floats, window row by window row.
-template <window_geometry G>
-HWY_INLINE void CopyPatch(const float* HWY_RESTRICT sample, std::size_t oh, std::size_t ow, float* HWY_RESTRICT dst) {
-    constexpr ptrdiff_t kRowFloats = static_cast<ptrdiff_t>(G.width * G.channels);
-    const ptrdiff_t first_ih = static_cast<ptrdiff_t>(oh * G.stride_h) - static_cast<ptrdiff_t>(G.pad_top());
-    const ptrdiff_t first = (static_cast<ptrdiff_t>(ow * G.stride_w) - static_cast<ptrdiff_t>(G.pad_left())) *
-                            static_cast<ptrdiff_t>(G.channels);
-    for (std::size_t kh = 0; kh < G.window_h; ++kh) {
-        const ptrdiff_t ih = first_ih + static_cast<ptrdiff_t>(kh);
-        const bool inside = ih >= 0 && ih < static_cast<ptrdiff_t>(G.height);
-        CopyRowSpan(inside ? sample + ih * kRowFloats : sample, first, kWindowRowFloats<G>, inside ? kRowFloats : 0,
-                    dst + kh * kWindowRowFloats<G>);
-    }
 }
 
 // dx_sample[patch position of column k of output pixel `pixel`] += src[k - first_column] for the count patch columns

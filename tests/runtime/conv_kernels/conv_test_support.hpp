@@ -28,6 +28,9 @@ inline constexpr window_geometry kMixed{7, 9, 3, 3, 5, 2, 1, true};         // u
 inline constexpr window_geometry kTypical14{14, 14, 32, 3, 3, 1, 1, true};  // a typical hidden layer
 inline constexpr window_geometry kFirst28{28, 28, 1, 3, 3, 1, 1, true};     // a typical first layer
 inline constexpr window_geometry kWideBand{5, 30, 100, 3, 3, 1, 1, true};   // forward band split into segments
+// The kernel gradient's tiles (conv2d_backward-inl.h, 8192-float bands): 7 output rows, then 5; stride 2 rows overlap.
+inline constexpr window_geometry kRowTiles{23, 11, 40, 3, 3, 2, 2, true};
+inline constexpr window_geometry kRowTiles5x5{20, 40, 17, 5, 5, 1, 2, true};  // 7, 7, then 6 output rows
 
 // X(geometry, filters, activation, use_bias) for every tested kernel.
 // clang-format off
@@ -46,7 +49,9 @@ inline constexpr window_geometry kWideBand{5, 30, 100, 3, 3, 1, 1, true};   // f
     X(kMixed, 17, elu, false) \
     X(kTypical14, 64, relu, true) \
     X(kFirst28, 32, relu, true) \
-    X(kWideBand, 5, linear, true)
+    X(kWideBand, 5, linear, true) \
+    X(kRowTiles, 70, elu, true) \
+    X(kRowTiles5x5, 17, linear, false)
 // clang-format on
 
 struct ConvShape {
