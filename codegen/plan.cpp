@@ -199,7 +199,6 @@ void bn_moments_in_conv_epilogue(model_plan& plan) {
         if (!layers::moments_in_conv_epilogue(conv, bn)) continue;
         conv.gives_bn_moments_of = i + 1;
         bn.bn_moments_by = i;
-        conv.why += fmt::format("; takes {}'s batch statistics of each output row as it writes it", bn.layer->name);
         plan.notes.push_back(
             fmt::format("{}'s chunk statistics taken by {}'s forward (training)", bn.layer->name, conv.layer->name));
     }

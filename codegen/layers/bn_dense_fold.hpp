@@ -9,13 +9,14 @@
 #pragma once
 
 #include "codegen/layers/plan_builder.hpp"
+#include "runtime/kernels/dense_along_inputs.hpp"
 
 namespace nnfuse::codegen::layers {
 
 // Whether the folded copy of a dense layer of `in` inputs holds the kernel transposed, [units, in]: a layer that long
-// computes its forward along its inputs (runtime/kernels/dense_forward_along_inputs-inl.h, kMinAlongInputs), which
-// reads the kernel's columns; the fold writes them once a step, so that no chunk transposes the kernel again.
-constexpr bool folded_kernel_transposed(std::size_t in) { return in >= 128; }
+// computes its forward along its inputs (runtime/kernels/dense_forward_along_inputs-inl.h), which reads the kernel's
+// columns; the fold writes them once a step, so that no chunk transposes the kernel again.
+constexpr bool folded_kernel_transposed(std::size_t in) { return in >= kernels::dense_min_along_inputs; }
 
 // Whether `bn` may be folded into `next`.
 bool foldable(const step& bn, const step& next);

@@ -81,13 +81,17 @@ call conv2d_forward_call(const conv2d_parameters& layer, const step& s, plan_bui
 
 namespace {
 
+std::string moments_why(const step& s, const step& bn) {
+    return fmt::format("{}; takes {}'s batch statistics of each output row as it writes it", s.why, bn.layer->name);
+}
+
 // The forward that also writes the next BN's chunk statistics (conv_bn_moments.hpp).
 call forward_with_moments_call(const conv2d_parameters& layer, const step& s, plan_builder& b) {
     const step& bn = b.step_at(*s.gives_bn_moments_of);
     const std::size_t fwd = b.add_kernel({"conv2d_fwd_f32_" + variant(layer, s) + "_moments",
                                           &signatures::conv2d_forward_with_moments, template_arguments(layer, s),
                                           shapes(layer) + fmt::format(", {}'s chunk statistics", bn.layer->name),
-                                          covers_of(s), s.why, window_declaration(layer.window)});
+                                          covers_of(s), moments_why(s, bn), window_declaration(layer.window)});
     return b.kernel_call(
         fwd, {rows_of(b.buffer(s.in), s.layer->in_size), row_count(), whole(plan_builder::variable(*s.layer, "kernel")),
               bias_of(layer, s), rows_of(b.buffer(s.out), s.layer->out_size),
@@ -113,7 +117,8 @@ void plan_training(const conv2d_parameters& layer, const step& s, plan_builder& 
     b.forward(
         {.id = name + ".forward",
          .when = phase::per_chunk,
-         .comment = covers_of(s) + ": " + s.why,
+         .comment =
+             covers_of(s) + ": " + (s.gives_bn_moments_of ? moments_why(s, b.step_at(*s.gives_bn_moments_of)) : s.why),
          .action = s.gives_bn_moments_of ? forward_with_moments_call(layer, s, b) : conv2d_forward_call(layer, s, b)});
     const std::size_t bwd =
         b.add_kernel({"conv2d_bwd_f32_" + variant(layer, s), &signatures::conv2d_backward, template_arguments(layer, s),

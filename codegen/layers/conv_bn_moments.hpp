@@ -13,7 +13,7 @@ namespace nnfuse::codegen::layers {
 
 // Whether `bn`, the step after `conv`, may take its chunk statistics from `conv`'s forward: a linear conv2d, a
 // trainable batch_norm with chunked statistics reading the conv2d's output (one channel a filter), at most
-// kernels' one panel of filters (1024).
+// one panel of filters (kernels::bn_panel_features).
 bool moments_in_conv_epilogue(const step& conv, const step& bn);
 // The chunk records `bn`'s statistics are kept in (also what the conv2d's forward writes into).
 storage chunk_statistics_records(const step& bn, std::size_t features);

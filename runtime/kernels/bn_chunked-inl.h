@@ -84,7 +84,8 @@ HWY_INLINE void MergePanel(const float* moments, std::size_t rows, std::size_t c
 }
 
 // Features [kFirst, kFirst + kWidth) of `rows` rows whose blocks were merged in double, stored as a chunk record in
-// its long form (see BnChunkMoments).
+// its long form (see BnChunkMoments). The last panel also zeroes the lanes past the last feature: the merge reads
+// whole vectors, as of a block's partial column.
 template <std::size_t C, std::size_t kFirst>
 HWY_INLINE void StoreMergedRecord(const bn_detail::RunningMoments<bn_detail::FeaturePanel<C, kFirst>::kPadded>& merged,
                                   std::size_t rows, float* moments) {
@@ -97,6 +98,9 @@ HWY_INLINE void StoreMergedRecord(const bn_detail::RunningMoments<bn_detail::Fea
         center[kFirst + j] = rounded;
         sum_dev[kFirst + j] = static_cast<float>(offset * n);
         sum_sq_dev[kFirst + j] = static_cast<float>(merged.m2[j] + offset * offset * n);
+    }
+    if constexpr (kFirst + Panel::kWidth == C) {
+        for (std::size_t f = C; f < bn_moments_stride(C); ++f) center[f] = sum_dev[f] = sum_sq_dev[f] = 0.0f;
     }
 }
 
@@ -130,8 +134,6 @@ void BnChunkMoments(const float* HWY_RESTRICT x, std::size_t rows, float* HWY_RE
     static_assert(C > 0, "batch normalization needs at least one feature");
     const auto [center, sum_dev, sum_sq_dev] = bn_chunked_detail::MomentsOf<C>(moments, 0);
     if (rows > bn_detail::kBlockRows) {
-        // The merge reads whole vectors: the lanes past the last feature hold zeros, as a block's partial column.
-        for (std::size_t f = C; f < bn_moments_stride(C); ++f) center[f] = sum_dev[f] = sum_sq_dev[f] = 0.0f;
         bn_chunked_detail::LongChunkMoments<C>(std::make_index_sequence<bn_detail::PanelCount(C)>(), x, rows, moments);
         return;
     }

@@ -24,6 +24,7 @@
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "runtime/cache_line.hpp"
+#include "runtime/kernels/bn_chunked.hpp"
 #include "runtime/kernels/simd_columns-inl.h"
 #include "runtime/kernels/streaming_output.hpp"
 
@@ -63,7 +64,7 @@ inline constexpr bool kColumnsSpreadOverL1 =
 template <std::size_t C>
 inline constexpr bool kInferRowByRow = C * sizeof(float) % 1024 == 0;
 // Features whose double accumulators are on the stack at once (28 bytes each in the forward pass).
-inline constexpr std::size_t kPanelFeatures = 1024;
+inline constexpr std::size_t kPanelFeatures = bn_panel_features;
 
 inline constexpr std::size_t kMaxFloatLanes = hn::MaxLanes(DF());
 

@@ -79,12 +79,6 @@ void Conv2dForwardWithMoments(const float* HWY_RESTRICT x, std::size_t rows, con
                 block_first_row = oh + 1;
             });
     }
-    float* const center = bn_chunked_detail::MomentsOf<Filters>(moments, 0).center;
-    // Lanes past the last filter: zeros, as BnChunkMoments leaves them (the merge reads whole vectors).
-    for (std::size_t a = 0; a < 3; ++a) {
-        float* array = center + a * bn_moments_stride(Filters);
-        std::fill(array + Filters, array + bn_moments_stride(Filters), 0.0f);
-    }
     bn_chunked_detail::StoreMergedRecord<Filters, 0>(merged, values_merged, moments);
 }
 

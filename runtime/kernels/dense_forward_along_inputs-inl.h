@@ -32,6 +32,7 @@
 #include <cstdint>
 
 #include "hwy/highway.h"
+#include "runtime/kernels/dense_along_inputs.hpp"
 #include "runtime/kernels/gemm-inl.h"
 #include "runtime/kernels/simd_columns-inl.h"
 
@@ -53,9 +54,7 @@ inline constexpr std::size_t kAlongInputsRows = 4;
 #else
 inline constexpr std::size_t kAlongInputsRows = 2;
 #endif
-// Below this many inputs the lane reduction (about 3 shuffles and adds per output) weighs on too few multiply-adds,
-// and the chain is short enough to add in order: the broadcast scheme of gemm-inl.h takes such layers.
-inline constexpr std::size_t kMinAlongInputs = 128;
+inline constexpr std::size_t kMinAlongInputs = dense_min_along_inputs;
 // The transposed columns of one group on the stack: 64 KiB at most (In <= 4096).
 inline constexpr std::size_t kMaxGroupTileFloats = 16384;
 

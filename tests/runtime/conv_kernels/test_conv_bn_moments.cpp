@@ -63,6 +63,7 @@ MomentsTable ConvMomentsKernels() {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include "hwy/aligned_allocator.h"
 #include "runtime/kernels/bn_chunked.hpp"
 
 namespace nnfuse::test {
@@ -72,17 +73,12 @@ HWY_EXPORT(ConvMomentsKernels);
 
 MomentsTable Table() { return HWY_DYNAMIC_DISPATCH(ConvMomentsKernels)(); }
 
-// 64-byte aligned floats, as the Net's chunk records are.
-struct aligned_floats {
-    explicit aligned_floats(std::size_t count, float fill)
-        : data(static_cast<float*>(std::aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64))) {
-        std::fill(data, data + count, fill);
-    }
-    ~aligned_floats() { std::free(data); }
-    aligned_floats(const aligned_floats&) = delete;
-    aligned_floats& operator=(const aligned_floats&) = delete;
-    float* data;
-};
+// Vector-aligned floats, as the Net's chunk records are, each set to `fill`.
+hwy::AlignedFreeUniquePtr<float[]> AlignedFloats(std::size_t count, float fill) {
+    auto floats = hwy::AllocateAligned<float>(count);
+    std::fill(floats.get(), floats.get() + count, fill);
+    return floats;
+}
 
 TEST_CASE("Conv2dForwardWithMoments: Conv2dForward's bits, and the chunk's mean and variance per filter",
           "[conv][forward][bn]") {
@@ -100,8 +96,8 @@ TEST_CASE("Conv2dForwardWithMoments: Conv2dForward's bits, and the chunk's mean 
                 const auto x = GuardedArray<float>::CopyOf(p.x);
                 const auto kernel = GuardedArray<float>::CopyOf(p.kernel);
                 GuardedArray<float> y(rows * s.OutputSize(), kUnwritten), plain_y(rows * s.OutputSize(), kUnwritten);
-                aligned_floats record(kernels::bn_chunk_moments_floats(filters), kUnwritten);
-                e.with_moments(x.data(), rows, kernel.data(), bias, y.data(), record.data);
+                const auto record = AlignedFloats(kernels::bn_chunk_moments_floats(filters), kUnwritten);
+                e.with_moments(x.data(), rows, kernel.data(), bias, y.data(), record.get());
                 e.forward(x.data(), rows, kernel.data(), bias, plain_y.data());
                 std::size_t differ = 0;
                 for (std::size_t i = 0; i < y.size(); ++i)
@@ -109,12 +105,12 @@ TEST_CASE("Conv2dForwardWithMoments: Conv2dForward's bits, and the chunk's mean 
                 CHECK(differ == 0);
 
                 // The record merged as one chunk, and BnChunkMoments' record of the same y for comparison.
-                aligned_floats plain_record(kernels::bn_chunk_moments_floats(filters), kUnwritten);
-                e.chunk_moments(y.data(), values, plain_record.data);
+                const auto plain_record = AlignedFloats(kernels::bn_chunk_moments_floats(filters), kUnwritten);
+                e.chunk_moments(y.data(), values, plain_record.get());
                 std::vector<float> mean(filters), var(filters), inv_std(filters);
                 std::vector<float> plain_mean(filters), plain_var(filters), plain_inv_std(filters);
-                e.merge(record.data, values, values, 1e-3f, mean.data(), var.data(), inv_std.data());
-                e.merge(plain_record.data, values, values, 1e-3f, plain_mean.data(), plain_var.data(),
+                e.merge(record.get(), values, values, 1e-3f, mean.data(), var.data(), inv_std.data());
+                e.merge(plain_record.get(), values, values, 1e-3f, plain_mean.data(), plain_var.data(),
                         plain_inv_std.data());
                 for (std::size_t f = 0; f < filters; ++f) {
                     double sum = 0.0, largest = 0.0;
@@ -141,7 +137,7 @@ TEST_CASE("Conv2dForwardWithMoments: Conv2dForward's bits, and the chunk's mean 
                 // The padding lanes of each of the record's three arrays hold zeros, as the merge expects.
                 for (std::size_t a = 0; a < 3; ++a) {
                     for (std::size_t f = filters; f < kernels::bn_moments_stride(filters); ++f) {
-                        CHECK(record.data[a * kernels::bn_moments_stride(filters) + f] == 0.0f);
+                        CHECK(record.get()[a * kernels::bn_moments_stride(filters) + f] == 0.0f);
                     }
                 }
             });
