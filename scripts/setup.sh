@@ -47,9 +47,20 @@ nnfuse_install_compare() {
   nnfuse_install_missing "${nnfuse_compare_packages[@]}"
 }
 
+# Configures $nnfuse_build once, and again when the set of headers changed: meson.build globs the headers it installs
+# when it configures, and a header added later would otherwise be missing from the install (and from consumers).
 nnfuse_configure() {
-  [ -f "$nnfuse_build/build.ninja" ] && return 0
-  meson setup "$nnfuse_build" "$nnfuse_root" "$@" >/dev/null || { echo "nnfuse: meson setup failed (see $nnfuse_build/meson-logs/meson-log.txt)" >&2; return 1; }
+  local headers stamp="$nnfuse_build/nnfuse-installed-headers.list"
+  headers=$(cd "$nnfuse_root" && find dsl runtime codegen -name '*.hpp' -o -name '*.h' | LC_ALL=C sort)
+  if [ -f "$nnfuse_build/build.ninja" ]; then
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$headers" ] && return 0
+    meson setup --reconfigure "$nnfuse_build" "$nnfuse_root" >/dev/null \
+      || { echo "nnfuse: meson setup --reconfigure failed (see $nnfuse_build/meson-logs/meson-log.txt)" >&2; return 1; }
+  else
+    meson setup "$nnfuse_build" "$nnfuse_root" "$@" >/dev/null \
+      || { echo "nnfuse: meson setup failed (see $nnfuse_build/meson-logs/meson-log.txt)" >&2; return 1; }
+  fi
+  printf '%s\n' "$headers" > "$stamp"
 }
 
 nnfuse_build_all() {

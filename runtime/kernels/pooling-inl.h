@@ -26,7 +26,8 @@
 //
 // Design: vectors run along channels, contiguous in NHWC. Per output position the window is clipped to the input
 // once (scalar bounds), then each channel vector walks the clipped window. Backward zeroes a sample's dx and adds each
-// window's share into it; max pool's routing keeps a per-lane "already routed" mask and stops once every lane has one.
+// window's share into it, or, where the windows tile the input, writes each position once; max pool's routing keeps a
+// per-lane "already routed" mask and stops once every lane has one (where they tile, it visits every position).
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_POOLING_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -67,6 +68,12 @@ constexpr void CheckGeometry() {
 
 template <window_geometry G>
 inline constexpr std::size_t kOutputSize = G.out_height() * G.out_width() * G.channels;  // floats per sample
+
+// Whether the windows tile the input (2x2 windows with stride 2 on an even map, ...): every position then lies in
+// exactly one window, so backward writes each dx value once, as 0 + its share, instead of zeroing dx and adding.
+template <window_geometry G>
+inline constexpr bool kWindowsTile = G.stride_h == G.window_h&& G.stride_w == G.window_w&& G.out_height() * G.window_h
+                                     == G.height&& G.out_width() * G.window_w == G.width;
 
 // The positions [begin, end) of the input that window `index` covers along one axis.
 struct Span {
@@ -143,7 +150,7 @@ void MaxPool2dBackward(const float* x, const float* y, const float* dy, std::siz
     for (std::size_t r = 0; r < rows; ++r) {
         const float* sample = x + r * G.input_size();
         float* grad = dx + r * G.input_size();
-        std::fill(grad, grad + G.input_size(), 0.0f);
+        if constexpr (!kWindowsTile<G>) std::fill(grad, grad + G.input_size(), 0.0f);
         ForEachWindow<G>([&](Span window_rows, Span window_columns, std::size_t at) HWY_ATTR {
             ForEachChannelVector<G.channels>([&](std::size_t c, std::size_t count) HWY_ATTR {
                 const std::size_t out = r * kOutputSize<G> + at + c;
@@ -152,8 +159,13 @@ void MaxPool2dBackward(const float* x, const float* y, const float* dy, std::siz
                 auto routed = hn::FirstN(d, 0);
                 ForEachPosition<G>(window_rows, window_columns, [&](std::size_t p) HWY_ATTR {
                     const auto hit = hn::AndNot(routed, hn::Eq(LoadFirstN(d, sample + p + c, count), max));
-                    if (hn::AllFalse(d, hit)) return true;
                     float* target = grad + p + c;
+                    if constexpr (kWindowsTile<G>) {  // every position written, once
+                        StoreFirstN(hn::Add(hn::Zero(d), hn::IfThenElseZero(hit, share)), d, target, count);
+                        routed = hn::Or(routed, hit);
+                        return true;
+                    }
+                    if (hn::AllFalse(d, hit)) return true;
                     StoreFirstN(hn::Add(LoadFirstN(d, target, count), hn::IfThenElseZero(hit, share)), d, target,
                                 count);
                     routed = hn::Or(routed, hit);
@@ -193,14 +205,15 @@ void AveragePool2dBackward(const float* dy, std::size_t rows, float* dx) {
     const FloatTag d;
     for (std::size_t r = 0; r < rows; ++r) {
         float* grad = dx + r * G.input_size();
-        std::fill(grad, grad + G.input_size(), 0.0f);
+        if constexpr (!kWindowsTile<G>) std::fill(grad, grad + G.input_size(), 0.0f);
         ForEachWindow<G>([&](Span window_rows, Span window_columns, std::size_t at) HWY_ATTR {
             const auto count = hn::Set(d, static_cast<float>(window_rows.size() * window_columns.size()));
             ForEachChannelVector<G.channels>([&](std::size_t c, std::size_t lanes) HWY_ATTR {
                 const auto share = hn::Div(LoadFirstN(d, dy + r * kOutputSize<G> + at + c, lanes), count);
                 ForEachPosition<G>(window_rows, window_columns, [&](std::size_t p) HWY_ATTR {
                     float* target = grad + p + c;
-                    StoreFirstN(hn::Add(LoadFirstN(d, target, lanes), share), d, target, lanes);
+                    const auto before = kWindowsTile<G> ? hn::Zero(d) : LoadFirstN(d, target, lanes);
+                    StoreFirstN(hn::Add(before, share), d, target, lanes);
                     return true;
                 });
             });

@@ -41,6 +41,17 @@ expect_up_to_date() {
   fi
 }
 timed() { local start=$SECONDS; "$@"; echo "consumer: $((SECONDS - start)) s"; }
+# ninja -C DIR [TARGET...] with the consumer's jobs: its time on success, its last 40 lines on failure.
+build_consumer() {
+  local dir=$1 start=$SECONDS
+  shift
+  if ! ninja -C "$dir" -j "$jobs" "$@" > "$work/ninja.log" 2>&1; then
+    tail -n 40 "$work/ninja.log" >&2
+    echo "consumer: the build in $dir failed (above: its last lines)" >&2
+    return 1
+  fi
+  echo "consumer: $((SECONDS - start)) s"
+}
 
 step "docs/using-nnfuse.md's snippets are the consumer projects' build code"
 python3 - "$root" <<'PY'
@@ -81,7 +92,7 @@ cp -r "$root/tests/consumer/meson" "$work/meson-sub"
 mkdir "$work/meson-sub/subprojects"
 ln -s "$root" "$work/meson-sub/subprojects/nnfuse"
 meson setup "$work/meson-sub/build" "$work/meson-sub" --force-fallback-for=nnfuse >/dev/null
-timed ninja -C "$work/meson-sub/build" -j "$jobs" myapp | tail -1
+build_consumer "$work/meson-sub/build" myapp
 expect_up_to_date "$work/meson-sub/build"
 expect_optimization "$work/meson-sub/build/compile_commands.json" mymodel.gen.cpp -O2
 expect_optimization "$work/meson-sub/build/compile_commands.json" mymodel.kernels.gen.cpp -O2
@@ -90,7 +101,7 @@ expect_optimization "$work/meson-sub/build/compile_commands.json" /main.cpp -O0
 
 step "meson project, nnfuse from the staged install (PKG_CONFIG_PATH)"
 PKG_CONFIG_PATH="$pc_dir" meson setup "$work/meson-installed" "$root/tests/consumer/meson" >/dev/null
-timed ninja -C "$work/meson-installed" -j "$jobs" | tail -1
+build_consumer "$work/meson-installed"
 expect_up_to_date "$work/meson-installed"
 expect_optimization "$work/meson-installed/compile_commands.json" mymodel.gen.cpp -O2
 expect_optimization "$work/meson-installed/compile_commands.json" mymodel.kernels.gen.cpp -O2
@@ -99,7 +110,7 @@ expect_optimization "$work/meson-installed/compile_commands.json" mymodel.kernel
 step "cmake project, nnfuse from the staged install (CMAKE_PREFIX_PATH, CMAKE_BUILD_TYPE=Debug)"
 cmake -S "$root/tests/consumer/cmake" -B "$work/cmake" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_PREFIX_PATH="$stage_prefix" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
-timed ninja -C "$work/cmake" -j "$jobs" | tail -1
+build_consumer "$work/cmake"
 expect_up_to_date "$work/cmake"
 expect_optimization "$work/cmake/compile_commands.json" mymodel.gen.cpp -O2
 expect_optimization "$work/cmake/compile_commands.json" mymodel.kernels.gen.cpp -O2
