@@ -2,12 +2,13 @@
 // per SIMD target (Highway): the BN's output map is never stored; the convolution normalizes the input values as it
 // copies them into its band of input rows, forward and in the kernel gradient.
 //
-// BnInput<BnAct, Scale, Center>{batch_mean, inv_std, gamma, beta}: the BN's constants (BnMergeChunkMoments's
-//   batch_mean and inv_std, its gamma (nullptr when !Scale) and beta (nullptr when !Center)), C = G.channels of each.
+// In the signatures below, bn stands for four pointers, batch_mean, inv_std, gamma, beta: the BN's constants
+// (BnMergeChunkMoments's batch_mean and inv_std, gamma or nullptr when !Scale, beta or nullptr when !Center).
 // Conv2dForwardBnInput<G, Filters, Act, UseBias, BnAct, Scale, Center>(x, bn, rows, kernel, bias, y)
 // Conv2dForwardWithMomentsBnInput<G, Filters, Act, UseBias, BnAct, Scale, Center>(x, bn, rows, kernel, bias, y,
-// moments) Conv2dBackwardBnInput<G, Filters, Act, UseBias, BnAct, Scale, Center>(x, bn, y, dy, rows, kernel, dkernel,
-// dbias, dx)
+//   moments)
+// Conv2dBackwardBnInput<G, Filters, Act, UseBias, BnAct, Scale, Center>(x, bn, y, dy, rows, kernel, dkernel, dbias,
+//   dx)
 //   requires: x is the BN's input (its pre-normalization map, [rows, G.height, G.width, G.channels]); G.width *
 //             G.channels <= kBnInputMaxRowFloats (bn_input_limits.hpp); otherwise as Conv2dForward,
 //             Conv2dForwardWithMoments and Conv2dBackward (conv2d-inl.h, conv2d_bn_moments-inl.h).
@@ -43,15 +44,14 @@ HWY_BEFORE_NAMESPACE();
 namespace nnfuse::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-template <activation_kind BnAct, bool Scale, bool Center>
-struct BnInput {
-    const float* batch_mean = nullptr;
-    const float* inv_std = nullptr;
-    const float* gamma = nullptr;
-    const float* beta = nullptr;
-};
-
 namespace conv_detail {
+
+struct BnInput {
+    const float* batch_mean;
+    const float* inv_std;
+    const float* gamma;
+    const float* beta;
+};
 
 // The band copy that normalizes: PlainSpanCopy's call, each value inside the row v = NormalizeValue(x) with its
 // channel's constants (the channel of row offset i is i % C: the constants are laid out per offset of a row).
@@ -62,7 +62,7 @@ class NormalizingSpanCopy {
     static_assert(kRowFloats <= kBnInputMaxRowFloats, "Conv2D reading a BN: the input row is too wide");
 
 public:
-    explicit NormalizingSpanCopy(const BnInput<BnAct, Scale, Center>& bn) {
+    explicit NormalizingSpanCopy(const BnInput& bn) {
         for (std::size_t c = 0; c < G.channels; ++c) {
             // The scale as ColumnNormalizer forms it: inv_std * gamma in float.
             const float scale = Scale ? bn.inv_std[c] * bn.gamma[c] : bn.inv_std[c];
@@ -98,9 +98,11 @@ private:
         for (; i + kLanes <= end; i += kLanes) {
             hn::StoreU(At(d, hn::LoadU(d, row + i), i), d, out + (i - begin));
         }
-        if (i < end) {
-            const std::size_t n = end - i;
-            vector_helpers::StoreFirstN(At(d, vector_helpers::LoadFirstN(d, row + i, n), i), d, out + (i - begin), n);
+        if (i < end) {  // the tail through a buffer, zeros past it (the bound kLanes keeps GCC's bounds check quiet)
+            HWY_ALIGN float lanes[kLanes] = {};
+            for (std::size_t j = 0; j < kLanes && i + j < end; ++j) lanes[j] = row[i + j];
+            hn::Store(At(d, hn::Load(d, lanes), i), d, lanes);
+            for (std::size_t j = 0; j < kLanes && i + j < end; ++j) out[i + j - begin] = lanes[j];
         }
     }
     HWY_INLINE hn::Vec<FloatTag> At(FloatTag d, hn::Vec<FloatTag> x, std::size_t i) const {
@@ -117,13 +119,15 @@ private:
 
 template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias, activation_kind BnAct, bool Scale,
           bool Center>
-void Conv2dForwardBnInput(const float* HWY_RESTRICT x, const BnInput<BnAct, Scale, Center>& bn, std::size_t rows,
-                          const float* HWY_RESTRICT kernel, const float* HWY_RESTRICT bias, float* HWY_RESTRICT y) {
+void Conv2dForwardBnInput(const float* HWY_RESTRICT x, const float* HWY_RESTRICT batch_mean,
+                          const float* HWY_RESTRICT inv_std, const float* HWY_RESTRICT gamma,
+                          const float* HWY_RESTRICT beta, std::size_t rows, const float* HWY_RESTRICT kernel,
+                          const float* HWY_RESTRICT bias, float* HWY_RESTRICT y) {
     conv_detail::CheckGeometry<G>();
     static_assert(Act != activation_kind::softmax && BnAct != activation_kind::softmax,
                   "Conv2dForwardBnInput: softmax is not element-wise");
     constexpr std::size_t kOutputFloats = conv_detail::kOutputPixels<G> * Filters;
-    const conv_detail::NormalizingSpanCopy<G, BnAct, Scale, Center> copy(bn);
+    const conv_detail::NormalizingSpanCopy<G, BnAct, Scale, Center> copy({batch_mean, inv_std, gamma, beta});
     for (std::size_t r = 0; r < rows; ++r) {
         float* y_sample = y + r * kOutputFloats;
         conv_detail::ForwardSample<G, Filters, UseBias>(x + r * G.input_size(), kernel, bias, y_sample,
@@ -134,26 +138,32 @@ void Conv2dForwardBnInput(const float* HWY_RESTRICT x, const BnInput<BnAct, Scal
 
 template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias, activation_kind BnAct, bool Scale,
           bool Center>
-void Conv2dForwardWithMomentsBnInput(const float* HWY_RESTRICT x, const BnInput<BnAct, Scale, Center>& bn,
-                                     std::size_t rows, const float* HWY_RESTRICT kernel, const float* HWY_RESTRICT bias,
-                                     float* HWY_RESTRICT y, float* HWY_RESTRICT moments) {
+void Conv2dForwardWithMomentsBnInput(const float* HWY_RESTRICT x, const float* HWY_RESTRICT batch_mean,
+                                     const float* HWY_RESTRICT inv_std, const float* HWY_RESTRICT gamma,
+                                     const float* HWY_RESTRICT beta, std::size_t rows, const float* HWY_RESTRICT kernel,
+                                     const float* HWY_RESTRICT bias, float* HWY_RESTRICT y,
+                                     float* HWY_RESTRICT moments) {
     conv_detail::CheckGeometry<G>();
     static_assert(Act == activation_kind::linear, "Conv2dForwardWithMoments: the BN reads the linear convolution");
-    conv_detail::ForwardWithMoments<G, Filters, UseBias>(x, rows, kernel, bias, y, moments,
-                                                         conv_detail::NormalizingSpanCopy<G, BnAct, Scale, Center>(bn));
+    conv_detail::ForwardWithMoments<G, Filters, UseBias>(
+        x, rows, kernel, bias, y, moments,
+        conv_detail::NormalizingSpanCopy<G, BnAct, Scale, Center>({batch_mean, inv_std, gamma, beta}));
 }
 
 template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias, activation_kind BnAct, bool Scale,
           bool Center>
-void Conv2dBackwardBnInput(const float* HWY_RESTRICT x, const BnInput<BnAct, Scale, Center>& bn,
-                           [[maybe_unused]] const float* HWY_RESTRICT y, float* HWY_RESTRICT dy, std::size_t rows,
-                           const float* HWY_RESTRICT kernel, float* HWY_RESTRICT dkernel,
-                           [[maybe_unused]] float* HWY_RESTRICT dbias, float* HWY_RESTRICT dx) {
+void Conv2dBackwardBnInput(const float* HWY_RESTRICT x, const float* HWY_RESTRICT batch_mean,
+                           const float* HWY_RESTRICT inv_std, const float* HWY_RESTRICT gamma,
+                           const float* HWY_RESTRICT beta, [[maybe_unused]] const float* HWY_RESTRICT y,
+                           float* HWY_RESTRICT dy, std::size_t rows, const float* HWY_RESTRICT kernel,
+                           float* HWY_RESTRICT dkernel, [[maybe_unused]] float* HWY_RESTRICT dbias,
+                           float* HWY_RESTRICT dx) {
     conv_detail::CheckGeometry<G>();
     static_assert(Act != activation_kind::softmax, "Conv2dBackwardBnInput: softmax is not element-wise");
     constexpr std::size_t kOutputFloats = conv_detail::kOutputPixels<G> * Filters;
     conv_detail::KernelGradient<G, Filters, Act, UseBias>(
-        x, y, dy, rows, dkernel, dbias, conv_detail::NormalizingSpanCopy<G, BnAct, Scale, Center>(bn));
+        x, y, dy, rows, dkernel, dbias,
+        conv_detail::NormalizingSpanCopy<G, BnAct, Scale, Center>({batch_mean, inv_std, gamma, beta}));
     if (dx == nullptr) return;
     for (std::size_t r = 0; r < rows; ++r) {
         conv_detail::InputGradient<G, Filters>(dy + r * kOutputFloats, kernel, dx + r * G.input_size());

@@ -68,20 +68,19 @@ namespace k = kernels::HWY_NAMESPACE;
 template <window_geometry G, std::size_t F, activation_kind Act, bool B, activation_kind BnAct, bool S, bool C>
 void Forward(const float* x, const float* const* bn, std::size_t rows, const float* kernel, const float* bias,
              float* y) {
-    k::Conv2dForwardBnInput<G, F, Act, B>(x, k::BnInput<BnAct, S, C>{bn[0], bn[1], bn[2], bn[3]}, rows, kernel, bias,
-                                          y);
+    k::Conv2dForwardBnInput<G, F, Act, B, BnAct, S, C>(x, bn[0], bn[1], bn[2], bn[3], rows, kernel, bias, y);
 }
 template <window_geometry G, std::size_t F, bool B, activation_kind BnAct, bool S, bool C>
 void WithMoments(const float* x, const float* const* bn, std::size_t rows, const float* kernel, const float* bias,
                  float* y, float* moments) {
-    k::Conv2dForwardWithMomentsBnInput<G, F, activation_kind::linear, B>(
-        x, k::BnInput<BnAct, S, C>{bn[0], bn[1], bn[2], bn[3]}, rows, kernel, bias, y, moments);
+    k::Conv2dForwardWithMomentsBnInput<G, F, activation_kind::linear, B, BnAct, S, C>(x, bn[0], bn[1], bn[2], bn[3],
+                                                                                      rows, kernel, bias, y, moments);
 }
 template <window_geometry G, std::size_t F, activation_kind Act, bool B, activation_kind BnAct, bool S, bool C>
 void Backward(const float* x, const float* const* bn, const float* y, float* dy, std::size_t rows, const float* kernel,
               float* dkernel, float* dbias, float* dx) {
-    k::Conv2dBackwardBnInput<G, F, Act, B>(x, k::BnInput<BnAct, S, C>{bn[0], bn[1], bn[2], bn[3]}, y, dy, rows, kernel,
-                                           dkernel, dbias, dx);
+    k::Conv2dBackwardBnInput<G, F, Act, B, BnAct, S, C>(x, bn[0], bn[1], bn[2], bn[3], y, dy, rows, kernel, dkernel,
+                                                        dbias, dx);
 }
 template <std::size_t Channels, activation_kind BnAct, bool S, bool C>
 void SumsFromX(const float* x, const float* dy, std::size_t rows, const float* const* bn, float* sums) {
