@@ -6,6 +6,7 @@ namespace {
 constexpr const char* dense = "runtime/kernels/dense-inl.h";
 constexpr const char* conv2d = "runtime/kernels/conv2d-inl.h";
 constexpr const char* conv2d_moments = "runtime/kernels/conv2d_bn_moments-inl.h";
+constexpr const char* conv2d_bn_input = "runtime/kernels/conv2d_bn_input-inl.h";
 constexpr const char* pooling = "runtime/kernels/pooling-inl.h";
 constexpr const char* batch_norm = "runtime/kernels/batch_norm-inl.h";
 constexpr const char* chunked = "runtime/kernels/bn_chunked-inl.h";
@@ -67,6 +68,24 @@ const kernel_signature conv2d_forward_with_moments{"kernels::Conv2dForwardWithMo
                                                     {"float*", "y"},
                                                     {"float*", "moments"}}};
 const kernel_signature conv2d_backward{"kernels::Conv2dBackward", conv2d, dense_backward.parameters};
+namespace {
+// x, then the BN's constants the convolution applies as it reads x (conv2d_bn_input-inl.h), then `rest`.
+std::vector<kernel_parameter> with_bn_input(const std::vector<kernel_parameter>& parameters) {
+    std::vector<kernel_parameter> result{parameters.front(),
+                                         {"const float*", "batch_mean"},
+                                         {"const float*", "inv_std"},
+                                         {"const float*", "gamma"},
+                                         {"const float*", "beta"}};
+    result.insert(result.end(), parameters.begin() + 1, parameters.end());
+    return result;
+}
+}  // namespace
+const kernel_signature conv2d_forward_bn_input{"kernels::Conv2dForwardBnInput", conv2d_bn_input,
+                                               with_bn_input(dense_forward.parameters)};
+const kernel_signature conv2d_forward_with_moments_bn_input{"kernels::Conv2dForwardWithMomentsBnInput", conv2d_bn_input,
+                                                            with_bn_input(conv2d_forward_with_moments.parameters)};
+const kernel_signature conv2d_backward_bn_input{"kernels::Conv2dBackwardBnInput", conv2d_bn_input,
+                                                with_bn_input(dense_backward.parameters)};
 const kernel_signature max_pool2d_forward{
     "kernels::MaxPool2dForward", pooling, {{"const float*", "x"}, {"std::size_t", "rows"}, {"float*", "y"}}};
 const kernel_signature max_pool2d_backward{
@@ -204,6 +223,27 @@ const kernel_signature bn_chunk_input_gradient{"kernels::BnChunkInputGradient",
                                                 {"const float*", "inv_std"},
                                                 {"const float*", "coefficients"},
                                                 {"float*", "dx"}}};
+const kernel_signature bn_chunk_gradient_sums_from_x{"kernels::BnChunkGradientSumsFromX",
+                                                     chunk_training,
+                                                     {{"const float*", "x"},
+                                                      {"const float*", "dy"},
+                                                      {"std::size_t", "rows"},
+                                                      {"const float*", "batch_mean"},
+                                                      {"const float*", "inv_std"},
+                                                      {"const float*", "gamma"},
+                                                      {"const float*", "beta"},
+                                                      {"float*", "sums"}}};
+const kernel_signature bn_chunk_input_gradient_from_x{"kernels::BnChunkInputGradientFromX",
+                                                      chunk_training,
+                                                      {{"const float*", "x"},
+                                                       {"const float*", "dy"},
+                                                       {"std::size_t", "rows"},
+                                                       {"const float*", "gamma"},
+                                                       {"const float*", "beta"},
+                                                       {"const float*", "batch_mean"},
+                                                       {"const float*", "inv_std"},
+                                                       {"const float*", "coefficients"},
+                                                       {"float*", "dx"}}};
 const kernel_signature bn_chunk_moments_from_pixels{"kernels::BnChunkMomentsFromPixels",
                                                     pixels,
                                                     {{"const std::uint8_t*", "pixels"},

@@ -36,6 +36,7 @@ namespace signatures {
 
 extern const kernel_signature dense_forward, dense_forward_transposed_kernel, dense_backward;
 extern const kernel_signature conv2d_forward, conv2d_forward_with_moments, conv2d_backward;
+extern const kernel_signature conv2d_forward_bn_input, conv2d_forward_with_moments_bn_input, conv2d_backward_bn_input;
 extern const kernel_signature max_pool2d_forward, max_pool2d_backward, average_pool2d_forward, average_pool2d_backward,
     global_average_pool2d_forward, global_average_pool2d_backward;
 extern const kernel_signature bn_forward_infer, bn_forward_train, bn_backward, bn_backward_frozen;
@@ -44,6 +45,7 @@ extern const kernel_signature bn_merge_group_moments, bn_merge_group_gradients;
 extern const kernel_signature bn_chunk_moments_from_pixels, bn_normalize_pixel_rows;
 extern const kernel_signature bn_normalize_chunk, bn_chunk_gradient_sums, bn_merge_chunk_gradients,
     bn_chunk_input_gradient;
+extern const kernel_signature bn_chunk_gradient_sums_from_x, bn_chunk_input_gradient_from_x;
 extern const kernel_signature bn_fold_into_dense, bn_fold_into_dense_transposed, bn_dense_gradient_epilogue,
     bn_fold_into_conv;
 extern const kernel_signature activation_forward, activation_backward;

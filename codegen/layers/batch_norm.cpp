@@ -180,13 +180,7 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
     const std::size_t normalize = b.add_kernel(
         {"bn_fwd_train_f32_" + variant(layer, s), &signatures::bn_normalize_chunk, template_arguments(layer, s),
          fmt::format("[n, {}] -> y (n = a chunk's values per feature)", c), covers_of(s), s.why});
-    const std::size_t sums =
-        b.add_kernel({fmt::format("bn_chunk_grad_sums_f32_c{}{}", c, activation_suffix(s.activation)),
-                      &signatures::bn_chunk_gradient_sums,
-                      {{std::to_string(c)}, {activation_enum(s.activation)}},
-                      fmt::format("dy [n, {}] -> sum(dz), sum(dz * (x - mean))", c),
-                      covers_of(s),
-                      "a chunk's gradient sums, on whichever thread runs the chunk"});
+
     const std::size_t finish =
         b.add_kernel({fmt::format("bn_merge_group_grads_f32_c{}{}{}", c, layer.scale ? "" : "_nogamma",
                                   layer.center ? "" : "_nobeta"),
@@ -213,20 +207,49 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
     b.forward(statistics_merge(layer, s, statistics, b));
     // Nothing in the step reads the moving statistics: their update is a task beside the normalizing chunks.
     b.forward(moving_statistics_update(layer, s, phase::task));
-    b.forward({.id = name + ".forward",
-               .when = phase::per_chunk,
-               .action = b.kernel_call(normalize, {rows_of(b.buffer(s.in), per_row), row_count(layer.rows_per_sample),
-                                                   mean, inv_std, gamma, beta, rows_of(b.buffer(s.out), per_row)})});
+    // Applied by the conv2d reading it (conv_bn_input.hpp): no output map; backward recomputes y from x.
+    const bool recomputes_y = s.bn_applied_by && s.activation != activation_kind::linear;
+    if (!s.bn_applied_by) {
+        b.forward(
+            {.id = name + ".forward",
+             .when = phase::per_chunk,
+             .action = b.kernel_call(normalize, {rows_of(b.buffer(s.in), per_row), row_count(layer.rows_per_sample),
+                                                 mean, inv_std, gamma, beta, rows_of(b.buffer(s.out), per_row)})});
+    }
 
     const storage coefficients =
         plan_builder::region(name + "_dx_coefficients", extent::fixed, 2 * c, "the dx pass's per-feature coefficients");
+    const std::vector<template_argument> from_x_arguments = {{std::to_string(c)},
+                                                             {activation_enum(s.activation)},
+                                                             {cpp_bool(layer.scale), "Scale"},
+                                                             {cpp_bool(layer.center), "Center"}};
+    const std::string from_x_why = fmt::format("; y recomputed from x ({}'s output is not stored: {} applies it)", name,
+                                               s.bn_applied_by ? b.step_at(*s.bn_applied_by).layer->name : "");
+    const std::string sums_name = fmt::format("bn_chunk_grad_sums_f32_c{}{}", c, activation_suffix(s.activation));
+    const std::string sums_shapes = fmt::format("dy [n, {}] -> sum(dz), sum(dz * (x - mean))", c);
+    const std::string sums_why = "a chunk's gradient sums, on whichever thread runs the chunk";
+    const std::size_t sums = recomputes_y
+                                 ? b.add_kernel({fmt::format("{}{}{}_from_x", sums_name, layer.scale ? "" : "_nogamma",
+                                                             layer.center ? "" : "_nobeta"),
+                                                 &signatures::bn_chunk_gradient_sums_from_x, from_x_arguments,
+                                                 sums_shapes, covers_of(s), sums_why + from_x_why})
+                                 : b.add_kernel({sums_name,
+                                                 &signatures::bn_chunk_gradient_sums,
+                                                 {{std::to_string(c)}, {activation_enum(s.activation)}},
+                                                 sums_shapes,
+                                                 covers_of(s),
+                                                 sums_why});
     std::vector<statement> backward{
         {.id = name + ".gradient_sums",
          .when = phase::per_chunk,
          .comment = covers_of(s),
-         .action = b.kernel_call(
-             sums, {rows_of(b.buffer(s.in), per_row), y_for_derivative, rows_of(b.gradient(s.out), per_row),
-                    row_count(layer.rows_per_sample), mean, chunk_part(gradient_sums)})},
+         .action = recomputes_y
+                       ? b.kernel_call(sums, {rows_of(b.buffer(s.in), per_row), rows_of(b.gradient(s.out), per_row),
+                                              row_count(layer.rows_per_sample), mean, inv_std, gamma, beta,
+                                              chunk_part(gradient_sums)})
+                       : b.kernel_call(sums, {rows_of(b.buffer(s.in), per_row), y_for_derivative,
+                                              rows_of(b.gradient(s.out), per_row), row_count(layer.rows_per_sample),
+                                              mean, chunk_part(gradient_sums)})},
         {.id = name + ".gradients",
          .when = phase::whole_batch,
          .action = b.kernel_call(
@@ -235,7 +258,19 @@ void plan_training(const batch_norm_parameters& layer, const step& s, plan_build
               value(std::to_string(layer.rows_per_sample)), value("chunk_rows" + rows_scale), value(name + "_epsilon"),
               gamma, inv_std, optional_gradient(s, "gamma", layer.scale), optional_gradient(s, "beta", layer.center),
               s.needs_input_grad ? whole(coefficients) : value("nullptr")})}};
-    if (s.needs_input_grad) {
+    if (s.needs_input_grad && recomputes_y) {
+        const std::size_t dx = b.add_kernel(
+            {fmt::format("bn_bwd_f32_c{}{}{}{}_from_x", c, activation_suffix(s.activation),
+                         layer.scale ? "" : "_nogamma", layer.center ? "" : "_nobeta"),
+             &signatures::bn_chunk_input_gradient_from_x, from_x_arguments, fmt::format("dy [n, {}] -> dx", c),
+             covers_of(s), "dx from the merged sums, per chunk" + from_x_why});
+        backward.push_back(
+            {.id = name + ".backward",
+             .when = phase::per_chunk,
+             .action = b.kernel_call(
+                 dx, {rows_of(b.buffer(s.in), per_row), rows_of(b.gradient(s.out), per_row),
+                      row_count(layer.rows_per_sample), gamma, beta, mean, inv_std, whole(coefficients), grad_in})});
+    } else if (s.needs_input_grad) {
         const std::size_t dx = b.add_kernel(
             {fmt::format("bn_bwd_f32_c{}{}{}", c, activation_suffix(s.activation), layer.scale ? "" : "_nogamma"),
              &signatures::bn_chunk_input_gradient,

@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include "codegen/layers/conv_bn_fold.hpp"
+#include "codegen/layers/conv_bn_input.hpp"
 #include "codegen/layers/conv_bn_moments.hpp"
 
 namespace nnfuse::codegen::layers {
@@ -85,17 +86,62 @@ std::string moments_why(const step& s, const step& bn) {
     return fmt::format("{}; takes {}'s batch statistics of each output row as it writes it", s.why, bn.layer->name);
 }
 
-// The forward that also writes the next BN's chunk statistics (conv_bn_moments.hpp).
-call forward_with_moments_call(const conv2d_parameters& layer, const step& s, plan_builder& b) {
+// A kernel of this step's: the plain one, or the one that applies the BN before it to its input (conv_bn_input.hpp).
+kernel step_kernel(std::string name, const kernel_signature* plain, const kernel_signature* bn_input,
+                   const conv2d_parameters& layer, const step& s, std::string shapes_text, std::string why,
+                   plan_builder& b) {
+    std::vector<template_argument> arguments = template_arguments(layer, s);
+    if (!s.applies_bn_input_of) {
+        return {std::move(name),
+                plain,
+                arguments,
+                std::move(shapes_text),
+                covers_of(s),
+                std::move(why),
+                window_declaration(layer.window)};
+    }
+    const step& bn = b.step_at(*s.applies_bn_input_of);
+    const auto more = bn_input_template_arguments(bn);
+    arguments.insert(arguments.end(), more.begin(), more.end());
+    return {name + bn_input_suffix(bn),      bn_input,     arguments,
+            std::move(shapes_text),          covers_of(s), why + "; " + bn_input_why(bn),
+            window_declaration(layer.window)};
+}
+
+// The step's input x: its own input buffer, or the BN's input followed by the BN's constants.
+std::vector<argument> input_arguments(const step& s, plan_builder& b) {
+    if (!s.applies_bn_input_of) return {rows_of(b.buffer(s.in), s.layer->in_size)};
+    const step& bn = b.step_at(*s.applies_bn_input_of);
+    std::vector<argument> arguments{rows_of(b.buffer(bn.in), s.layer->in_size)};
+    const auto constants = bn_input_arguments(bn);
+    arguments.insert(arguments.end(), constants.begin(), constants.end());
+    return arguments;
+}
+
+std::vector<argument> joined(std::vector<argument> first, const std::vector<argument>& rest) {
+    first.insert(first.end(), rest.begin(), rest.end());
+    return first;
+}
+
+// The training forward: plain, with the next BN's chunk statistics (conv_bn_moments.hpp), reading the previous BN's
+// input (conv_bn_input.hpp), or both.
+call training_forward_call(const conv2d_parameters& layer, const step& s, plan_builder& b) {
+    const argument kernel = whole(plan_builder::variable(*s.layer, "kernel"));
+    const argument y = rows_of(b.buffer(s.out), s.layer->out_size);
+    if (!s.gives_bn_moments_of) {
+        if (!s.applies_bn_input_of) return conv2d_forward_call(layer, s, b);
+        const std::size_t fwd =
+            b.add_kernel(step_kernel("conv2d_fwd_f32_" + variant(layer, s), &signatures::conv2d_forward,
+                                     &signatures::conv2d_forward_bn_input, layer, s, shapes(layer), s.why, b));
+        return b.kernel_call(fwd, joined(input_arguments(s, b), {row_count(), kernel, bias_of(layer, s), y}));
+    }
     const step& bn = b.step_at(*s.gives_bn_moments_of);
-    const std::size_t fwd = b.add_kernel({"conv2d_fwd_f32_" + variant(layer, s) + "_moments",
-                                          &signatures::conv2d_forward_with_moments, template_arguments(layer, s),
-                                          shapes(layer) + fmt::format(", {}'s chunk statistics", bn.layer->name),
-                                          covers_of(s), moments_why(s, bn), window_declaration(layer.window)});
-    return b.kernel_call(
-        fwd, {rows_of(b.buffer(s.in), s.layer->in_size), row_count(), whole(plan_builder::variable(*s.layer, "kernel")),
-              bias_of(layer, s), rows_of(b.buffer(s.out), s.layer->out_size),
-              chunk_part(chunk_statistics_records(bn, layer.filters))});
+    const std::size_t fwd = b.add_kernel(
+        step_kernel("conv2d_fwd_f32_" + variant(layer, s) + "_moments", &signatures::conv2d_forward_with_moments,
+                    &signatures::conv2d_forward_with_moments_bn_input, layer, s,
+                    shapes(layer) + fmt::format(", {}'s chunk statistics", bn.layer->name), moments_why(s, bn), b));
+    return b.kernel_call(fwd, joined(input_arguments(s, b), {row_count(), kernel, bias_of(layer, s), y,
+                                                             chunk_part(chunk_statistics_records(bn, layer.filters))}));
 }
 
 }  // namespace
@@ -114,19 +160,20 @@ void init_step(const conv2d_parameters& layer, step& s) {
 void plan_training(const conv2d_parameters& layer, const step& s, plan_builder& b) {
     const std::size_t in = s.layer->in_size, out = s.layer->out_size;
     const std::string& name = s.layer->name;
-    b.forward(
-        {.id = name + ".forward",
-         .when = phase::per_chunk,
-         .comment =
-             covers_of(s) + ": " + (s.gives_bn_moments_of ? moments_why(s, b.step_at(*s.gives_bn_moments_of)) : s.why),
-         .action = s.gives_bn_moments_of ? forward_with_moments_call(layer, s, b) : conv2d_forward_call(layer, s, b)});
-    const std::size_t bwd =
-        b.add_kernel({"conv2d_bwd_f32_" + variant(layer, s), &signatures::conv2d_backward, template_arguments(layer, s),
-                      fmt::format("dy [N, {}, {}, {}] -> dkernel [{}, {}, {}, {}], dbias, dx",
-                                  layer.window.out_height(), layer.window.out_width(), layer.filters,
-                                  layer.window.window_h, layer.window.window_w, layer.window.channels, layer.filters),
-                      covers_of(s), "backward of the above; the activation's derivative from its output",
-                      window_declaration(layer.window)});
+    std::string comment =
+        covers_of(s) + ": " + (s.gives_bn_moments_of ? moments_why(s, b.step_at(*s.gives_bn_moments_of)) : s.why);
+    if (s.applies_bn_input_of) comment += "; " + bn_input_why(b.step_at(*s.applies_bn_input_of));
+    b.forward({.id = name + ".forward",
+               .when = phase::per_chunk,
+               .comment = std::move(comment),
+               .action = training_forward_call(layer, s, b)});
+    const std::size_t bwd = b.add_kernel(
+        step_kernel("conv2d_bwd_f32_" + variant(layer, s), &signatures::conv2d_backward,
+                    &signatures::conv2d_backward_bn_input, layer, s,
+                    fmt::format("dy [N, {}, {}, {}] -> dkernel [{}, {}, {}, {}], dbias, dx", layer.window.out_height(),
+                                layer.window.out_width(), layer.filters, layer.window.window_h, layer.window.window_w,
+                                layer.window.channels, layer.filters),
+                    "backward of the above; the activation's derivative from its output", b));
     const storage kernel = plan_builder::variable(*s.layer, "kernel");
     const storage dkernel = plan_builder::variable_gradient(*s.layer, "kernel");
     std::vector<reduction> merges = {{dkernel, plan_builder::partials_of(dkernel)}};
@@ -136,16 +183,17 @@ void plan_training(const conv2d_parameters& layer, const step& s, plan_builder& 
         merges.push_back({total, plan_builder::partials_of(total)});
         dbias = chunk_slot(total, merges.back().partials);
     }
-    b.backward({{.id = name + ".backward",
-                 .when = phase::per_chunk,
-                 .comment = covers_of(s),
-                 .action = b.kernel_call(
-                     bwd, {rows_of(b.buffer(s.in), in),
-                           s.activation == activation_kind::linear ? value("nullptr") : rows_of(b.buffer(s.out), out),
+    b.backward(
+        {{.id = name + ".backward",
+          .when = phase::per_chunk,
+          .comment = covers_of(s),
+          .action = b.kernel_call(
+              bwd, joined(input_arguments(s, b),
+                          {s.activation == activation_kind::linear ? value("nullptr") : rows_of(b.buffer(s.out), out),
                            rows_of(b.gradient(s.out), out), row_count(), whole(kernel),
                            chunk_slot(dkernel, merges.front().partials), dbias,
-                           s.needs_input_grad ? rows_of(b.gradient(s.in), in) : value("nullptr")}),
-                 .merges = merges}});
+                           s.needs_input_grad ? rows_of(b.gradient(s.in), in) : value("nullptr")})),
+          .merges = merges}});
 }
 
 void plan_inference(const conv2d_parameters& layer, const step& s, plan_builder& b) {

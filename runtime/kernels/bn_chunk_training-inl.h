@@ -15,6 +15,11 @@
 //   ensures:  with dz = dy * Act'(y): sums[0, C) = sum(dz), sums[stride, stride + C) = sum(dz * (x - batch_mean)),
 //             stride = bn_moments_stride(C); float over blocks of kBlockRows rows, the blocks added in double (the
 //             float error is bounded by one block, as in BnBackward). The third array is not written.
+// BnChunkGradientSumsFromX<C, Act, Scale, Center>(x, dy, rows, batch_mean, inv_std, gamma, beta, sums)
+//   requires: as BnChunkGradientSums, with the forward's batch_mean, inv_std, gamma, beta instead of y (a BN whose
+//             output is not stored: a Conv2D applies it as it reads, conv2d_bn_input-inl.h).
+//   ensures:  sums as BnChunkGradientSums writes them from the y BnNormalizeChunk would store: the same bits (y is
+//             recomputed from x by bn_detail::NormalizeValue, BnNormalizeChunk's operations).
 // BnMergeChunkGradients<C, Scale, Center>(sums, chunks, rows, gamma, inv_std, dgamma, dbeta, coefficients)
 //   requires: sums holds `chunks` records of BnChunkGradientSums one after the other; rows = the batch's value rows.
 //   ensures:  the records added in double in chunk order; dgamma = inv_std * sum(dz * (x - mean)) if Scale,
@@ -23,6 +28,8 @@
 // BnChunkInputGradient<C, Act, Scale>(x, y, dy, rows, gamma, batch_mean, inv_std, coefficients, dx)
 //   requires: as BnChunkGradientSums, and BnMergeChunkGradients's coefficients; dx [rows, C], overlapping nothing.
 //   ensures:  dx = gamma * inv_std * (dz - (dbeta + xhat * dgamma) / m), m the batch's value rows.
+// BnChunkInputGradientFromX<C, Act, Scale, Center>(x, dy, rows, gamma, beta, batch_mean, inv_std, coefficients, dx)
+//   requires, ensures: as BnChunkInputGradient, y recomputed from x as in BnChunkGradientSumsFromX (the same bits).
 // No heap allocation. Include inside HWY_NAMESPACE machinery like any Highway -inl.h.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_BN_CHUNK_TRAINING_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -60,9 +67,28 @@ HWY_INLINE void ForEachStep(std::size_t rows, const Op& op) {
     for (std::size_t r0 = 0; r0 < rows; r0 += kStepRows) op(r0, std::min(kStepRows, rows - r0));
 }
 
-template <std::size_t C, std::size_t kFirst, activation_kind Act>
+// Where the backward passes take y from: the stored output, or (Recompute) x normalized again with the forward's
+// constants (bn_detail::RecomputedOutput: the same bits).
+struct StoredY {
+    template <bool kPartial>
+    HWY_INLINE bn_detail::StoredOutput Column(std::size_t /*f*/, std::size_t /*count*/) const {
+        return {};
+    }
+};
+template <bool Scale, bool Center>
+struct RecomputedY {
+    const float *batch_mean, *inv_std, *gamma, *beta;
+    template <bool kPartial>
+    HWY_INLINE bn_detail::RecomputedOutput<kPartial, Scale, Center> Column(std::size_t f, std::size_t count) const {
+        return {bn_detail::ColumnNormalizer<kPartial, Scale, Center>(count, batch_mean + f, inv_std + f,
+                                                                     bn_detail::At(gamma, f), bn_detail::At(beta, f))};
+    }
+};
+
+template <std::size_t C, std::size_t kFirst, activation_kind Act, class YSource = StoredY>
 HWY_NOINLINE void PanelGradientSums(const float* x, const float* y, const float* dy, std::size_t rows,
-                                    const float* batch_mean, float* sum_dz, float* sum_dz_dev) {
+                                    const float* batch_mean, float* sum_dz, float* sum_dz_dev,
+                                    const YSource& y_source = {}) {
     using Panel = bn_detail::FeaturePanel<C, kFirst>;
     const DF d;
     const std::size_t columns_end = (Panel::kWidth + hn::Lanes(d) - 1) / hn::Lanes(d) * hn::Lanes(d);
@@ -72,9 +98,10 @@ HWY_NOINLINE void PanelGradientSums(const float* x, const float* y, const float*
         bn_detail::ForEachVector(d, Panel::kWidth, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
             const std::size_t at = r0 * C + kFirst + j;
             hn::Vec<DF> block_dz, block_dz_dev;
-            bn_detail::ColumnBlockGradientSums<decltype(partial)::value, Act>(
-                x + at, bn_detail::At(y, at), dy + at, C, block_rows, count, batch_mean + kFirst + j, block_dz,
-                block_dz_dev);
+            constexpr bool kPartial = decltype(partial)::value;
+            bn_detail::ColumnBlockGradientSums<kPartial, Act>(x + at, bn_detail::At(y, at), dy + at, C, block_rows,
+                                                              count, batch_mean + kFirst + j, block_dz, block_dz_dev,
+                                                              y_source.template Column<kPartial>(kFirst + j, count));
             hn::Store(block_dz, d, sums.block_dz + j);
             hn::Store(block_dz_dev, d, sums.block_dz_dev + j);
         });
@@ -86,11 +113,42 @@ HWY_NOINLINE void PanelGradientSums(const float* x, const float* y, const float*
     }
 }
 
-template <std::size_t C, activation_kind Act, std::size_t... kPanel>
+template <std::size_t C, activation_kind Act, class YSource, std::size_t... kPanel>
 HWY_INLINE void GradientSumPanels(std::index_sequence<kPanel...>, const float* x, const float* y, const float* dy,
-                                  std::size_t rows, const float* batch_mean, float* sum_dz, float* sum_dz_dev) {
-    (PanelGradientSums<C, kPanel * bn_detail::kPanelFeatures, Act>(x, y, dy, rows, batch_mean, sum_dz, sum_dz_dev),
+                                  std::size_t rows, const float* batch_mean, float* sum_dz, float* sum_dz_dev,
+                                  const YSource& y_source) {
+    (PanelGradientSums<C, kPanel * bn_detail::kPanelFeatures, Act>(x, y, dy, rows, batch_mean, sum_dz, sum_dz_dev,
+                                                                   y_source),
      ...);
+}
+
+template <std::size_t C, activation_kind Act, class YSource>
+HWY_INLINE void ChunkGradientSums(const float* x, const float* y, const float* dy, std::size_t rows,
+                                  const float* batch_mean, float* sums, const YSource& y_source) {
+    static_assert(C > 0, "batch normalization needs at least one feature");
+    float* sum_dz = sums;
+    float* sum_dz_dev = sums + bn_moments_stride(C);
+    // The merge reads whole vectors: the lanes past the last feature hold zeros.
+    for (std::size_t f = C; f < bn_moments_stride(C); ++f) sum_dz[f] = sum_dz_dev[f] = 0.0f;
+    GradientSumPanels<C, Act>(std::make_index_sequence<bn_detail::PanelCount(C)>(), x, y, dy, rows, batch_mean, sum_dz,
+                              sum_dz_dev, y_source);
+}
+
+template <std::size_t C, activation_kind Act, bool Scale, class YSource>
+HWY_INLINE void ChunkInputGradient(const float* x, const float* y, const float* dy, std::size_t rows,
+                                   const float* gamma, const float* batch_mean, const float* inv_std,
+                                   const float* coefficients, float* dx, const YSource& y_source) {
+    static_assert(C > 0, "batch normalization needs at least one feature");
+    ForEachStep(rows, [&](std::size_t r0, std::size_t step_rows) HWY_ATTR {
+        bn_detail::ForEachVector(bn_detail::DF(), C, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
+            constexpr bool kPartial = decltype(partial)::value;
+            const std::size_t at = r0 * C + j;
+            bn_detail::InputGradientColumnBlock<kPartial, Act, Scale>(
+                x + at, bn_detail::At(y, at), dy + at, dx + at, C, step_rows, count, batch_mean + j, inv_std + j,
+                bn_detail::At(gamma, j), coefficients + j, coefficients + C + j,
+                y_source.template Column<kPartial>(j, count));
+        });
+    });
 }
 
 template <std::size_t C, std::size_t kFirst, bool Scale, bool Center>
@@ -148,14 +206,19 @@ void BnNormalizeChunk(const float* HWY_RESTRICT x, std::size_t rows, const float
 template <std::size_t C, activation_kind Act>
 void BnChunkGradientSums(const float* HWY_RESTRICT x, const float* HWY_RESTRICT y, const float* HWY_RESTRICT dy,
                          std::size_t rows, const float* HWY_RESTRICT batch_mean, float* HWY_RESTRICT sums) {
-    static_assert(C > 0, "batch normalization needs at least one feature");
     if constexpr (Act == activation_kind::linear) y = nullptr;  // Act'(y) = 1: y is not read
-    float* sum_dz = sums;
-    float* sum_dz_dev = sums + bn_moments_stride(C);
-    // The merge reads whole vectors: the lanes past the last feature hold zeros.
-    for (std::size_t f = C; f < bn_moments_stride(C); ++f) sum_dz[f] = sum_dz_dev[f] = 0.0f;
-    bn_chunk_training_detail::GradientSumPanels<C, Act>(std::make_index_sequence<bn_detail::PanelCount(C)>(), x, y, dy,
-                                                        rows, batch_mean, sum_dz, sum_dz_dev);
+    bn_chunk_training_detail::ChunkGradientSums<C, Act>(x, y, dy, rows, batch_mean, sums,
+                                                        bn_chunk_training_detail::StoredY{});
+}
+
+template <std::size_t C, activation_kind Act, bool Scale, bool Center>
+void BnChunkGradientSumsFromX(const float* HWY_RESTRICT x, const float* HWY_RESTRICT dy, std::size_t rows,
+                              const float* HWY_RESTRICT batch_mean, const float* HWY_RESTRICT inv_std,
+                              const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT beta,
+                              float* HWY_RESTRICT sums) {
+    bn_chunk_training_detail::ChunkGradientSums<C, Act>(
+        x, nullptr, dy, rows, batch_mean, sums,
+        bn_chunk_training_detail::RecomputedY<Scale, Center>{batch_mean, inv_std, gamma, beta});
 }
 
 template <std::size_t C, bool Scale, bool Center>
@@ -173,16 +236,19 @@ void BnChunkInputGradient(const float* HWY_RESTRICT x, const float* HWY_RESTRICT
                           std::size_t rows, const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT batch_mean,
                           const float* HWY_RESTRICT inv_std, const float* HWY_RESTRICT coefficients,
                           float* HWY_RESTRICT dx) {
-    static_assert(C > 0, "batch normalization needs at least one feature");
     if constexpr (Act == activation_kind::linear) y = nullptr;
-    bn_chunk_training_detail::ForEachStep(rows, [&](std::size_t r0, std::size_t step_rows) HWY_ATTR {
-        bn_detail::ForEachVector(bn_detail::DF(), C, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
-            const std::size_t at = r0 * C + j;
-            bn_detail::InputGradientColumnBlock<decltype(partial)::value, Act, Scale>(
-                x + at, bn_detail::At(y, at), dy + at, dx + at, C, step_rows, count, batch_mean + j, inv_std + j,
-                bn_detail::At(gamma, j), coefficients + j, coefficients + C + j);
-        });
-    });
+    bn_chunk_training_detail::ChunkInputGradient<C, Act, Scale>(x, y, dy, rows, gamma, batch_mean, inv_std,
+                                                                coefficients, dx, bn_chunk_training_detail::StoredY{});
+}
+
+template <std::size_t C, activation_kind Act, bool Scale, bool Center>
+void BnChunkInputGradientFromX(const float* HWY_RESTRICT x, const float* HWY_RESTRICT dy, std::size_t rows,
+                               const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT beta,
+                               const float* HWY_RESTRICT batch_mean, const float* HWY_RESTRICT inv_std,
+                               const float* HWY_RESTRICT coefficients, float* HWY_RESTRICT dx) {
+    bn_chunk_training_detail::ChunkInputGradient<C, Act, Scale>(
+        x, nullptr, dy, rows, gamma, batch_mean, inv_std, coefficients, dx,
+        bn_chunk_training_detail::RecomputedY<Scale, Center>{batch_mean, inv_std, gamma, beta});
 }
 
 }  // namespace nnfuse::kernels::HWY_NAMESPACE

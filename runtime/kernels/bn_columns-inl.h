@@ -1,9 +1,11 @@
 // Batch normalization's per-column operations, per SIMD target (namespace bn_detail): each works on one vector of
 // features (a column, partial when kPartial) over the rows of one block or step, with per-feature constants and
 // accumulators in registers.
-//   NormalizeColumnBlock: y = Act(gamma * (x - mean) * inv_std + beta).
+//   NormalizeValue, ColumnNormalizer, NormalizeColumnBlock: y = Act(gamma * (x - mean) * inv_std + beta), in one
+//   order of operations that the kernels recomputing y share.
 //   ColumnBlockGradientSums, GradientSums, FinishColumnGradients / FinishGradients: sum(dz), sum(dz * (x - mean)),
-//   dgamma, dbeta and the dx coefficients, with dz = dy * Act'(y) (PreActivationGradient).
+//   dgamma, dbeta and the dx coefficients, with dz = dy * Act'(y) (PreActivationGradient), y read (StoredOutput) or
+//   recomputed from x (RecomputedOutput).
 //   InputGradientColumnBlock: dx = gamma * inv_std * dz + dev_coef * (x - mean) + const_coef.
 //   InferenceAffine, InferColumnBlock: y = Act(x * s + t).
 // Output columns go through StoreOutputColumn<kPartial, kStream> (non-temporal when the pass streams).
@@ -41,15 +43,69 @@ HWY_INLINE V PreActivationGradient(D d, V dy, V y) {
     }
 }
 
-template <bool kPartial, activation_kind Act, class D>
+// y = Act((x - mean) * scale + shift), scale = inv_std * gamma (inv_std alone without Scale), shift = beta (not added
+// without Center): the one sequence of operations by which every training-mode BN output is formed, so that a kernel
+// that recomputes y (or applies the BN while it reads, conv2d_bn_input-inl.h) gets the bits the BN pass stores.
+template <activation_kind Act, bool Center, class D, class V = hn::Vec<D>>
+HWY_INLINE V NormalizeValue(D d, V x, V mean, V scale, [[maybe_unused]] V shift) {
+    const V centered = hn::Sub(x, mean);
+    if constexpr (Center) {
+        return Activate<Act>(d, hn::MulAdd(centered, scale, shift));
+    } else {
+        return Activate<Act>(d, hn::Mul(centered, scale));
+    }
+}
+
+// The per-feature constants of NormalizeValue for one column.
+template <bool kPartial, bool Scale, bool Center>
+struct ColumnNormalizer {
+    hn::Vec<DF> mean, scale, shift;
+    HWY_INLINE ColumnNormalizer(std::size_t count, const float* HWY_RESTRICT mean_p, const float* HWY_RESTRICT inv_std,
+                                const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT beta) {
+        const DF d;
+        mean = LoadColumn<kPartial>(d, mean_p, count);
+        scale = LoadColumn<kPartial>(d, inv_std, count);
+        if constexpr (Scale) scale = hn::Mul(scale, LoadColumn<kPartial>(d, gamma, count));
+        shift = hn::Zero(d);
+        if constexpr (Center) shift = LoadColumn<kPartial>(d, beta, count);
+    }
+    template <activation_kind Act>
+    HWY_INLINE hn::Vec<DF> Apply(hn::Vec<DF> x) const {
+        return NormalizeValue<Act, Center>(DF(), x, mean, scale, shift);
+    }
+};
+
+// Where the backward passes take the BN's output y from: the stored array (StoredOutput), or recomputed from x
+// (RecomputedOutput), the same bits. Load(d, x, y, at, count) gives the column at offset `at`.
+struct StoredOutput {
+    template <bool kPartial, activation_kind Act, class D>
+    HWY_INLINE hn::Vec<D> Load(D d, const float* HWY_RESTRICT /*x*/, const float* HWY_RESTRICT y, std::size_t at,
+                               std::size_t count) const {
+        return LoadColumn<kPartial>(d, y + at, count);
+    }
+};
+template <bool kPartial, bool Scale, bool Center>
+struct RecomputedOutput {
+    ColumnNormalizer<kPartial, Scale, Center> normalizer;
+    template <bool kPartialLoad, activation_kind Act, class D>
+    HWY_INLINE hn::Vec<D> Load(D d, const float* HWY_RESTRICT x, const float* HWY_RESTRICT /*y*/, std::size_t at,
+                               std::size_t count) const {
+        return normalizer.template Apply<Act>(LoadColumn<kPartialLoad>(d, x + at, count));
+    }
+};
+
+template <bool kPartial, activation_kind Act, class D, class Output = StoredOutput>
 HWY_INLINE hn::Vec<D> LoadPreActivationGradient(D d, const float* HWY_RESTRICT dy, const float* HWY_RESTRICT y,
-                                                std::size_t count) {
+                                                std::size_t count, const float* HWY_RESTRICT x = nullptr,
+                                                const Output& output = {}) {
     const hn::Vec<D> dy_v = LoadColumn<kPartial>(d, dy, count);
     if constexpr (Act == activation_kind::linear) {
         (void)y;
+        (void)x;
+        (void)output;
         return dy_v;
     } else {
-        return PreActivationGradient<Act>(d, dy_v, LoadColumn<kPartial>(d, y, count));
+        return PreActivationGradient<Act>(d, dy_v, output.template Load<kPartial, Act>(d, x, y, 0, count));
     }
 }
 
@@ -61,42 +117,30 @@ HWY_INLINE void NormalizeColumnBlock(const float* x, float* y, std::size_t strid
                                      const float* HWY_RESTRICT inv_std, const float* HWY_RESTRICT gamma,
                                      const float* HWY_RESTRICT beta) {
     const DF d;
-    using V = hn::Vec<DF>;
-    const V mean_v = LoadColumn<kPartial>(d, mean, count);
-    V scale = LoadColumn<kPartial>(d, inv_std, count);
-    if constexpr (Scale) scale = hn::Mul(scale, LoadColumn<kPartial>(d, gamma, count));
-    V shift = hn::Zero(d);
-    if constexpr (Center) shift = LoadColumn<kPartial>(d, beta, count);
+    const ColumnNormalizer<kPartial, Scale, Center> normalizer(count, mean, inv_std, gamma, beta);
     for (std::size_t r = 0; r < block_rows; ++r) {
-        const V centered = hn::Sub(LoadColumn<kPartial>(d, x + r * stride, count), mean_v);
-        V z;
-        if constexpr (Center) {
-            z = hn::MulAdd(centered, scale, shift);
-        } else {
-            (void)shift;
-            z = hn::Mul(centered, scale);
-        }
-        StoreOutputColumn<kPartial, kStream>(d, Activate<Act>(d, z), y + r * stride, count);
+        StoreOutputColumn<kPartial, kStream>(
+            d, normalizer.template Apply<Act>(LoadColumn<kPartial>(d, x + r * stride, count)), y + r * stride, count);
     }
 }
 
 // ---------------------------------------------------------------- backward
 
 // One column over the rows of one block: sum(dz) and sum(dz * (x - mean)), four accumulators each.
-template <bool kPartial, activation_kind Act, class V = hn::Vec<DF>>
+template <bool kPartial, activation_kind Act, class V = hn::Vec<DF>, class Output = StoredOutput>
 HWY_INLINE void ColumnBlockGradientSums(const float* x, const float* y, const float* dy, std::size_t stride,
                                         std::size_t block_rows, std::size_t count, const float* HWY_RESTRICT mean,
-                                        V& sum_dz_out, V& sum_dz_dev_out) {
+                                        V& sum_dz_out, V& sum_dz_dev_out, const Output& output = {}) {
     const DF d;
     const V mean_v = LoadColumn<kPartial>(d, mean, count);
     V a0 = hn::Zero(d), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     std::size_t r = 0;
     for (; r + 4 <= block_rows; r += 4) {
         const std::size_t at0 = r * stride, at1 = at0 + stride, at2 = at1 + stride, at3 = at2 + stride;
-        const V dz0 = LoadPreActivationGradient<kPartial, Act>(d, dy + at0, y + at0, count);
-        const V dz1 = LoadPreActivationGradient<kPartial, Act>(d, dy + at1, y + at1, count);
-        const V dz2 = LoadPreActivationGradient<kPartial, Act>(d, dy + at2, y + at2, count);
-        const V dz3 = LoadPreActivationGradient<kPartial, Act>(d, dy + at3, y + at3, count);
+        const V dz0 = LoadPreActivationGradient<kPartial, Act>(d, dy + at0, At(y, at0), count, x + at0, output);
+        const V dz1 = LoadPreActivationGradient<kPartial, Act>(d, dy + at1, At(y, at1), count, x + at1, output);
+        const V dz2 = LoadPreActivationGradient<kPartial, Act>(d, dy + at2, At(y, at2), count, x + at2, output);
+        const V dz3 = LoadPreActivationGradient<kPartial, Act>(d, dy + at3, At(y, at3), count, x + at3, output);
         a0 = hn::Add(a0, dz0);
         a1 = hn::Add(a1, dz1);
         a2 = hn::Add(a2, dz2);
@@ -108,7 +152,7 @@ HWY_INLINE void ColumnBlockGradientSums(const float* x, const float* y, const fl
     }
     for (; r < block_rows; ++r) {
         const std::size_t at = r * stride;
-        const V dz = LoadPreActivationGradient<kPartial, Act>(d, dy + at, y + at, count);
+        const V dz = LoadPreActivationGradient<kPartial, Act>(d, dy + at, At(y, at), count, x + at, output);
         a0 = hn::Add(a0, dz);
         b0 = hn::MulAdd(dz, hn::Sub(LoadColumn<kPartial>(d, x + at, count), mean_v), b0);
     }
@@ -177,11 +221,12 @@ HWY_INLINE void FinishGradients(const GradientSums<kPadded>& sums, std::size_t j
     StoreNarrowed<kPartial>(dd, hn::Mul(minus_dz_coef_per_row, sum_dz), const_coef, count);
 }
 
-template <bool kPartial, activation_kind Act, bool Scale, bool kStream = false>
+template <bool kPartial, activation_kind Act, bool Scale, bool kStream = false, class Output = StoredOutput>
 HWY_INLINE void InputGradientColumnBlock(const float* x, const float* y, const float* dy, float* dx, std::size_t stride,
                                          std::size_t block_rows, std::size_t count, const float* HWY_RESTRICT mean,
                                          const float* HWY_RESTRICT inv_std, const float* HWY_RESTRICT gamma,
-                                         const float* HWY_RESTRICT dev_coef, const float* HWY_RESTRICT const_coef) {
+                                         const float* HWY_RESTRICT dev_coef, const float* HWY_RESTRICT const_coef,
+                                         const Output& output = {}) {
     const DF d;
     using V = hn::Vec<DF>;
     const V mean_v = LoadColumn<kPartial>(d, mean, count);
@@ -191,7 +236,7 @@ HWY_INLINE void InputGradientColumnBlock(const float* x, const float* y, const f
     const V const_coef_v = LoadColumn<kPartial>(d, const_coef, count);
     for (std::size_t r = 0; r < block_rows; ++r) {
         const std::size_t at = r * stride;
-        const V dz = LoadPreActivationGradient<kPartial, Act>(d, dy + at, y + at, count);
+        const V dz = LoadPreActivationGradient<kPartial, Act>(d, dy + at, At(y, at), count, x + at, output);
         const V dev = hn::Sub(LoadColumn<kPartial>(d, x + at, count), mean_v);
         StoreOutputColumn<kPartial, kStream>(d, hn::MulAdd(dz_coef, dz, hn::MulAdd(dev_coef_v, dev, const_coef_v)),
                                              dx + at, count);

@@ -63,11 +63,11 @@ struct NoRowHook {
 };
 
 // One sample's pre-activations: y_sample [out_height, out_width, Filters] = conv(x_sample) + bias; after_row(oh) runs
-// once output row oh is written (while it is in L1).
-template <window_geometry G, std::size_t Filters, bool UseBias, class AfterRow = NoRowHook>
+// once output row oh is written (while it is in L1). The band is filled by copy (PlainSpanCopy's call signature).
+template <window_geometry G, std::size_t Filters, bool UseBias, class AfterRow = NoRowHook, class Copy = PlainSpanCopy>
 HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* HWY_RESTRICT kernel,
                               [[maybe_unused]] const float* HWY_RESTRICT bias, float* HWY_RESTRICT y_sample,
-                              const AfterRow& after_row = {}) {
+                              const AfterRow& after_row = {}, const Copy& copy = {}) {
     constexpr std::size_t kSegment = SegmentPixels<G>();
     constexpr std::size_t kBandRowFloats = ((kSegment - 1) * G.stride_w + G.window_w) * G.channels;
     constexpr std::size_t kPixelStride = G.stride_w * G.channels;  // A's row stride: next output pixel
@@ -84,8 +84,8 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
             for (std::size_t kh = 0; kh < G.window_h; ++kh) {
                 const ptrdiff_t ih = first_ih + static_cast<ptrdiff_t>(kh);
                 const bool inside = ih >= 0 && ih < static_cast<ptrdiff_t>(G.height);
-                CopyRowSpan(inside ? x_sample + ih * kRowFloats : x_sample, first, band_floats, inside ? kRowFloats : 0,
-                            band + kh * kBandRowFloats);
+                copy(inside ? x_sample + ih * kRowFloats : x_sample, first, band_floats, inside ? kRowFloats : 0,
+                     band + kh * kBandRowFloats);
             }
             float* out = y_sample + (oh * G.out_width() + first_ow) * Filters;
             ForEachColumnBlock<Filters, kMaxBlockVectors>([&]<class Block>(std::size_t first_filter) {

@@ -1,19 +1,20 @@
 // The two products of the Conv2D backward pass (conv2d-inl.h's Conv2dBackward), per SIMD target (Highway), in
 // namespace conv_detail. Both go through gemm-inl.h's register-blocked micro-kernel (vectors along Filters):
 //
-// KernelGradient<G, Filters, Act, UseBias>(x, y, dy, rows, dkernel, dbias): dy becomes dz = dy * Act'(y) and dbias
-//   the sum of dz over the pixels in order (dense_detail::SumColumns's sums when a tile's rows are whole), tile by
-//   tile just before the tile's product; dkernel[k, f] = sum over the call's output pixels p of patch(p)[k] *
-//   dz[p, f]. Each sample's output is cut into tiles of kTileRows output rows times a segment of
-//   kTileSegment columns (whole rows unless a row's band is too wide), as many rows as let the input rows their
-//   windows read fit, zero-padded, in a stack band (kBandFloats); the band is the A operand directly (depth stride
-//   stride_w * channels, as in the forward), so no patch is ever copied. Per tile and window row kh, blocks of that
-//   window row's patch columns times blocks of filters accumulate from zero in registers over the tile's pixels (its
-//   rows one after another, the depth of the sums: 168 pixels on 28x28x32, a whole 14x14 image) and are then added
-//   to dkernel: a blocked sum, so rounding grows with the tile size plus the number of tiles, not with the pixel
-//   count. A patch that fits the accumulator registers (one input channel, 3x3: 9 rows of up to 32 filters on
-//   AVX-512) is one block of all its taps, read from the band at their offsets, rather than window rows of 3.
-//   The sums depend on rows and G alone: the same bits for the same call however the caller threads.
+// KernelGradient<G, Filters, Act, UseBias>(x, y, dy, rows, dkernel, dbias[, copy]): the band of input rows filled by
+//   copy (PlainSpanCopy's call, conv2d_windows-inl.h: the input as it is by default); dy becomes dz = dy * Act'(y) and
+//   dbias the sum of dz over the pixels in order (dense_detail::SumColumns's sums when a tile's rows are whole), tile
+//   by tile just before the tile's product; dkernel[k, f] = sum over the call's output pixels p of patch(p)[k] * dz[p,
+//   f]. Each sample's output is cut into tiles of kTileRows output rows times a segment of kTileSegment columns (whole
+//   rows unless a row's band is too wide), as many rows as let the input rows their windows read fit, zero-padded, in a
+//   stack band (kBandFloats); the band is the A operand directly (depth stride stride_w * channels, as in the forward),
+//   so no patch is ever copied. Per tile and window row kh, blocks of that window row's patch columns times blocks of
+//   filters accumulate from zero in registers over the tile's pixels (its rows one after another, the depth of the
+//   sums: 168 pixels on 28x28x32, a whole 14x14 image) and are then added to dkernel: a blocked sum, so rounding grows
+//   with the tile size plus the number of tiles, not with the pixel count. A patch that fits the accumulator registers
+//   (one input channel, 3x3: 9 rows of up to 32 filters on AVX-512) is one block of all its taps, read from the band at
+//   their offsets, rather than window rows of 3. The sums depend on rows and G alone: the same bits for the same call
+//   however the caller threads.
 // InputGradient<G, Filters>(dz, kernel, dx_sample): one sample's dx. dpatch = dz . kernel^T (A = dz, depth: filters;
 //   B = a slice of kernel^T transposed into a stack tile, vectors along patch columns), then each block of dpatch
 //   rows is added into dx window row by window row (col2im). dx is zeroed first, so positions no window touches
@@ -142,9 +143,10 @@ HWY_INLINE void ChainPixels([[maybe_unused]] const float* HWY_RESTRICT y, float*
     if constexpr (UseBias) AddColumnSums<Filters>(dy + offset, pixels, dbias);
 }
 
-template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias>
+template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias, class Copy = PlainSpanCopy>
 HWY_INLINE void KernelGradient(const float* HWY_RESTRICT x, const float* HWY_RESTRICT y, float* HWY_RESTRICT dy,
-                               std::size_t rows, float* HWY_RESTRICT dkernel, float* HWY_RESTRICT dbias) {
+                               std::size_t rows, float* HWY_RESTRICT dkernel, float* HWY_RESTRICT dbias,
+                               const Copy& copy = {}) {
     constexpr std::size_t kSegment = kTileSegment<G>, kRows = kTileRows<G>;
     constexpr std::size_t kBandRow = BandRowFloats<G>(kSegment), kBandRows = (kRows - 1) * G.stride_h + G.window_h;
     constexpr std::size_t kPixelStride = G.stride_w * G.channels;  // A's depth stride: next output pixel
@@ -171,8 +173,8 @@ HWY_INLINE void KernelGradient(const float* HWY_RESTRICT x, const float* HWY_RES
                 for (std::size_t b = 0; b < band_rows; ++b) {
                     const ptrdiff_t ih = first_ih + static_cast<ptrdiff_t>(b);
                     const bool inside = ih >= 0 && ih < static_cast<ptrdiff_t>(G.height);
-                    CopyRowSpan(inside ? sample + ih * kRowFloats : sample, first, BandRowFloats<G>(pixels),
-                                inside ? kRowFloats : 0, band + b * kBandRow);
+                    copy(inside ? sample + ih * kRowFloats : sample, first, BandRowFloats<G>(pixels),
+                         inside ? kRowFloats : 0, band + b * kBandRow);
                 }
                 const float* tile_dz = dy + tile_offset;
                 ForEachColumnBlock<Filters, kMaxBlockVectors>([&]<class Block>(std::size_t first_filter) {

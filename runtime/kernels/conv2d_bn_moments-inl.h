@@ -42,13 +42,11 @@ namespace conv_detail {
 template <window_geometry G>
 inline constexpr std::size_t kRowsPerMomentsBlock = std::max<std::size_t>(1, bn_detail::kBlockRows / G.out_width());
 
-}  // namespace conv_detail
-
-template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias>
-void Conv2dForwardWithMoments(const float* HWY_RESTRICT x, std::size_t rows, const float* HWY_RESTRICT kernel,
-                              const float* HWY_RESTRICT bias, float* HWY_RESTRICT y, float* HWY_RESTRICT moments) {
-    conv_detail::CheckGeometry<G>();
-    static_assert(Act == activation_kind::linear, "Conv2dForwardWithMoments: the BN reads the linear convolution");
+// Conv2dForwardWithMoments's body, the band filled by copy (PlainSpanCopy's call).
+template <window_geometry G, std::size_t Filters, bool UseBias, class Copy>
+HWY_INLINE void ForwardWithMoments(const float* HWY_RESTRICT x, std::size_t rows, const float* HWY_RESTRICT kernel,
+                                   const float* HWY_RESTRICT bias, float* HWY_RESTRICT y, float* HWY_RESTRICT moments,
+                                   const Copy& copy) {
     static_assert(Filters <= bn_detail::kPanelFeatures, "Conv2dForwardWithMoments: one panel of filters");
     using Panel = bn_detail::FeaturePanel<Filters, 0>;
     constexpr std::size_t kOutputFloats = conv_detail::kOutputPixels<G> * Filters;
@@ -62,7 +60,8 @@ void Conv2dForwardWithMoments(const float* HWY_RESTRICT x, std::size_t rows, con
         float* y_sample = y + r * kOutputFloats;
         std::size_t block_first_row = 0;
         conv_detail::ForwardSample<G, Filters, UseBias>(
-            x + r * G.input_size(), kernel, bias, y_sample, [&](std::size_t oh) HWY_ATTR {
+            x + r * G.input_size(), kernel, bias, y_sample,
+            [&](std::size_t oh) HWY_ATTR {
                 if ((oh + 1) % kBlockOutputRows != 0 && oh + 1 != G.out_height()) return;
                 const std::size_t block_rows = (oh + 1 - block_first_row) * G.out_width();
                 const float* block = y_sample + block_first_row * G.out_width() * Filters;
@@ -77,9 +76,21 @@ void Conv2dForwardWithMoments(const float* HWY_RESTRICT x, std::size_t rows, con
                 merged.MergeBlock(columns_end, values_merged, block_rows);
                 values_merged += block_rows;
                 block_first_row = oh + 1;
-            });
+            },
+            copy);
     }
     bn_chunked_detail::StoreMergedRecord<Filters, 0>(merged, values_merged, moments);
+}
+
+}  // namespace conv_detail
+
+template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias>
+void Conv2dForwardWithMoments(const float* HWY_RESTRICT x, std::size_t rows, const float* HWY_RESTRICT kernel,
+                              const float* HWY_RESTRICT bias, float* HWY_RESTRICT y, float* HWY_RESTRICT moments) {
+    conv_detail::CheckGeometry<G>();
+    static_assert(Act == activation_kind::linear, "Conv2dForwardWithMoments: the BN reads the linear convolution");
+    conv_detail::ForwardWithMoments<G, Filters, UseBias>(x, rows, kernel, bias, y, moments,
+                                                         conv_detail::PlainSpanCopy{});
 }
 
 }  // namespace nnfuse::kernels::HWY_NAMESPACE

@@ -95,6 +95,15 @@ HWY_INLINE void CopyRowSpan(const float* HWY_RESTRICT row, ptrdiff_t first, std:
     if (end > hi) CopyFloats(nullptr, static_cast<std::size_t>(end - hi), dst + (hi - first));
 }
 
+// The band copy of the plain kernels: the input values as they are (CopyRowSpan). A kernel that applies the layer
+// before it while it reads (conv2d_bn_input-inl.h) passes its own copy with the same call.
+struct PlainSpanCopy {
+    HWY_INLINE void operator()(const float* HWY_RESTRICT row, ptrdiff_t first, std::size_t count, ptrdiff_t valid,
+                               float* HWY_RESTRICT dst) const {
+        CopyRowSpan(row, first, count, valid, dst);
+    }
+};
+
 HWY_INLINE void AddRowSpan(const float* HWY_RESTRICT src, std::size_t count, float* HWY_RESTRICT row, ptrdiff_t first,
                            ptrdiff_t valid) {
     const ptrdiff_t lo = std::max<ptrdiff_t>(first, 0), hi = std::min(first + static_cast<ptrdiff_t>(count), valid);

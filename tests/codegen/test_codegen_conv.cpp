@@ -120,6 +120,67 @@ TEST_CASE("a BN's chunk statistics come from the linear conv2d before it, or fro
     }
 }
 
+TEST_CASE("a BN whose output only a conv2d reads is applied by that conv2d in training", "[codegen][conv]") {
+    const auto layers = cg::describe(fashion_mnist_cnn::model);
+    const auto loss = cg::describe_loss(fashion_mnist_cnn::model);
+    const cg::model_plan fused = cg::make_plan(layers, loss);
+    const cg::model_plan plain = cg::make_plan(layers, loss, {.bn_applied_by_next_conv = false});
+    // The sample: batch_normalization -> conv2d_1 and batch_normalization_2 -> conv2d_3 fuse; the two BNs that feed
+    // max pooling do not.
+    std::vector<std::string> applied, applying;
+    for (const cg::step& step : fused.steps) {
+        if (step.bn_applied_by) applied.push_back(step.layer->name);
+        if (step.applies_bn_input_of) {
+            applying.push_back(step.layer->name + "<-" + fused.steps[*step.applies_bn_input_of].layer->name);
+        }
+    }
+    CHECK(applied == std::vector<std::string>{"batch_normalization", "batch_normalization_2"});
+    CHECK(applying == std::vector<std::string>{"conv2d_1<-batch_normalization", "conv2d_3<-batch_normalization_2"});
+    const auto& t = fused.train_batch;
+    // No normalize pass for the fused BNs; the conv2d reads the BN's input and its constants.
+    CHECK(
+        std::none_of(t.begin(), t.end(), [](const cg::statement& s) { return s.id == "batch_normalization.forward"; }));
+    CHECK(std::none_of(t.begin(), t.end(),
+                       [](const cg::statement& s) { return s.id == "batch_normalization_2.forward"; }));
+    CHECK(index_of(t, "batch_normalization_1.forward") < t.size());
+    const cg::statement& conv = t[index_of(t, "conv2d_1.forward")];
+    CHECK(callee(fused, conv) == "conv2d_fwd_f32_h28w28c32_k3x3_same_f32_nobias_moments_bn_relu");
+    CHECK(argument_for(conv, "x").target->name == "out_conv2d");
+    CHECK(argument_for(conv, "batch_mean").target->name == "batch_normalization_batch_mean");
+    CHECK(argument_for(conv, "gamma").target->name == "batch_normalization_gamma");
+    const cg::statement& conv_back = t[index_of(t, "conv2d_1.backward")];
+    CHECK(callee(fused, conv_back) == "conv2d_bwd_f32_h28w28c32_k3x3_same_f32_nobias_bn_relu");
+    CHECK(argument_for(conv_back, "dx").target->name == "grad_out_batch_normalization");
+    CHECK(callee(fused, t[index_of(t, "batch_normalization.gradient_sums")]) ==
+          "bn_chunk_grad_sums_f32_c32_relu_from_x");
+    CHECK(callee(fused, t[index_of(t, "batch_normalization_2.backward")]) == "bn_bwd_f32_c64_relu_from_x");
+    CHECK(callee(fused, t[index_of(t, "batch_normalization_1.backward")]) == "bn_bwd_f32_c32_relu");
+    // Nothing reads or writes the fused BNs' output maps in training, so they are not planned there.
+    for (const auto* statements : {&fused.train_batch, &fused.forward_train, &fused.train_step}) {
+        for (const cg::statement& s : *statements) {
+            INFO(s.id);
+            for (const char* map : {"out_batch_normalization", "out_batch_normalization_2"}) {
+                CHECK_FALSE(contains(names(s.inputs()), map));
+                CHECK_FALSE(contains(names(s.outputs()), map));
+            }
+        }
+    }
+    CHECK(fused.trains_over_processes);
+    // Off: every BN normalizes into its map, the conv2d reads it.
+    for (const cg::step& step : plain.steps) {
+        CHECK_FALSE(step.bn_applied_by);
+        CHECK_FALSE(step.applies_bn_input_of);
+    }
+    const auto& p = plain.train_batch;
+    CHECK(callee(plain, p[index_of(p, "batch_normalization.forward")]) == "bn_fwd_train_f32_c32_relu");
+    CHECK(argument_for(p[index_of(p, "conv2d_1.forward")], "x").target->name == "out_batch_normalization");
+    // Inference is the same either way.
+    REQUIRE(fused.forward_infer.size() == plain.forward_infer.size());
+    for (std::size_t i = 0; i < fused.forward_infer.size(); ++i) {
+        CHECK(fused.forward_infer[i].id == plain.forward_infer[i].id);
+    }
+}
+
 TEST_CASE("conv2d kernels: Keras's glorot fans and their (kh, kw, in, out) shape", "[codegen][conv]") {
     const auto layers = cg::describe(test_models::small_cnn);
     const cg::model_plan plan = cg::make_plan(layers, cg::describe_loss(test_models::small_cnn));
