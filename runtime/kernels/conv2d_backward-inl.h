@@ -18,11 +18,10 @@
 //   where dx is the forward convolution of dz with the flipped kernel (stride 1, same padding, odd windows; see
 //   below), the geometry and kernel conv2d-inl.h's InputGradients runs the forward's ForwardSample with. FlipKernel
 //   writes window_h * window_w * channels * Filters floats to flipped, which overlaps nothing.
-// InputGradient<G, Filters>(dz, kernel, dx_sample): one sample's dx, for the other geometries. dpatch = dz . kernel^T
-// (A = dz, depth: filters;
-//   B = a slice of kernel^T transposed into a stack tile, vectors along patch columns), then each block of dpatch
-//   rows is added into dx window row by window row (col2im). dx is zeroed first, so positions no window touches
-//   hold 0, and the sums into each position run in an order fixed by the geometry alone.
+// InputGradient<G, Filters>(dz, kernel, dx_sample): one sample's dx, for the other geometries. dpatch = dz .
+//   kernel^T (A = dz, depth: filters; B = a slice of kernel^T transposed into a stack tile, vectors along patch
+//   columns), then each block of dpatch rows is added into dx window row by window row (col2im). dx is zeroed first, so
+//   positions no window touches hold 0, and the sums into each position run in an order fixed by the geometry alone.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_CONV2D_BACKWARD_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -221,9 +220,13 @@ HWY_INLINE void KernelGradient(const float* HWY_RESTRICT x, const float* HWY_RES
 // skip input positions and valid padding would need window - 1 zeros each side: those keep InputGradient. The dual
 // patch must also fit the forward's band (CheckGeometry).
 template <window_geometry G, std::size_t Filters>
-inline constexpr bool kInputGradientIsForward =
-    G.stride_h == 1 && G.stride_w == 1 && G.same_padding&& G.window_h % 2 == 1 && G.window_w % 2 == 1 &&
-    G.window_h* G.window_w* Filters <= kBandFloats;
+constexpr bool InputGradientIsForward() {
+    const bool symmetric_padding = G.same_padding && G.window_h % 2 == 1 && G.window_w % 2 == 1;
+    const bool dual_patch_fits = G.window_h * G.window_w * Filters <= kBandFloats;
+    return G.stride_h == 1 && G.stride_w == 1 && symmetric_padding && dual_patch_fits;
+}
+template <window_geometry G, std::size_t Filters>
+inline constexpr bool kInputGradientIsForward = InputGradientIsForward<G, Filters>();
 template <window_geometry G, std::size_t Filters>
 inline constexpr window_geometry kInputGradientGeometry{
     G.out_height(), G.out_width(), Filters, G.window_h, G.window_w, 1, 1, true};

@@ -32,7 +32,7 @@ inline constexpr window_geometry kWideBand{5, 30, 100, 3, 3, 1, 1, true};   // f
 inline constexpr window_geometry kRowTiles{23, 11, 40, 3, 3, 2, 2, true};
 inline constexpr window_geometry kRowTiles5x5{20, 40, 17, 5, 5, 1, 2, true};  // 7, 7, then 6 output rows
 // The input gradient as a forward convolution of dz (stride 1, same, odd windows) and the shapes that must keep the
-// scatter (conv2d_backward-inl.h's kInputGradientIsForward): an even window, an odd one with an even width, and
+// scatter (conv2d_backward-inl.h's kInputGradientIsForward): an even window, one odd in height and even in width, and
 // 3 x 3 x 911 filters, whose flipped patch (9 x 911 floats) would not fit the forward's band.
 inline constexpr window_geometry kSame5x5C17{9, 11, 17, 5, 5, 1, 1, true};
 inline constexpr window_geometry kSameEven{7, 9, 3, 2, 4, 1, 1, true};  // padding 0 before, 1 after (rows)
