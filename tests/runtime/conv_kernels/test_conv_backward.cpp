@@ -21,6 +21,20 @@
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::test::HWY_NAMESPACE {
 
+// Which dx path the shapes take (conv2d_backward-inl.h), so that both stay tested.
+namespace conv_detail = kernels::HWY_NAMESPACE::conv_detail;
+static_assert(conv_detail::kInputGradientIsForward<kSame3x3C3, 5> &&
+              conv_detail::kInputGradientIsForward<kSame3x3C1, 1> &&
+              conv_detail::kInputGradientIsForward<kSame5x5C17, 19> &&
+              conv_detail::kInputGradientIsForward<kWideBand, 5> &&
+              conv_detail::kInputGradientIsForward<kTypical14, 64>);
+static_assert(!conv_detail::kInputGradientIsForward<kSame5x5S2, 17> &&
+              !conv_detail::kInputGradientIsForward<kValid3x3C17, 32> &&
+              !conv_detail::kInputGradientIsForward<kSameEven, 5> &&
+              !conv_detail::kInputGradientIsForward<kSame3x2, 17> &&
+              !conv_detail::kInputGradientIsForward<kSameManyFilters, 911> &&
+              !conv_detail::kInputGradientIsForward<kMixed, 17>);
+
 ConvTable ConvBackwardKernels() {
     using enum activation_kind;
 #define NNFUSE_CONV_BACKWARD_ENTRY(G, F, A, B)           \
