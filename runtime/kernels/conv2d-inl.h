@@ -31,10 +31,10 @@
 //   dkernel  per tile of output rows, the band of input rows they read (as y's), A = band (patches^T read in place),
 //            B = dz, summed over the tile's pixels in registers, then added to dkernel; the tile's dz = dy * Act' and
 //            its bias sums are formed just before, while its rows are in cache (conv2d_backward-inl.h).
-//   dx       stride 1, same padding, odd windows: the forward's ForwardSample run on dz with the kernel flipped in
-//            both spatial axes and its channel axes swapped, formed once per call; each dx value is written once.
-//            Otherwise dpatch = dz . kernel^T through a transposed kernel tile, then col2im adds into dx zeroed first
-//            (conv2d_backward-inl.h).
+//   dx       stride 1, same padding, odd windows, more channels than a vector's lanes: the forward's ForwardSample
+//            run on dz with the kernel flipped in both spatial axes and its channel axes swapped, formed once per
+//            call; each dx value is written once. Otherwise dpatch = dz . kernel^T through a transposed kernel tile,
+//            then col2im adds into dx zeroed first (conv2d_backward-inl.h).
 // The forward activation is an element-wise pass (dense-inl.h's).
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
@@ -114,26 +114,34 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
     }
 }
 
-// dx [rows, G.height, G.width, G.channels] from dz [rows, out_height, out_width, Filters]: where the input gradient
-// is a forward convolution (kInputGradientIsForward), ForwardSample of dz with the kernel flipped once per call into
-// the thread's scratch buffer, each dx value written once; otherwise InputGradient per sample (zeroing, col2im).
+// dx [rows, G.height, G.width, G.channels] from dz [rows, out_height, out_width, Filters] as the forward convolution
+// of dz with the kernel flipped once per call into the thread's scratch buffer (conv2d_backward-inl.h), each dx value
+// written once. Requires InputGradientIsForwardConvolution<G, Filters>().
+template <window_geometry G, std::size_t Filters>
+HWY_INLINE void InputGradientsAsForward(const float* HWY_RESTRICT dz, std::size_t rows,
+                                        const float* HWY_RESTRICT kernel, float* HWY_RESTRICT dx) {
+    static_assert(InputGradientIsForwardConvolution<G, Filters>(), "dx is not a forward convolution here");
+    constexpr window_geometry kDual = kInputGradientGeometry<G, Filters>;
+    CheckGeometry<kDual>();
+    if (rows == 0) return;
+    float* HWY_RESTRICT flipped = ThreadScratch(kPatchFloats<G> * Filters);
+    FlipKernel<G, Filters>(kernel, flipped);
+    for (std::size_t r = 0; r < rows; ++r) {
+        ForwardSample<kDual, G.channels, /*UseBias=*/false>(dz + r * kOutputPixels<G> * Filters, flipped, nullptr,
+                                                            dx + r * G.input_size());
+    }
+}
+
+// dx as Conv2dBackward computes it: InputGradientsAsForward where kInputGradientIsForward, else InputGradient per
+// sample (zeroing, col2im).
 template <window_geometry G, std::size_t Filters>
 HWY_INLINE void InputGradients(const float* HWY_RESTRICT dz, std::size_t rows, const float* HWY_RESTRICT kernel,
                                float* HWY_RESTRICT dx) {
-    constexpr std::size_t kOutputFloats = kOutputPixels<G> * Filters;
     if constexpr (kInputGradientIsForward<G, Filters>) {
-        if (rows == 0) return;
-        constexpr window_geometry kDual = kInputGradientGeometry<G, Filters>;
-        CheckGeometry<kDual>();
-        float* HWY_RESTRICT flipped = ThreadScratch(kPatchFloats<G> * Filters);
-        FlipKernel<G, Filters>(kernel, flipped);
-        for (std::size_t r = 0; r < rows; ++r) {
-            ForwardSample<kDual, G.channels, /*UseBias=*/false>(dz + r * kOutputFloats, flipped, nullptr,
-                                                                dx + r * G.input_size());
-        }
+        InputGradientsAsForward<G, Filters>(dz, rows, kernel, dx);
     } else {
         for (std::size_t r = 0; r < rows; ++r) {
-            InputGradient<G, Filters>(dz + r * kOutputFloats, kernel, dx + r * G.input_size());
+            InputGradient<G, Filters>(dz + r * kOutputPixels<G> * Filters, kernel, dx + r * G.input_size());
         }
     }
 }

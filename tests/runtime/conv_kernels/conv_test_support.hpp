@@ -179,4 +179,12 @@ struct ConvTable {
     std::size_t count;
 };
 
+// conv_detail::InputGradientsAsForward(dz, rows, kernel, dx) per tested shape, nullptr where it does not apply.
+using ConvInputGradientFn = void (*)(const float* dz, std::size_t rows, const float* kernel, float* dx);
+struct ConvInputGradientTable {
+    std::int64_t target;
+    const ConvInputGradientFn* entries;
+    std::size_t count;
+};
+
 }  // namespace nnfuse::test
