@@ -228,7 +228,7 @@ constexpr bool InputGradientIsForwardConvolution() {
 }
 // Conv2dBackward takes that path only when dx's channels (the forward's output columns, along which its vectors run)
 // span more than one vector: with one or less its register blocks are a single vector wide, and the scatter, whose
-// vectors run along the window x channels patch columns, is faster (AVX-512, 3x3, 16 to 64 filters: 1.1-1.7x at 4, 8
+// vectors run along the window x channels patch columns, is faster (AVX-512, 3x3, 16 to 64 filters: 1.1-1.8x at 4, 8
 // and 16 channels; the forward 1.2-1.8x faster at 24 and 32).
 template <window_geometry G, std::size_t Filters>
 inline constexpr bool kInputGradientIsForward = InputGradientIsForwardConvolution<G, Filters>() && G.channels > kLanes;
