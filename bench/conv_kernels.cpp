@@ -3,7 +3,8 @@
 //
 // Names: BM_conv_fwd/<shape>/N (Conv2dForward), BM_conv_bwd_dkernel/<shape>/N (Conv2dBackward with dx = nullptr:
 // Act', the bias sums and the kernel-gradient product), BM_conv_bwd_dx/<shape>/N (the input-gradient product alone,
-// conv_detail::InputGradient per sample, as Conv2dBackward calls it), N rows; <shape> = HxWxC_F.
+// conv_detail::InputGradients, as Conv2dBackward calls it: on these shapes the forward of dz with the flipped kernel,
+// the flip included), N rows; <shape> = HxWxC_F.
 // Flops: 2 * N * out_h * out_w * window_h * window_w * C * F per row, the product over whole windows (the padding
 // taps at the borders are counted, as conventional GFLOP/s figures do; the activation, Act' and bias sums are not).
 // of_peak: that rate over the core's multiply-add peak measured in this program (bench/fma_peak.hpp).
@@ -63,12 +64,7 @@ void KernelGradient(const float* x, const float* y, float* dy, std::size_t rows,
 }
 template <std::size_t kIndex>
 void InputGradient(const float* dz, std::size_t rows, const float* kernel, float* dx) {
-    constexpr window_geometry G = kShapes[kIndex];
-    constexpr std::size_t kOutputFloats = G.out_height() * G.out_width() * kFilters[kIndex];
-    for (std::size_t r = 0; r < rows; ++r) {
-        kernels::conv_detail::InputGradient<G, kFilters[kIndex]>(dz + r * kOutputFloats, kernel,
-                                                                 dx + r * G.input_size());
-    }
+    kernels::conv_detail::InputGradients<kShapes[kIndex], kFilters[kIndex]>(dz, rows, kernel, dx);
 }
 
 ConvBenchKernels Kernels() {

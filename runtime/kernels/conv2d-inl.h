@@ -17,7 +17,10 @@
 //             window reaches, not computed when dx == nullptr. Gradients are overwritten, never accumulated; rows == 0
 //             gives zero dkernel and dbias. Every sample's y and dx are computed on their own, in an order fixed by
 //             G: bit-identical however the rows are split into calls (dkernel and dbias are per-call sums).
-// Neither allocates on the heap (stack tiles of at most 32 KiB) nor reads or writes outside its arrays.
+// Neither reads or writes outside its arrays. Conv2dForward never allocates on the heap (stack tiles of at most 32
+// KiB); neither does Conv2dBackward, except that where dx is a forward convolution (below) the flipped kernel
+// (window_h * window_w * channels * Filters floats) lives in the calling thread's scratch buffer (thread_scratch.hpp),
+// allocated only when the thread first needs one that large; it may then throw std::bad_alloc.
 //
 // Design: everything goes through gemm-inl.h's register-blocked micro-kernel (acc[R rows][C vectors] += A(i, p) *
 // B(p, columns)), with the patch (window_h x window_w x channels, Keras's kernel row order) as the depth:
@@ -28,7 +31,10 @@
 //   dkernel  per tile of output rows, the band of input rows they read (as y's), A = band (patches^T read in place),
 //            B = dz, summed over the tile's pixels in registers, then added to dkernel; the tile's dz = dy * Act' and
 //            its bias sums are formed just before, while its rows are in cache (conv2d_backward-inl.h).
-//   dx       dpatch = dz . kernel^T through a transposed kernel tile, then col2im adds (conv2d_backward-inl.h).
+//   dx       stride 1, same padding, odd windows, more channels than a vector's lanes: the forward's ForwardSample
+//            run on dz with the kernel flipped in both spatial axes and its channel axes swapped, formed once per
+//            call; each dx value is written once. Otherwise dpatch = dz . kernel^T through a transposed kernel tile,
+//            then col2im adds into dx zeroed first (conv2d_backward-inl.h).
 // The forward activation is an element-wise pass (dense-inl.h's).
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
@@ -49,6 +55,7 @@
 #include "runtime/kernels/dense-inl.h"
 #include "runtime/kernels/gemm-inl.h"
 #include "runtime/kernels/simd_columns-inl.h"
+#include "runtime/kernels/thread_scratch.hpp"
 #include "runtime/kernels/window_geometry.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -107,6 +114,38 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
     }
 }
 
+// dx [rows, G.height, G.width, G.channels] from dz [rows, out_height, out_width, Filters] as the forward convolution
+// of dz with the kernel flipped once per call into the thread's scratch buffer (conv2d_backward-inl.h), each dx value
+// written once. Requires InputGradientIsForwardConvolution<G, Filters>().
+template <window_geometry G, std::size_t Filters>
+HWY_INLINE void InputGradientsAsForward(const float* HWY_RESTRICT dz, std::size_t rows,
+                                        const float* HWY_RESTRICT kernel, float* HWY_RESTRICT dx) {
+    static_assert(InputGradientIsForwardConvolution<G, Filters>(), "dx is not a forward convolution here");
+    constexpr window_geometry kDual = kInputGradientGeometry<G, Filters>;
+    CheckGeometry<kDual>();
+    if (rows == 0) return;
+    float* HWY_RESTRICT flipped = ThreadScratch(kPatchFloats<G> * Filters);
+    FlipKernel<G, Filters>(kernel, flipped);
+    for (std::size_t r = 0; r < rows; ++r) {
+        ForwardSample<kDual, G.channels, /*UseBias=*/false>(dz + r * kOutputPixels<G> * Filters, flipped, nullptr,
+                                                            dx + r * G.input_size());
+    }
+}
+
+// dx as Conv2dBackward computes it: InputGradientsAsForward where kInputGradientIsForward, else InputGradient per
+// sample (zeroing, col2im).
+template <window_geometry G, std::size_t Filters>
+HWY_INLINE void InputGradients(const float* HWY_RESTRICT dz, std::size_t rows, const float* HWY_RESTRICT kernel,
+                               float* HWY_RESTRICT dx) {
+    if constexpr (kInputGradientIsForward<G, Filters>) {
+        InputGradientsAsForward<G, Filters>(dz, rows, kernel, dx);
+    } else {
+        for (std::size_t r = 0; r < rows; ++r) {
+            InputGradient<G, Filters>(dz + r * kOutputPixels<G> * Filters, kernel, dx + r * G.input_size());
+        }
+    }
+}
+
 }  // namespace conv_detail
 
 template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias>
@@ -130,13 +169,8 @@ void Conv2dBackward(const float* HWY_RESTRICT x, [[maybe_unused]] const float* H
     conv_detail::CheckGeometry<G>();
     static_assert(Filters >= 1, "Conv2dBackward: Filters must be positive");
     static_assert(Act != activation_kind::softmax, "Conv2dBackward: softmax is not element-wise");
-    constexpr std::size_t kOutputFloats = conv_detail::kOutputPixels<G> * Filters;
     conv_detail::KernelGradient<G, Filters, Act, UseBias>(x, y, dy, rows, dkernel, dbias);  // also dz and dbias
-    const float* dz = dy;
-    if (dx == nullptr) return;
-    for (std::size_t r = 0; r < rows; ++r) {
-        conv_detail::InputGradient<G, Filters>(dz + r * kOutputFloats, kernel, dx + r * G.input_size());
-    }
+    if (dx != nullptr) conv_detail::InputGradients<G, Filters>(dy, rows, kernel, dx);
 }
 
 }  // namespace nnfuse::kernels::HWY_NAMESPACE

@@ -15,10 +15,15 @@
 //   (one input channel, 3x3: 9 rows of up to 32 filters on AVX-512) is one block of all its taps, read from the band at
 //   their offsets, rather than window rows of 3. The sums depend on rows and G alone: the same bits for the same call
 //   however the caller threads.
-// InputGradient<G, Filters>(dz, kernel, dx_sample): one sample's dx. dpatch = dz . kernel^T (A = dz, depth: filters;
-//   B = a slice of kernel^T transposed into a stack tile, vectors along patch columns), then each block of dpatch
-//   rows is added into dx window row by window row (col2im). dx is zeroed first, so positions no window touches
-//   hold 0, and the sums into each position run in an order fixed by the geometry alone.
+// InputGradientIsForwardConvolution<G, Filters>(), kInputGradientGeometry<G, Filters>, FlipKernel<G, Filters>(kernel,
+//   flipped): where dx is the forward convolution of dz with the flipped kernel (stride 1, same padding, odd windows;
+//   see below), the geometry and kernel conv2d-inl.h's InputGradientsAsForward runs the forward's ForwardSample with.
+//   FlipKernel writes window_h * window_w * channels * Filters floats to flipped, which overlaps nothing.
+//   kInputGradientIsForward<G, Filters>: where Conv2dBackward takes that path (where it is also the faster one).
+// InputGradient<G, Filters>(dz, kernel, dx_sample): one sample's dx, for the other geometries. dpatch = dz .
+//   kernel^T (A = dz, depth: filters; B = a slice of kernel^T transposed into a stack tile, vectors along patch
+//   columns), then each block of dpatch rows is added into dx window row by window row (col2im). dx is zeroed first, so
+//   positions no window touches hold 0, and the sums into each position run in an order fixed by the geometry alone.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_CONV2D_BACKWARD_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -208,6 +213,39 @@ HWY_INLINE void KernelGradient(const float* HWY_RESTRICT x, const float* HWY_RES
                 });
             }
         }
+    }
+}
+
+// dx as a forward convolution: for stride 1 and same padding with odd windows (pad_top = (window_h - 1) / 2 before and
+// as many after, likewise across), dx[i, c] = sum over taps t' and filters f of dz[i + t' - pad, f] K'[t', f, c] with
+// K'[kh', kw', f, c] = K[window_h - 1 - kh', window_w - 1 - kw', c, f]: the forward of dz (out_height x out_width x
+// Filters, padded the same way) with that kernel, whose channels are G's. Even windows pad asymmetrically, strides
+// skip input positions and valid padding would need window - 1 zeros each side: those keep InputGradient. The dual
+// patch must also fit the forward's band (CheckGeometry).
+template <window_geometry G, std::size_t Filters>
+constexpr bool InputGradientIsForwardConvolution() {
+    const bool symmetric_padding = G.same_padding && G.window_h % 2 == 1 && G.window_w % 2 == 1;
+    const bool dual_patch_fits = G.window_h * G.window_w * Filters <= kBandFloats;
+    return G.stride_h == 1 && G.stride_w == 1 && symmetric_padding && dual_patch_fits;
+}
+// Conv2dBackward takes that path only when dx's channels (the forward's output columns, along which its vectors run)
+// span more than one vector: with one or less its register blocks are a single vector wide, and the scatter, whose
+// vectors run along the window x channels patch columns, is faster (AVX-512, 3x3, 16 to 64 filters: 1.1-1.8x at 4, 8
+// and 16 channels; the forward 1.2-1.8x faster at 24 and 32).
+template <window_geometry G, std::size_t Filters>
+inline constexpr bool kInputGradientIsForward = InputGradientIsForwardConvolution<G, Filters>() && G.channels > kLanes;
+template <window_geometry G, std::size_t Filters>
+inline constexpr window_geometry kInputGradientGeometry{
+    G.out_height(), G.out_width(), Filters, G.window_h, G.window_w, 1, 1, true};
+
+// flipped[t', f, c] = kernel[taps - 1 - t', c, f]: both spatial axes reversed (tap t = kh * window_w + kw becomes
+// taps - 1 - t) and each tap's [channels, Filters] block transposed.
+template <window_geometry G, std::size_t Filters>
+HWY_INLINE void FlipKernel(const float* HWY_RESTRICT kernel, float* HWY_RESTRICT flipped) {
+    constexpr std::size_t kTaps = G.window_h * G.window_w, kTapFloats = G.channels * Filters;
+    for (std::size_t t = 0; t < kTaps; ++t) {
+        Transpose<G.channels, Filters, Filters, G.channels>(kernel + t * kTapFloats,
+                                                            flipped + (kTaps - 1 - t) * kTapFloats);
     }
 }
 

@@ -16,10 +16,10 @@
 //             beta), the array BnNormalizeChunk (bn_chunk_training-inl.h) would store, with x in place of it; the
 //             padding is the normalized map's, zeros. dx is the gradient with respect to v (the BN's dy).
 // Bit-identity holds because each value goes through bn_detail::NormalizeValue with the constants formed as
-// bn_detail::ColumnNormalizer forms them. No heap allocation: the per-channel constants, repeated over one input row so
-// that a span starting inside a pixel reads them at its own offset with whole vectors, live on the stack (3 x
-// width x channels floats).
-// Include inside HWY_NAMESPACE machinery like any Highway -inl.h.
+// bn_detail::ColumnNormalizer forms them. The per-channel constants, repeated over one input row so that a span
+// starting inside a pixel reads them at its own offset with whole vectors, live on the stack (3 x width x channels
+// floats); the only heap use is Conv2dBackward's (the flipped kernel of dx as a forward convolution, which may throw
+// bad_alloc). Include inside HWY_NAMESPACE machinery like any Highway -inl.h.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_CONV2D_BN_INPUT_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef NNFUSE_RUNTIME_KERNELS_CONV2D_BN_INPUT_INL_H_
@@ -160,14 +160,10 @@ void Conv2dBackwardBnInput(const float* HWY_RESTRICT x, const float* HWY_RESTRIC
                            float* HWY_RESTRICT dx) {
     conv_detail::CheckGeometry<G>();
     static_assert(Act != activation_kind::softmax, "Conv2dBackwardBnInput: softmax is not element-wise");
-    constexpr std::size_t kOutputFloats = conv_detail::kOutputPixels<G> * Filters;
     conv_detail::KernelGradient<G, Filters, Act, UseBias>(
         x, y, dy, rows, dkernel, dbias,
         conv_detail::NormalizingSpanCopy<G, BnAct, Scale, Center>({batch_mean, inv_std, gamma, beta}));
-    if (dx == nullptr) return;
-    for (std::size_t r = 0; r < rows; ++r) {
-        conv_detail::InputGradient<G, Filters>(dy + r * kOutputFloats, kernel, dx + r * G.input_size());
-    }
+    if (dx != nullptr) conv_detail::InputGradients<G, Filters>(dy, rows, kernel, dx);  // dy now holds dz
 }
 
 }  // namespace nnfuse::kernels::HWY_NAMESPACE

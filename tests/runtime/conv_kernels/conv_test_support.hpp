@@ -31,6 +31,13 @@ inline constexpr window_geometry kWideBand{5, 30, 100, 3, 3, 1, 1, true};   // f
 // The kernel gradient's tiles (conv2d_backward-inl.h, 8192-float bands): 7 output rows, then 5; stride 2 rows overlap.
 inline constexpr window_geometry kRowTiles{23, 11, 40, 3, 3, 2, 2, true};
 inline constexpr window_geometry kRowTiles5x5{20, 40, 17, 5, 5, 1, 2, true};  // 7, 7, then 6 output rows
+// The input gradient as a forward convolution of dz (stride 1, same, odd windows) and the shapes that must keep the
+// scatter (conv2d_backward-inl.h's kInputGradientIsForward): an even window, one odd in height and even in width, and
+// 3 x 3 x 911 filters, whose flipped patch (9 x 911 floats) would not fit the forward's band.
+inline constexpr window_geometry kSame5x5C17{9, 11, 17, 5, 5, 1, 1, true};
+inline constexpr window_geometry kSameEven{7, 9, 3, 2, 4, 1, 1, true};  // padding 0 before, 1 after (rows)
+inline constexpr window_geometry kSame3x2{6, 7, 17, 3, 2, 1, 1, true};
+inline constexpr window_geometry kSameManyFilters{3, 5, 2, 3, 3, 1, 1, true};
 
 // X(geometry, filters, activation, use_bias) for every tested kernel.
 // clang-format off
@@ -51,7 +58,12 @@ inline constexpr window_geometry kRowTiles5x5{20, 40, 17, 5, 5, 1, 2, true};  //
     X(kFirst28, 32, relu, true) \
     X(kWideBand, 5, linear, true) \
     X(kRowTiles, 70, elu, true) \
-    X(kRowTiles5x5, 17, linear, false)
+    X(kRowTiles5x5, 17, linear, false) \
+    X(kSame5x5C17, 19, elu, true) \
+    X(kSame5x5C17, 3, linear, false) \
+    X(kSameEven, 5, linear, true) \
+    X(kSame3x2, 17, elu, false) \
+    X(kSameManyFilters, 911, linear, false)
 // clang-format on
 
 struct ConvShape {
@@ -164,6 +176,14 @@ struct ConvEntry {
 struct ConvTable {
     std::int64_t target;  // HWY_TARGET of the code the entries point to
     const ConvEntry* entries;
+    std::size_t count;
+};
+
+// conv_detail::InputGradientsAsForward(dz, rows, kernel, dx) per tested shape, nullptr where it does not apply.
+using ConvInputGradientFn = void (*)(const float* dz, std::size_t rows, const float* kernel, float* dx);
+struct ConvInputGradientTable {
+    std::int64_t target;
+    const ConvInputGradientFn* entries;
     std::size_t count;
 };
 

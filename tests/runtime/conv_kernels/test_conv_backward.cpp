@@ -21,6 +21,38 @@
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::test::HWY_NAMESPACE {
 
+// Which dx path the shapes take in Conv2dBackward (conv2d_backward-inl.h), so that both stay tested; the channel
+// counts at or below a vector's lanes take the scatter on SIMD targets (C = 1 everywhere, C = 3 except on SCALAR).
+namespace conv_detail = kernels::HWY_NAMESPACE::conv_detail;
+static_assert(conv_detail::kInputGradientIsForward<kSame5x5C17, 19> &&
+              conv_detail::kInputGradientIsForward<kSame5x5C17, 3> &&
+              conv_detail::kInputGradientIsForward<kWideBand, 5> &&
+              conv_detail::kInputGradientIsForward<kTypical14, 64>);
+static_assert(!conv_detail::kInputGradientIsForward<kSame3x3C1, 32> &&
+              !conv_detail::kInputGradientIsForward<kSame5x5S2, 17> &&
+              !conv_detail::kInputGradientIsForward<kValid3x3C17, 32> &&
+              !conv_detail::kInputGradientIsForward<kSameEven, 5> &&
+              !conv_detail::kInputGradientIsForward<kSame3x2, 17> &&
+              !conv_detail::kInputGradientIsForward<kSameManyFilters, 911> &&
+              !conv_detail::kInputGradientIsForward<kMixed, 17>);
+
+// conv_detail::InputGradientsAsForward for every tested shape where dx is a forward convolution, also where
+// Conv2dBackward keeps the scatter (few channels), so that the flipped kernel is tested at C = 1 and 3 too.
+template <window_geometry G, std::size_t F>
+constexpr ConvInputGradientFn InputGradientAsForwardOrNull() {
+    if constexpr (conv_detail::InputGradientIsForwardConvolution<G, F>()) {
+        return &conv_detail::InputGradientsAsForward<G, F>;
+    } else {
+        return nullptr;
+    }
+}
+ConvInputGradientTable InputGradientsAsForwardKernels() {
+#define NNFUSE_CONV_DX_ENTRY(G, F, A, B) InputGradientAsForwardOrNull<G, F>(),
+    static const ConvInputGradientFn entries[] = {NNFUSE_CONV_TEST_KERNELS(NNFUSE_CONV_DX_ENTRY)};
+#undef NNFUSE_CONV_DX_ENTRY
+    return {HWY_TARGET, entries, sizeof(entries) / sizeof(entries[0])};
+}
+
 ConvTable ConvBackwardKernels() {
     using enum activation_kind;
 #define NNFUSE_CONV_BACKWARD_ENTRY(G, F, A, B)           \
@@ -42,6 +74,10 @@ namespace {
 HWY_EXPORT(ConvBackwardKernels);
 
 ConvTable Table() { return HWY_DYNAMIC_DISPATCH(ConvBackwardKernels)(); }
+
+HWY_EXPORT(InputGradientsAsForwardKernels);
+
+ConvInputGradientTable InputGradientsAsForwardTable() { return HWY_DYNAMIC_DISPATCH(InputGradientsAsForwardKernels)(); }
 
 // y as a float forward pass would store it: the double reference rounded.
 std::vector<float> ReferenceOutput(const ConvProblem& p, const std::vector<double>& z) {
@@ -163,6 +199,34 @@ TEST_CASE("Conv2dBackward matches a double-precision reference on every target",
             });
         }
     }
+}
+
+TEST_CASE("The input gradient as a forward convolution matches the reference wherever it applies, on every target",
+          "[conv][backward]") {
+    const ConvTable table = Table();
+    std::size_t tested = 0;
+    for (std::size_t c = 0; c < table.count; ++c) {
+        const ConvShape s = table.entries[c].shape;
+        if (InputGradientsAsForwardTable().entries[c] == nullptr) continue;
+        ++tested;
+        constexpr std::size_t kRows = 3;
+        INFO(Describe(s, kRows));
+        const ConvProblem p = MakeConvProblem(s, kRows, static_cast<std::uint32_t>(9000 + c));
+        const std::vector<double> z =
+            ConvPreActivations(s, kRows, ToDouble(p.x), ToDouble(p.kernel), ToDouble(p.bias)).z;
+        const ReferenceGradients ref = ComputeReference(p, z, ReferenceOutput(p, z));
+        // dz rounded to float: within the reference's dz tolerance, which its dx tolerance propagates.
+        std::vector<float> dz_values(ref.dz.size());
+        for (std::size_t i = 0; i < dz_values.size(); ++i) dz_values[i] = static_cast<float>(ref.dz[i]);
+        ForEachTargetTable(InputGradientsAsForwardTable, [&](const ConvInputGradientTable& kernels) {
+            const auto dz = GuardedArray<float>::CopyOf(dz_values);
+            const auto kernel = GuardedArray<float>::CopyOf(p.kernel);
+            GuardedArray<float> dx(kRows * s.InputSize(), kUnwritten);
+            kernels.entries[c](dz.data(), kRows, kernel.data(), dx.data());
+            CheckSums("dx", dx.ToVector(), ref.dx);
+        });
+    }
+    CHECK(tested == 10);  // the shapes above with stride 1, same padding and odd windows
 }
 
 // f(x, kernel, bias) = sum g * Act(conv(x) + bias), in double.
