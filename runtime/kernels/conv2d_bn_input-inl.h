@@ -78,15 +78,9 @@ public:
 
     HWY_INLINE void operator()(const float* HWY_RESTRICT row, ptrdiff_t first, std::size_t count, ptrdiff_t valid,
                                float* HWY_RESTRICT dst) const {
-        const ptrdiff_t end = first + static_cast<ptrdiff_t>(count);
-        const ptrdiff_t lo = std::max<ptrdiff_t>(first, 0), hi = std::min(end, valid);
-        if (lo >= hi) {
-            CopyFloats(nullptr, count, dst);
-            return;
-        }
-        if (lo > first) CopyFloats(nullptr, static_cast<std::size_t>(lo - first), dst);
-        Normalize(row, static_cast<std::size_t>(lo), static_cast<std::size_t>(hi), dst + (lo - first));
-        if (end > hi) CopyFloats(nullptr, static_cast<std::size_t>(end - hi), dst + (hi - first));
+        CopyRowSpanWith(first, count, valid, dst, [this, row](std::size_t lo, std::size_t hi, float* HWY_RESTRICT out) {
+            Normalize(row, lo, hi, out);
+        });
     }
 
 private:

@@ -4,6 +4,8 @@
 //
 // CopyRowSpan(row, first, count, valid, dst): dst[j] = row[first + j] when 0 <= first + j < valid, else 0 (valid = 0
 //   for a padding row: then row is not read). Offsets are in floats, so a span may start inside a pixel.
+// CopyRowSpanWith(first, count, valid, dst, copy_valid): the same zeros, with copy_valid writing the values inside the
+//   row (a band copy that transforms them as it reads: conv2d_bn_input-inl.h).
 // AddRowSpan(src, count, row, first, valid): row[first + j] += src[j] for the j with 0 <= first + j < valid only.
 // Neither touches memory outside [row, row + valid) and [dst or src, + count).
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
@@ -82,8 +84,11 @@ HWY_INLINE void CopyFloats(const float* HWY_RESTRICT src, std::size_t count, flo
     for (std::size_t j = 0; j < kLanes && i < count; ++j, ++i) dst[i] = src ? src[i] : 0.0f;
 }
 
-HWY_INLINE void CopyRowSpan(const float* HWY_RESTRICT row, ptrdiff_t first, std::size_t count, ptrdiff_t valid,
-                            float* HWY_RESTRICT dst) {
+// dst[j] = 0 for the j with first + j outside [0, valid); copy_valid(lo, hi, dst + (lo - first)) writes the others,
+// the values of row offsets [lo, hi) (called only when that range is not empty).
+template <class CopyValid>
+HWY_INLINE void CopyRowSpanWith(ptrdiff_t first, std::size_t count, ptrdiff_t valid, float* HWY_RESTRICT dst,
+                                const CopyValid& copy_valid) {
     const ptrdiff_t end = first + static_cast<ptrdiff_t>(count);
     const ptrdiff_t lo = std::max<ptrdiff_t>(first, 0), hi = std::min(end, valid);
     if (lo >= hi) {
@@ -91,8 +96,15 @@ HWY_INLINE void CopyRowSpan(const float* HWY_RESTRICT row, ptrdiff_t first, std:
         return;
     }
     if (lo > first) CopyFloats(nullptr, static_cast<std::size_t>(lo - first), dst);
-    CopyFloats(row + lo, static_cast<std::size_t>(hi - lo), dst + (lo - first));
+    copy_valid(static_cast<std::size_t>(lo), static_cast<std::size_t>(hi), dst + (lo - first));
     if (end > hi) CopyFloats(nullptr, static_cast<std::size_t>(end - hi), dst + (hi - first));
+}
+
+HWY_INLINE void CopyRowSpan(const float* HWY_RESTRICT row, ptrdiff_t first, std::size_t count, ptrdiff_t valid,
+                            float* HWY_RESTRICT dst) {
+    CopyRowSpanWith(first, count, valid, dst, [row](std::size_t lo, std::size_t hi, float* HWY_RESTRICT out) {
+        CopyFloats(row + lo, hi - lo, out);
+    });
 }
 
 // The band copy of the plain kernels: the input values as they are (CopyRowSpan). A kernel that applies the layer
