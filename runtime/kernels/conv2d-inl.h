@@ -110,7 +110,7 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
                     }
                     StoreRows<Filters>(acc, out + first_pixel * Filters + first_filter);
                 };
-                // Whole rows in segments of one width (14 x 14 maps): blocks of balanced, compile-time heights.
+                // Segments all of one width (a whole 14-pixel row, say): blocks of balanced, compile-time heights.
                 if constexpr (G.out_width() % kSegment == 0) {
                     ForEachBalancedRowBlock<kSegment, RowsPerBlock(Block::kCount)>(block_rows);
                 } else {
