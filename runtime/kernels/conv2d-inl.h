@@ -64,6 +64,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 namespace conv_detail {
 
+using dense_detail::ForEachBalancedRowBlock;
+
 // Nothing to do after an output row.
 struct NoRowHook {
     HWY_INLINE void operator()(std::size_t /*oh*/) const {}
@@ -97,7 +99,7 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
             float* out = y_sample + (oh * G.out_width() + first_ow) * Filters;
             ForEachColumnBlock<Filters, kMaxBlockVectors>([&]<class Block>(std::size_t first_filter) {
                 const Block initial = UseBias ? LoadBlock<Block>(bias + first_filter) : ZeroBlock<Block>();
-                ForEachRowBlock<RowsPerBlock(Block::kCount)>(pixels, [&]<std::size_t kRows>(std::size_t first_pixel) {
+                const auto block_rows = [&]<std::size_t kRows>(std::size_t first_pixel) {
                     Block acc[kRows];
                     vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = initial; });
                     for (std::size_t kh = 0; kh < G.window_h; ++kh) {
@@ -107,7 +109,13 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
                             kernel + kh * kWindowRowFloats<G> * Filters + first_filter, kWindowRowFloats<G>, acc);
                     }
                     StoreRows<Filters>(acc, out + first_pixel * Filters + first_filter);
-                });
+                };
+                // Segments all of one width (a whole 14-pixel row, say): blocks of balanced, compile-time heights.
+                if constexpr (G.out_width() % kSegment == 0) {
+                    ForEachBalancedRowBlock<kSegment, RowsPerBlock(Block::kCount)>(block_rows);
+                } else {
+                    ForEachRowBlock<RowsPerBlock(Block::kCount)>(pixels, block_rows);
+                }
             });
         }
         after_row(oh);

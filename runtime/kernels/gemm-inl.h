@@ -6,9 +6,9 @@
 //   vectors across the output columns; the accumulators stay in registers for the whole depth loop (R x C sized
 //   to the target's register file by RowsPerBlock).
 // BlockVectors<kVectors, kLastLanes>: the vectors of one row of a column block; the last is the narrowest vector
-//   type holding its lanes. ForEachColumnBlock / ForEachRowBlock / ForEachUnitChunk split a product into blocks
-//   whose sizes are compile-time constants. LoadBlock / StoreBlock / StoreRows never touch memory past the valid
-//   lanes (vector_helpers::LoadFirstN / StoreFirstN).
+//   type holding its lanes. ForEachColumnBlock / ForEachRowBlock / ForEachBalancedRowBlock / ForEachUnitChunk split
+//   a product into blocks whose sizes are compile-time constants. LoadBlock / StoreBlock / StoreRows never touch memory
+//   past the valid lanes (vector_helpers::LoadFirstN / StoreFirstN).
 // Transpose<kRows, kColumns, kSrcStride, kDstStride>(src, dst): dst[c, r] = src[r, c], 4 x 4 blocks in registers.
 // Nothing here allocates on the heap.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
@@ -139,6 +139,32 @@ HWY_INLINE void ForEachRowBlock(std::size_t rows, const Body& body) {
         body.template operator()<kRowsPerBlock>(first_row);
     }
     ForRemainingRows<kRowsPerBlock / 2>(rows - first_row, first_row, body);
+}
+
+// Blocks ForEachRowBlock<kMaxRows> makes of count rows (full blocks, then halves for the remainder).
+constexpr std::size_t RowBlockCount(std::size_t count, std::size_t max_rows) {
+    std::size_t blocks = count / max_rows;
+    for (std::size_t rows = max_rows / 2, rest = count % max_rows; rows > 0; rest %= rows, rows /= 2) {
+        blocks += rest / rows;
+    }
+    return blocks;
+}
+
+// As ForEachRowBlock<kMaxRows>(kCount, body) for a count known at compile time, but when blocks of nearly equal
+// height (differing by one) need fewer of them, those: 14 rows under 6 are 5 + 5 + 4 rather than 6 + 6 + 1 + 1,
+// whose one-row blocks do one multiply-add per B vector loaded. Each row's sum is the same whatever the blocking.
+template <std::size_t kCount, std::size_t kMaxRows, class Body>
+HWY_INLINE void ForEachBalancedRowBlock(const Body& body) {
+    constexpr std::size_t kBlocks = (kCount + kMaxRows - 1) / kMaxRows;
+    if constexpr (kCount > 0 && kBlocks < RowBlockCount(kCount, kMaxRows)) {
+        constexpr std::size_t kShort = kCount / kBlocks, kTall = kCount % kBlocks;  // kTall blocks of kShort + 1
+        for (std::size_t block = 0; block < kTall; ++block) body.template operator()<kShort + 1>(block * (kShort + 1));
+        for (std::size_t block = kTall; block < kBlocks; ++block) {
+            body.template operator()<kShort>(kTall * (kShort + 1) + (block - kTall) * kShort);
+        }
+    } else {
+        ForEachRowBlock<kMaxRows>(kCount, body);
+    }
 }
 
 // Splits kUnits into chunks of kChunkUnits and a shorter last one, calling

@@ -38,6 +38,10 @@ inline constexpr window_geometry kSame5x5C17{9, 11, 17, 5, 5, 1, 1, true};
 inline constexpr window_geometry kSameEven{7, 9, 3, 2, 4, 1, 1, true};  // padding 0 before, 1 after (rows)
 inline constexpr window_geometry kSame3x2{6, 7, 17, 3, 2, 1, 1, true};
 inline constexpr window_geometry kSameManyFilters{3, 5, 2, 3, 3, 1, 1, true};
+// The forward's balanced row blocks (gemm-inl.h's ForEachBalancedRowBlock) on rows of one segment: 10 pixels as 5 + 5
+// (AVX-512, 64 filters) and 13 as 7 + 6 (48 filters); kTypical14 takes 5 + 5 + 4, kSame5x5C17 6 + 5.
+inline constexpr window_geometry kBalanced10{5, 10, 7, 3, 3, 1, 1, true};
+inline constexpr window_geometry kBalanced13{4, 13, 5, 3, 3, 1, 1, true};
 
 // X(geometry, filters, activation, use_bias) for every tested kernel.
 // clang-format off
@@ -63,7 +67,9 @@ inline constexpr window_geometry kSameManyFilters{3, 5, 2, 3, 3, 1, 1, true};
     X(kSame5x5C17, 3, linear, false) \
     X(kSameEven, 5, linear, true) \
     X(kSame3x2, 17, elu, false) \
-    X(kSameManyFilters, 911, linear, false)
+    X(kSameManyFilters, 911, linear, false) \
+    X(kBalanced10, 64, relu, true) \
+    X(kBalanced13, 48, linear, false)
 // clang-format on
 
 struct ConvShape {

@@ -226,7 +226,7 @@ TEST_CASE("The input gradient as a forward convolution matches the reference whe
             CheckSums("dx", dx.ToVector(), ref.dx);
         });
     }
-    CHECK(tested == 10);  // the shapes above with stride 1, same padding and odd windows
+    CHECK(tested == 12);  // the shapes above with stride 1, same padding and odd windows
 }
 
 // f(x, kernel, bias) = sum g * Act(conv(x) + bias), in double.
