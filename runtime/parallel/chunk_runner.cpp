@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <utility>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -95,10 +96,23 @@ void chunk_runner::run_claimed_chunks(std::uint64_t generation, std::size_t thre
         if (!ticket_.compare_exchange_weak(ticket, claimed, std::memory_order_acq_rel, std::memory_order_acquire)) {
             continue;
         }
-        call(context, item);
+        if (item < failed_item_.load(std::memory_order_acquire)) {
+            try {
+                call(context, item);
+            } catch (...) {
+                record_error(item, std::current_exception());
+            }
+        }
         done_.fetch_add(1, std::memory_order_acq_rel);
         ticket = ticket_.load(std::memory_order_acquire);
     }
+}
+
+void chunk_runner::record_error(std::size_t item, std::exception_ptr error) {
+    const std::lock_guard lock(error_mutex_);
+    if (item >= failed_item_.load(std::memory_order_relaxed)) return;
+    error_ = std::move(error);
+    failed_item_.store(item, std::memory_order_release);
 }
 
 void chunk_runner::run_on_workers(std::size_t chunks, std::size_t items, call_fn call, const void* context) {
@@ -109,6 +123,7 @@ void chunk_runner::run_on_workers(std::size_t chunks, std::size_t items, call_fn
     chunks_.store(chunks, std::memory_order_release);
     items_.store(items, std::memory_order_release);
     done_.store(0, std::memory_order_relaxed);
+    failed_item_.store(no_failed_item, std::memory_order_relaxed);
     const std::uint64_t generation = (ticket_.load(std::memory_order_relaxed) >> 32) + 1;
     ticket_.store(generation << 32, std::memory_order_release);  // publishes the fields above
     wake_workers();
@@ -124,6 +139,12 @@ void chunk_runner::run_on_workers(std::size_t chunks, std::size_t items, call_fn
     // Closed before the next job's fields are written: a late worker that reads those fields with this job's
     // ticket still current must not take them for unclaimed items of this job.
     ticket_.store(generation << 32 | closed_job, std::memory_order_relaxed);
+    // done_ counted every item after its body returned or threw: no worker touches error_ any more.
+    if (failed_item_.load(std::memory_order_acquire) != no_failed_item) {
+        std::exception_ptr error = std::move(error_);
+        error_ = nullptr;
+        std::rethrow_exception(std::move(error));
+    }
 }
 
 void chunk_runner::wake_workers() {

@@ -9,13 +9,16 @@
 // slow to wake (a busy machine) costs nothing, the caller does its share.
 // With one thread or one chunk, run() is a plain loop on the caller's thread: no synchronization at all.
 // Idle workers spin for a short while (a step's next parallel phase comes within microseconds), then sleep.
-// Bodies must not throw. One run() at a time (not reentrant, not thread-safe).
+// A body may throw: run() then rethrows, once no body is running any more, the exception of the lowest-numbered item
+// that threw, the same one for any thread count (every item below it has run; items above it may or may not have,
+// so what they write is unspecified). One run() at a time (not reentrant, not thread-safe).
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -75,6 +78,7 @@ public:
             (*static_cast<const Body*>(context))(item);
         };
         if (chunks <= 1 || workers_.empty()) {
+            // A throwing item ends the loop: it is the lowest-numbered one that throws.
             for (std::size_t item = 0; item < items; ++item) call(&body, item);
             return;
         }
@@ -88,6 +92,8 @@ private:
     // Claims and runs items of job `generation` as thread `thread` of `threads` (0: the caller) until none is left or
     // that job is over.
     void run_claimed_chunks(std::uint64_t generation, std::size_t thread, std::size_t threads);
+    // Keeps `error` if `item` is the lowest-numbered item of this job that threw so far.
+    void record_error(std::size_t item, std::exception_ptr error);
     void work(std::size_t thread, std::size_t threads, std::uint64_t seen_generation);
     void wake_workers();
     void stop_workers();
@@ -109,6 +115,12 @@ private:
     std::atomic<std::size_t> items_{0};
     std::atomic<std::size_t> done_{0};
     std::atomic<bool> stopping_{false};
+    // The lowest-numbered item of the job that threw (no_failed_item: none) and its exception. Items claimed above it
+    // are skipped: the loop on one thread would not have reached them either.
+    static constexpr std::size_t no_failed_item = ~std::size_t{0};
+    std::atomic<std::size_t> failed_item_{no_failed_item};
+    std::mutex error_mutex_;
+    std::exception_ptr error_;
     // Where idle workers sleep; a worker checks for a new generation under the mutex before it waits.
     std::mutex sleep_mutex_;
     std::condition_variable wake_;

@@ -7,6 +7,7 @@
 // Prints one row per epoch and variant, then test accuracy and loss per epoch side by side, the
 // training seconds per epoch, and last "Test accuracy: no_bn 0.xxxx, bn_after 0.xxxx, bn_before 0.xxxx".
 // Writes DIR/history.csv and DIR/training.svg.
+#include <exception>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -18,7 +19,6 @@
 #include "bn_before_activation.gen.hpp"
 #include "bn_placement_bn_after.gen.hpp"
 #include "bn_placement_no_bn.gen.hpp"
-#include "runtime/data/data_error.hpp"
 #include "samples/common/experiment.hpp"
 
 namespace {
@@ -125,10 +125,8 @@ int main(int argc, char** argv) {
     if (const auto status = samples::parse_command_line(app, argc, argv)) return *status;
     try {
         return run(flags);
-    } catch (const samples::usage_error& error) {
-        fmt::print(stderr, "bn_placement: error: {}\n", error.what());
-        return samples::exit_usage;
-    } catch (const nnfuse::data_error& error) {
+    } catch (const std::exception& error) {
+        // A bad flag or data set (usage_error, data_error) and anything else the training throws: one line.
         fmt::print(stderr, "bn_placement: error: {}\n", error.what());
         return samples::exit_usage;
     }

@@ -8,6 +8,7 @@
 // --depth/--width/--activation choose among the models this build generated (vg_compiled_models.hpp,
 // written by meson from nnfuse_models); any other choice is exit status 2 with the list.
 #include <cmath>
+#include <exception>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -16,7 +17,6 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
-#include "runtime/data/data_error.hpp"
 #include "samples/common/experiment.hpp"
 #include "vg_compiled_models.hpp"
 
@@ -276,10 +276,8 @@ int main(int argc, char** argv) {
     if (const auto status = samples::parse_command_line(app, argc, argv)) return *status;
     try {
         return run(flags, depth, width, activation);
-    } catch (const samples::usage_error& error) {
-        fmt::print(stderr, "vanishing_gradients: error: {}\n", error.what());
-        return samples::exit_usage;
-    } catch (const nnfuse::data_error& error) {
+    } catch (const std::exception& error) {
+        // A bad flag or data set (usage_error, data_error) and anything else the training throws: one line.
         fmt::print(stderr, "vanishing_gradients: error: {}\n", error.what());
         return samples::exit_usage;
     }

@@ -1,10 +1,14 @@
 // chunk_runner: every chunk runs exactly once per run, whatever the thread count and however quickly runs follow
-// one another; runners created and destroyed at once do not hang; partials are added in chunk order.
+// one another; runners created and destroyed at once do not hang; a throwing body's exception reaches the caller, the
+// same one for any thread count; partials are added in chunk order.
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <iterator>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -59,6 +63,43 @@ TEST_CASE("runners stopped before their workers ever ran, and thread counts chan
         runner.run(5, [&](std::size_t chunk) { total.fetch_add(static_cast<int>(chunk) + 1); });
     }
     CHECK(total.load() == 3 * 15);
+}
+
+TEST_CASE("the lowest-numbered throwing item's exception leaves run(), on any number of threads", "[parallel]") {
+    struct job {
+        std::size_t chunks, tasks, first_throwing, second_throwing;
+    };
+    // Bitmask and counter claims; the throwing items are chunks a worker owns (odd) or the caller owns, and tasks.
+    constexpr job jobs[] = {{1, 0, 0, 0}, {2, 0, 1, 1}, {5, 0, 1, 3}, {5, 2, 2, 6}, {6, 0, 4, 5}, {40, 0, 7, 33}};
+    for (const std::size_t threads : {std::size_t{1}, std::size_t{2}, std::size_t{3}}) {
+        nnfuse::chunk_runner runner(threads);
+        for (std::size_t run = 0; run < 300; ++run) {
+            const job& j = jobs[run % std::size(jobs)];
+            INFO(threads << " threads, " << j.chunks << " chunks, " << j.tasks << " tasks");
+            std::vector<std::atomic<int>> calls(j.chunks + j.tasks);
+            const auto body = [&](std::size_t item) {
+                calls[item].fetch_add(1);
+                // The higher item throws first when it runs at once and the lower one waits a little.
+                if (item == j.first_throwing) std::this_thread::sleep_for(std::chrono::microseconds(run % 3 * 50));
+                if (item == j.first_throwing || item == j.second_throwing) {
+                    throw std::runtime_error("item " + std::to_string(item));
+                }
+            };
+            REQUIRE_THROWS_WITH(runner.run(j.chunks, j.tasks, body), "item " + std::to_string(j.first_throwing));
+            // Every item up to it ran once; those above it at most once, and not at all on one thread (a plain loop).
+            for (std::size_t item = 0; item < calls.size(); ++item) {
+                if (item <= j.first_throwing) {
+                    REQUIRE(calls[item].load() == 1);
+                } else {
+                    REQUIRE(calls[item].load() <= (threads == 1 ? 0 : 1));
+                }
+            }
+            // The runner is whole again: the next run takes every item once and throws nothing.
+            std::vector<std::atomic<int>> after(j.chunks + j.tasks);
+            runner.run(j.chunks, j.tasks, [&](std::size_t item) { after[item].fetch_add(1); });
+            for (const auto& count : after) REQUIRE(count.load() == 1);
+        }
+    }
 }
 
 TEST_CASE("chunk_count and add_chunk_partials", "[parallel]") {
