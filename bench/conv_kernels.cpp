@@ -4,7 +4,7 @@
 // Names: BM_conv_fwd/<shape>/N (Conv2dForward), BM_conv_bwd_dkernel/<shape>/N (Conv2dBackward with dx = nullptr:
 // Act', the bias sums and the kernel-gradient product), BM_conv_bwd_dx/<shape>/N (the input-gradient product alone,
 // conv_detail::InputGradients, as Conv2dBackward calls it: on these shapes the forward of dz with the flipped kernel,
-// the flip included), N rows; <shape> = HxWxC_F.
+// and Conv2dFlipKernel, which the generated training runs once per step), N rows; <shape> = HxWxC_F.
 // Flops: 2 * N * out_h * out_w * window_h * window_w * C * F per row, the product over whole windows (the padding
 // taps at the borders are counted, as conventional GFLOP/s figures do; the activation, Act' and bias sums are not).
 // of_peak: that rate over the core's multiply-add peak measured in this program (bench/fma_peak.hpp).
@@ -59,12 +59,15 @@ void Forward(const float* x, std::size_t rows, const float* kernel, const float*
 }
 template <std::size_t kIndex>
 void KernelGradient(const float* x, const float* y, float* dy, std::size_t rows, float* dkernel, float* dbias) {
-    kernels::Conv2dBackward<kShapes[kIndex], kFilters[kIndex], kRelu, true>(x, y, dy, rows, nullptr, dkernel, dbias,
-                                                                            nullptr);
+    kernels::Conv2dBackward<kShapes[kIndex], kFilters[kIndex], kRelu, true>(x, y, dy, rows, nullptr, nullptr, dkernel,
+                                                                            dbias, nullptr);
 }
 template <std::size_t kIndex>
 void InputGradient(const float* dz, std::size_t rows, const float* kernel, float* dx) {
-    kernels::conv_detail::InputGradients<kShapes[kIndex], kFilters[kIndex]>(dz, rows, kernel, dx);
+    constexpr auto kShape = kShapes[kIndex];
+    static float flipped[kShape.window_h * kShape.window_w * kShape.channels * kFilters[kIndex]];
+    kernels::Conv2dFlipKernel<kShape, kFilters[kIndex]>(kernel, flipped);
+    kernels::conv_detail::InputGradients<kShape, kFilters[kIndex]>(dz, rows, kernel, flipped, dx);
 }
 
 ConvBenchKernels Kernels() {

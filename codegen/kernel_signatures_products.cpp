@@ -3,6 +3,8 @@
 // order of initialization across files is unspecified).
 #include "codegen/kernel_signatures.hpp"
 
+#include <algorithm>
+
 namespace nnfuse::codegen::signatures {
 
 namespace {
@@ -47,7 +49,19 @@ const kernel_signature conv2d_forward_with_moments{"kernels::Conv2dForwardWithMo
                                                     {"const float*", "bias"},
                                                     {"float*", "y"},
                                                     {"float*", "moments"}}};
-const kernel_signature conv2d_backward{"kernels::Conv2dBackward", conv2d, dense_backward.parameters};
+const kernel_signature conv2d_flip_kernel{
+    "kernels::Conv2dFlipKernel", conv2d, {{"const float*", "kernel"}, {"float*", "flipped_kernel"}}};
+namespace {
+// The dense layer's backward parameters with the flipped kernel after the kernel (conv2d-inl.h's Conv2dBackward).
+std::vector<kernel_parameter> with_flipped_kernel(std::vector<kernel_parameter> parameters) {
+    const auto kernel = std::find_if(parameters.begin(), parameters.end(),
+                                     [](const kernel_parameter& p) { return p.name == "kernel"; });
+    parameters.insert(kernel + 1, {"const float*", "flipped_kernel"});
+    return parameters;
+}
+}  // namespace
+const kernel_signature conv2d_backward{"kernels::Conv2dBackward", conv2d,
+                                       with_flipped_kernel(dense_backward.parameters)};
 namespace {
 // x, then the BN's constants the convolution applies as it reads x (conv2d_bn_input-inl.h), then `rest`.
 std::vector<kernel_parameter> with_bn_input(const std::vector<kernel_parameter>& parameters) {
@@ -65,7 +79,7 @@ const kernel_signature conv2d_forward_bn_input{"kernels::Conv2dForwardBnInput", 
 const kernel_signature conv2d_forward_with_moments_bn_input{"kernels::Conv2dForwardWithMomentsBnInput", conv2d_bn_input,
                                                             with_bn_input(conv2d_forward_with_moments.parameters)};
 const kernel_signature conv2d_backward_bn_input{"kernels::Conv2dBackwardBnInput", conv2d_bn_input,
-                                                with_bn_input(dense_backward.parameters)};
+                                                with_bn_input(conv2d_backward.parameters)};
 const kernel_signature max_pool2d_forward{
     "kernels::MaxPool2dForward", pooling, {{"const float*", "x"}, {"std::size_t", "rows"}, {"float*", "y"}}};
 const kernel_signature max_pool2d_backward{

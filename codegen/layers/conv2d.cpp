@@ -144,6 +144,32 @@ call training_forward_call(const conv2d_parameters& layer, const step& s, plan_b
                                                              chunk_part(chunk_statistics_records(bn, layer.filters))}));
 }
 
+// Where the input gradient is a forward convolution (window_geometry.hpp), its flipped kernel: formed once per step by
+// a task beside the forward's chunks (the kernel changes only in the optimizer's update), read by every chunk's
+// backward. Empty where backward reads none.
+std::optional<storage> flipped_kernel(const conv2d_parameters& layer, const step& s, plan_builder& b) {
+    if (!s.needs_input_grad || !kernels::input_gradient_is_forward_convolution(layer.window, layer.filters)) return {};
+    storage flipped = plan_builder::variable(*s.layer, "kernel");
+    flipped.name = s.layer->name + "_flipped_kernel";
+    flipped.size = extent::fixed;
+    flipped.what = "the kernel flipped for the input gradient as a forward convolution, formed once a step";
+    const kernels::window_geometry& g = layer.window;
+    const std::size_t flip =
+        b.add_kernel({"conv2d_flip_f32_" + window_suffix(g) + fmt::format("_f{}", layer.filters),
+                      &signatures::conv2d_flip_kernel,
+                      {{window_name}, {std::to_string(layer.filters)}},
+                      fmt::format("kernel [{0}, {1}, {2}, {3}] -> flipped [{0}, {1}, {3}, {2}]", g.window_h, g.window_w,
+                                  g.channels, layer.filters),
+                      covers_of(s),
+                      "the input gradient's kernel: both spatial axes reversed, the channel axes swapped",
+                      window_declaration(g)});
+    b.forward({.id = s.layer->name + ".flip_kernel",
+               .when = phase::task,
+               .comment = "the kernel for " + s.layer->name + "'s input gradient (a forward convolution of dz)",
+               .action = b.kernel_call(flip, {whole(plan_builder::variable(*s.layer, "kernel")), whole(flipped)})});
+    return flipped;
+}
+
 }  // namespace
 
 bool makes_step(const conv2d_parameters&) { return true; }
@@ -175,6 +201,7 @@ void plan_training(const conv2d_parameters& layer, const step& s, plan_builder& 
                                 layer.window.channels, layer.filters),
                     "backward of the above; the activation's derivative from its output", b));
     const storage kernel = plan_builder::variable(*s.layer, "kernel");
+    const std::optional<storage> flipped = flipped_kernel(layer, s, b);
     const storage dkernel = plan_builder::variable_gradient(*s.layer, "kernel");
     std::vector<reduction> merges = {{dkernel, plan_builder::partials_of(dkernel)}};
     argument dbias = value("nullptr");
@@ -191,8 +218,8 @@ void plan_training(const conv2d_parameters& layer, const step& s, plan_builder& 
               bwd, joined(input_arguments(s, b),
                           {s.activation == activation_kind::linear ? value("nullptr") : rows_of(b.buffer(s.out), out),
                            rows_of(b.gradient(s.out), out), row_count(), whole(kernel),
-                           chunk_slot(dkernel, merges.front().partials), dbias,
-                           s.needs_input_grad ? rows_of(b.gradient(s.in), in) : value("nullptr")})),
+                           flipped ? whole(*flipped) : value("nullptr"), chunk_slot(dkernel, merges.front().partials),
+                           dbias, s.needs_input_grad ? rows_of(b.gradient(s.in), in) : value("nullptr")})),
           .merges = merges}});
 }
 

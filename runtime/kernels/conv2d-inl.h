@@ -8,19 +8,24 @@
 //             alignment; rows may be 0.
 //   ensures:  y = Act(conv(x) + bias), the window sliding with G's strides over x padded with zeros (same padding:
 //             G.pad_top() / G.pad_left() before, the rest after). Act is element-wise (softmax is refused).
-// Conv2dBackward<G, Filters, Act, UseBias>(x, y, dy, rows, kernel, dkernel, dbias, dx)
+// Conv2dFlipKernel<G, Filters>(kernel, flipped_kernel)
+//   requires: kernel as Conv2dForward's; flipped_kernel [window_h * window_w * Filters * channels], overlapping it not.
+//   ensures:  flipped_kernel is what Conv2dBackward reads where dx is a forward convolution (below): kernel with both
+//             spatial axes reversed and each tap's [channels, Filters] block transposed.
+// Conv2dBackward<G, Filters, Act, UseBias>(x, y, dy, rows, kernel, flipped_kernel, dkernel, dbias, dx)
 //   requires: as DenseBackward (dense-inl.h): y the forward output (nullptr allowed when Act is linear); dy [rows,
-//             out_height, out_width, Filters] is dL/dy; dkernel shaped as kernel; dbias [Filters], nullptr when
-//             !UseBias; dx shaped as x, or nullptr. The outputs overlap no input and one another.
+//             out_height, out_width, Filters] is dL/dy; flipped_kernel Conv2dFlipKernel's output for kernel when dx
+//             is computed and input_gradient_is_forward_convolution(G, Filters) (window_geometry.hpp), else unread
+//             (nullptr allowed); dkernel shaped as kernel; dbias [Filters], nullptr when !UseBias; dx shaped as x, or
+//             nullptr. The outputs overlap no input and one another.
 //   ensures:  dy holds dz = dy * Act'(z) (DerivativeFromOutput of y); dkernel = sum over rows and output positions
 //             of patch^T dz; dbias = the sum of dz over rows and positions; dx = the input gradient, 0 where no
 //             window reaches, not computed when dx == nullptr. Gradients are overwritten, never accumulated; rows == 0
 //             gives zero dkernel and dbias. Every sample's y and dx are computed on their own, in an order fixed by
 //             G: bit-identical however the rows are split into calls (dkernel and dbias are per-call sums).
-// Neither reads or writes outside its arrays. Conv2dForward never allocates on the heap (stack tiles of at most 32
-// KiB); neither does Conv2dBackward, except that where dx is a forward convolution (below) the flipped kernel
-// (window_h * window_w * channels * Filters floats) lives in the calling thread's scratch buffer (thread_scratch.hpp),
-// allocated only when the thread first needs one that large; it may then throw std::bad_alloc.
+// None reads or writes outside its arrays or allocates on the heap (stack tiles of at most 32 KiB), so none throws.
+// The flipped kernel is the caller's because it is the same for every chunk of a step: the generated training forms
+// it once per step, as a task beside the forward's chunks.
 //
 // Design: everything goes through gemm-inl.h's register-blocked micro-kernel (acc[R rows][C vectors] += A(i, p) *
 // B(p, columns)), with the patch (window_h x window_w x channels, Keras's kernel row order) as the depth:
@@ -32,8 +37,8 @@
 //            B = dz, summed over the tile's pixels in registers, then added to dkernel; the tile's dz = dy * Act' and
 //            its bias sums are formed just before, while its rows are in cache (conv2d_backward-inl.h).
 //   dx       stride 1, same padding, odd windows, more channels than a vector's lanes: the forward's ForwardSample
-//            run on dz with the kernel flipped in both spatial axes and its channel axes swapped, formed once per
-//            call; each dx value is written once. Otherwise dpatch = dz . kernel^T through a transposed kernel tile,
+//            run on dz with the flipped kernel (both spatial axes reversed, the channel axes swapped); each dx value
+//            is written once. Otherwise dpatch = dz . kernel^T through a transposed kernel tile,
 //            then col2im adds into dx zeroed first (conv2d_backward-inl.h).
 // The forward activation is an element-wise pass (dense-inl.h's).
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
@@ -55,7 +60,6 @@
 #include "runtime/kernels/dense-inl.h"
 #include "runtime/kernels/gemm-inl.h"
 #include "runtime/kernels/simd_columns-inl.h"
-#include "runtime/kernels/thread_scratch.hpp"
 #include "runtime/kernels/window_geometry.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -123,17 +127,14 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
 }
 
 // dx [rows, G.height, G.width, G.channels] from dz [rows, out_height, out_width, Filters] as the forward convolution
-// of dz with the kernel flipped once per call into the thread's scratch buffer (conv2d_backward-inl.h), each dx value
-// written once. Requires InputGradientIsForwardConvolution<G, Filters>().
+// of dz with the flipped kernel (FlipKernel, conv2d_backward-inl.h), each dx value written once. Requires
+// InputGradientIsForwardConvolution<G, Filters>().
 template <window_geometry G, std::size_t Filters>
 HWY_INLINE void InputGradientsAsForward(const float* HWY_RESTRICT dz, std::size_t rows,
-                                        const float* HWY_RESTRICT kernel, float* HWY_RESTRICT dx) {
+                                        const float* HWY_RESTRICT flipped, float* HWY_RESTRICT dx) {
     static_assert(InputGradientIsForwardConvolution<G, Filters>(), "dx is not a forward convolution here");
     constexpr window_geometry kDual = kInputGradientGeometry<G, Filters>;
     CheckGeometry<kDual>();
-    if (rows == 0) return;
-    float* HWY_RESTRICT flipped = ThreadScratch(kPatchFloats<G> * Filters);
-    FlipKernel<G, Filters>(kernel, flipped);
     for (std::size_t r = 0; r < rows; ++r) {
         ForwardSample<kDual, G.channels, /*UseBias=*/false>(dz + r * kOutputPixels<G> * Filters, flipped, nullptr,
                                                             dx + r * G.input_size());
@@ -144,9 +145,9 @@ HWY_INLINE void InputGradientsAsForward(const float* HWY_RESTRICT dz, std::size_
 // sample (zeroing, col2im).
 template <window_geometry G, std::size_t Filters>
 HWY_INLINE void InputGradients(const float* HWY_RESTRICT dz, std::size_t rows, const float* HWY_RESTRICT kernel,
-                               float* HWY_RESTRICT dx) {
+                               [[maybe_unused]] const float* HWY_RESTRICT flipped_kernel, float* HWY_RESTRICT dx) {
     if constexpr (kInputGradientIsForward<G, Filters>) {
-        InputGradientsAsForward<G, Filters>(dz, rows, kernel, dx);
+        InputGradientsAsForward<G, Filters>(dz, rows, flipped_kernel, dx);
     } else {
         for (std::size_t r = 0; r < rows; ++r) {
             InputGradient<G, Filters>(dz + r * kOutputPixels<G> * Filters, kernel, dx + r * G.input_size());
@@ -170,15 +171,20 @@ void Conv2dForward(const float* HWY_RESTRICT x, std::size_t rows, const float* H
     }
 }
 
+template <window_geometry G, std::size_t Filters>
+void Conv2dFlipKernel(const float* HWY_RESTRICT kernel, float* HWY_RESTRICT flipped_kernel) {
+    conv_detail::FlipKernel<G, Filters>(kernel, flipped_kernel);
+}
+
 template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias>
 void Conv2dBackward(const float* HWY_RESTRICT x, [[maybe_unused]] const float* HWY_RESTRICT y, float* HWY_RESTRICT dy,
-                    std::size_t rows, const float* HWY_RESTRICT kernel, float* HWY_RESTRICT dkernel,
-                    [[maybe_unused]] float* HWY_RESTRICT dbias, float* HWY_RESTRICT dx) {
+                    std::size_t rows, const float* HWY_RESTRICT kernel, const float* HWY_RESTRICT flipped_kernel,
+                    float* HWY_RESTRICT dkernel, [[maybe_unused]] float* HWY_RESTRICT dbias, float* HWY_RESTRICT dx) {
     conv_detail::CheckGeometry<G>();
     static_assert(Filters >= 1, "Conv2dBackward: Filters must be positive");
     static_assert(Act != activation_kind::softmax, "Conv2dBackward: softmax is not element-wise");
     conv_detail::KernelGradient<G, Filters, Act, UseBias>(x, y, dy, rows, dkernel, dbias);  // also dz and dbias
-    if (dx != nullptr) conv_detail::InputGradients<G, Filters>(dy, rows, kernel, dx);
+    if (dx != nullptr) conv_detail::InputGradients<G, Filters>(dy, rows, kernel, flipped_kernel, dx);
 }
 
 }  // namespace nnfuse::kernels::HWY_NAMESPACE

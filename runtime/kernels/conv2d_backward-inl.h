@@ -224,9 +224,7 @@ HWY_INLINE void KernelGradient(const float* HWY_RESTRICT x, const float* HWY_RES
 // patch must also fit the forward's band (CheckGeometry).
 template <window_geometry G, std::size_t Filters>
 constexpr bool InputGradientIsForwardConvolution() {
-    const bool symmetric_padding = G.same_padding && G.window_h % 2 == 1 && G.window_w % 2 == 1;
-    const bool dual_patch_fits = G.window_h * G.window_w * Filters <= kBandFloats;
-    return G.stride_h == 1 && G.stride_w == 1 && symmetric_padding && dual_patch_fits;
+    return input_gradient_is_forward_convolution(G, Filters);  // window_geometry.hpp: the generator decides with it
 }
 // Conv2dBackward takes that path only when dx's channels (the forward's output columns, along which its vectors run)
 // span more than one vector: with one or less its register blocks are a single vector wide, and the scatter, whose

@@ -7,8 +7,8 @@
 // Conv2dForwardBnInput<G, Filters, Act, UseBias, BnAct, Scale, Center>(x, bn, rows, kernel, bias, y)
 // Conv2dForwardWithMomentsBnInput<G, Filters, Act, UseBias, BnAct, Scale, Center>(x, bn, rows, kernel, bias, y,
 //   moments)
-// Conv2dBackwardBnInput<G, Filters, Act, UseBias, BnAct, Scale, Center>(x, bn, y, dy, rows, kernel, dkernel, dbias,
-//   dx)
+// Conv2dBackwardBnInput<G, Filters, Act, UseBias, BnAct, Scale, Center>(x, bn, y, dy, rows, kernel, flipped_kernel,
+//   dkernel, dbias, dx)
 //   requires: x is the BN's input (its pre-normalization map, [rows, G.height, G.width, G.channels]); G.width *
 //             G.channels <= kBnInputMaxRowFloats (bn_input_limits.hpp); otherwise as Conv2dForward,
 //             Conv2dForwardWithMoments and Conv2dBackward (conv2d-inl.h, conv2d_bn_moments-inl.h).
@@ -18,8 +18,7 @@
 // Bit-identity holds because each value goes through bn_detail::NormalizeValue with the constants formed as
 // bn_detail::ColumnNormalizer forms them. The per-channel constants, repeated over one input row so that a span
 // starting inside a pixel reads them at its own offset with whole vectors, live on the stack (3 x width x channels
-// floats); the only heap use is Conv2dBackward's (the flipped kernel of dx as a forward convolution, which may throw
-// bad_alloc). Include inside HWY_NAMESPACE machinery like any Highway -inl.h.
+// floats); nothing is allocated on the heap. Include inside HWY_NAMESPACE machinery like any Highway -inl.h.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_CONV2D_BN_INPUT_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef NNFUSE_RUNTIME_KERNELS_CONV2D_BN_INPUT_INL_H_
@@ -150,14 +149,14 @@ void Conv2dBackwardBnInput(const float* HWY_RESTRICT x, const float* HWY_RESTRIC
                            const float* HWY_RESTRICT inv_std, const float* HWY_RESTRICT gamma,
                            const float* HWY_RESTRICT beta, [[maybe_unused]] const float* HWY_RESTRICT y,
                            float* HWY_RESTRICT dy, std::size_t rows, const float* HWY_RESTRICT kernel,
-                           float* HWY_RESTRICT dkernel, [[maybe_unused]] float* HWY_RESTRICT dbias,
-                           float* HWY_RESTRICT dx) {
+                           const float* HWY_RESTRICT flipped_kernel, float* HWY_RESTRICT dkernel,
+                           [[maybe_unused]] float* HWY_RESTRICT dbias, float* HWY_RESTRICT dx) {
     conv_detail::CheckGeometry<G>();
     static_assert(Act != activation_kind::softmax, "Conv2dBackwardBnInput: softmax is not element-wise");
     conv_detail::KernelGradient<G, Filters, Act, UseBias>(
         x, y, dy, rows, dkernel, dbias,
         conv_detail::NormalizingSpanCopy<G, BnAct, Scale, Center>({batch_mean, inv_std, gamma, beta}));
-    if (dx != nullptr) conv_detail::InputGradients<G, Filters>(dy, rows, kernel, dx);  // dy now holds dz
+    if (dx != nullptr) conv_detail::InputGradients<G, Filters>(dy, rows, kernel, flipped_kernel, dx);  // dy: dz now
 }
 
 }  // namespace nnfuse::kernels::HWY_NAMESPACE

@@ -46,7 +46,7 @@ inline constexpr std::size_t kOutputPixels = G.out_height() * G.out_width();
 
 // Stack tiles: the bands of input rows of the forward and the kernel gradient (32 KiB, L1), the transposed kernel
 // slice of dx (16 KiB).
-inline constexpr std::size_t kBandFloats = 8192;
+inline constexpr std::size_t kBandFloats = conv_band_floats;
 inline constexpr std::size_t kKernelTileFloats = 4096;
 
 // Output pixels of one band segment (the forward's and the kernel gradient's): the most (up to a whole output row)

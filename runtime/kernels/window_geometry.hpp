@@ -36,4 +36,17 @@ struct window_geometry {
     constexpr std::size_t input_size() const { return height * width * channels; }  // floats per sample
 };
 
+// Floats of the convolutions' stack band of input rows (32 KiB, L1): conv2d_windows-inl.h's kBandFloats.
+inline constexpr std::size_t conv_band_floats = 8192;
+
+// Whether a Conv2D of `filters` filters over g computes its input gradient as the forward convolution of dz with the
+// kernel flipped (conv2d_backward-inl.h's InputGradientIsForwardConvolution: stride 1, same padding with odd windows,
+// the dual patch within the band). Where it is, the generated training flips the kernel once per step
+// (Conv2dFlipKernel) and passes the result to Conv2dBackward.
+constexpr bool input_gradient_is_forward_convolution(const window_geometry& g, std::size_t filters) {
+    const bool symmetric_padding = g.same_padding && g.window_h % 2 == 1 && g.window_w % 2 == 1;
+    const bool dual_patch_fits = g.window_h * g.window_w * filters <= conv_band_floats;
+    return g.stride_h == 1 && g.stride_w == 1 && symmetric_padding && dual_patch_fits;
+}
+
 }  // namespace nnfuse::kernels

@@ -181,6 +181,40 @@ TEST_CASE("a BN whose output only a conv2d reads is applied by that conv2d in tr
     }
 }
 
+TEST_CASE("the input gradient's flipped kernel is formed once a step, where dx is a forward convolution",
+          "[codegen][conv]") {
+    const auto layers = cg::describe(fashion_mnist_cnn::model);
+    const cg::model_plan plan = cg::make_plan(layers, cg::describe_loss(fashion_mnist_cnn::model));
+    const auto& t = plan.train_step;
+    const auto has = [](const std::vector<cg::statement>& statements, const std::string& id) {
+        return std::any_of(statements.begin(), statements.end(), [&](const cg::statement& s) { return s.id == id; });
+    };
+    // The first conv2d forms no input gradient: no flip, and its backward reads none.
+    CHECK_FALSE(has(t, "conv2d.flip_kernel"));
+    CHECK(argument_for(t[index_of(t, "conv2d.backward")], "flipped_kernel").text == "nullptr");
+    for (const std::string conv : {"conv2d_1", "conv2d_2", "conv2d_3"}) {
+        INFO(conv);
+        const std::size_t flip = index_of(t, conv + ".flip_kernel");
+        // A task beside the forward's chunks (once per step), before the backward that reads its output.
+        CHECK(t[flip].when == cg::phase::task);
+        CHECK(index_of(t, conv + ".forward") < flip);
+        CHECK(flip < index_of(t, conv + ".backward"));
+        CHECK(names(t[flip].inputs()) == std::vector<std::string>{conv + "_kernel"});
+        CHECK(names(t[flip].outputs()) == std::vector<std::string>{conv + "_flipped_kernel"});
+        const cg::statement& back = t[index_of(t, conv + ".backward")];
+        CHECK(argument_for(back, "flipped_kernel").target->name == conv + "_flipped_kernel");
+    }
+    CHECK(callee(plan, t[index_of(t, "conv2d_3.flip_kernel")]) == "conv2d_flip_f32_h14w14c64_k3x3_same_f64");
+    // Inference takes no gradient.
+    for (const cg::statement& s : plan.forward_infer) CHECK_FALSE(s.id.ends_with(".flip_kernel"));
+    // A strided conv2d's dx stays the scatter: small_cnn's conv2d_1 (stride 2) flips nothing.
+    const cg::model_plan small =
+        cg::make_plan(cg::describe(test_models::small_cnn), cg::describe_loss(test_models::small_cnn));
+    CHECK_FALSE(has(small.train_step, "conv2d_1.flip_kernel"));
+    CHECK(argument_for(small.train_step[index_of(small.train_step, "conv2d_1.backward")], "flipped_kernel").text ==
+          "nullptr");
+}
+
 TEST_CASE("conv2d kernels: Keras's glorot fans and their (kh, kw, in, out) shape", "[codegen][conv]") {
     const auto layers = cg::describe(test_models::small_cnn);
     const cg::model_plan plan = cg::make_plan(layers, cg::describe_loss(test_models::small_cnn));

@@ -171,12 +171,14 @@ inline ConvProblem MakeConvProblem(const ConvShape& s, std::size_t rows, std::ui
 
 using ConvForwardFn = void (*)(const float* x, std::size_t rows, const float* kernel, const float* bias, float* y);
 using ConvBackwardFn = void (*)(const float* x, const float* y, float* dy, std::size_t rows, const float* kernel,
-                                float* dkernel, float* dbias, float* dx);
+                                const float* flipped_kernel, float* dkernel, float* dbias, float* dx);
+using ConvFlipFn = void (*)(const float* kernel, float* flipped_kernel);
 
 struct ConvEntry {
     ConvShape shape;
     ConvForwardFn forward;
-    ConvBackwardFn backward;  // nullptr in tables of forward tests
+    ConvBackwardFn backward = nullptr;  // nullptr in tables of forward tests
+    ConvFlipFn flip = nullptr;          // Conv2dFlipKernel, with backward
 };
 
 struct ConvTable {

@@ -36,12 +36,19 @@ static_assert(!conv_detail::kInputGradientIsForward<kSame3x3C1, 32> &&
               !conv_detail::kInputGradientIsForward<kSameManyFilters, 911> &&
               !conv_detail::kInputGradientIsForward<kMixed, 17>);
 
-// conv_detail::InputGradientsAsForward for every tested shape where dx is a forward convolution, also where
-// Conv2dBackward keeps the scatter (few channels), so that the flipped kernel is tested at C = 1 and 3 too.
+// conv_detail::InputGradientsAsForward, with the kernel flipped by Conv2dFlipKernel, for every tested shape where dx
+// is a forward convolution, also where Conv2dBackward keeps the scatter (few channels), so that the flipped kernel is
+// tested at C = 1 and 3 too.
+template <window_geometry G, std::size_t F>
+void FlipAndRunInputGradientsAsForward(const float* dz, std::size_t rows, const float* kernel, float* dx) {
+    GuardedArray<float> flipped(conv_detail::kPatchFloats<G> * F, kUnwritten);
+    kernels::HWY_NAMESPACE::Conv2dFlipKernel<G, F>(kernel, flipped.data());
+    conv_detail::InputGradientsAsForward<G, F>(dz, rows, flipped.data(), dx);
+}
 template <window_geometry G, std::size_t F>
 constexpr ConvInputGradientFn InputGradientAsForwardOrNull() {
     if constexpr (conv_detail::InputGradientIsForwardConvolution<G, F>()) {
-        return &conv_detail::InputGradientsAsForward<G, F>;
+        return &FlipAndRunInputGradientsAsForward<G, F>;
     } else {
         return nullptr;
     }
@@ -55,10 +62,11 @@ ConvInputGradientTable InputGradientsAsForwardKernels() {
 
 ConvTable ConvBackwardKernels() {
     using enum activation_kind;
-#define NNFUSE_CONV_BACKWARD_ENTRY(G, F, A, B)           \
-    {{G, F, A, B},                                       \
-     &kernels::HWY_NAMESPACE::Conv2dForward<G, F, A, B>, \
-     &kernels::HWY_NAMESPACE::Conv2dBackward<G, F, A, B>},
+#define NNFUSE_CONV_BACKWARD_ENTRY(G, F, A, B)            \
+    {{G, F, A, B},                                        \
+     &kernels::HWY_NAMESPACE::Conv2dForward<G, F, A, B>,  \
+     &kernels::HWY_NAMESPACE::Conv2dBackward<G, F, A, B>, \
+     &kernels::HWY_NAMESPACE::Conv2dFlipKernel<G, F>},
     static const ConvEntry entries[] = {NNFUSE_CONV_TEST_KERNELS(NNFUSE_CONV_BACKWARD_ENTRY)};
 #undef NNFUSE_CONV_BACKWARD_ENTRY
     return {HWY_TARGET, entries, sizeof(entries) / sizeof(entries[0])};
@@ -90,8 +98,18 @@ struct BackwardResult {
     std::vector<float> dz, dkernel, dbias, dx;
 };
 
+// The flipped kernel Conv2dBackward reads where dx is a forward convolution, made by the entry's Conv2dFlipKernel; an
+// empty array (any access crashes) elsewhere, where the contract lets the caller pass nullptr.
+GuardedArray<float> FlippedKernel(const ConvEntry& entry, const GuardedArray<float>& kernel) {
+    const ConvShape& s = entry.shape;
+    if (!kernels::input_gradient_is_forward_convolution(s.g, s.filters)) return GuardedArray<float>(0);
+    GuardedArray<float> flipped(s.KernelSize(), kUnwritten);
+    entry.flip(kernel.data(), flipped.data());
+    return flipped;
+}
+
 // Runs the backward kernel on rows [first_row, first_row + rows) of the problem. Outputs start as NaN.
-BackwardResult RunBackward(ConvBackwardFn run, const ConvProblem& p, const std::vector<float>& y_all,
+BackwardResult RunBackward(const ConvEntry& entry, const ConvProblem& p, const std::vector<float>& y_all,
                            std::size_t first_row, std::size_t rows, bool with_dx) {
     const ConvShape& s = p.shape;
     const auto slice = [&](const std::vector<float>& v, std::size_t per_row) {
@@ -104,8 +122,9 @@ BackwardResult RunBackward(ConvBackwardFn run, const ConvProblem& p, const std::
     const auto kernel = GuardedArray<float>::CopyOf(p.kernel);
     GuardedArray<float> dkernel(s.KernelSize(), kUnwritten), dbias(s.filters, kUnwritten);
     GuardedArray<float> dx(rows * s.InputSize(), kUnwritten);
-    run(x.data(), s.act == activation_kind::linear ? nullptr : y.data(), dy.data(), rows, kernel.data(), dkernel.data(),
-        s.use_bias ? dbias.data() : nullptr, with_dx ? dx.data() : nullptr);
+    const auto flipped = FlippedKernel(entry, kernel);
+    entry.backward(x.data(), s.act == activation_kind::linear ? nullptr : y.data(), dy.data(), rows, kernel.data(),
+                   flipped.data(), dkernel.data(), s.use_bias ? dbias.data() : nullptr, with_dx ? dx.data() : nullptr);
     return {dy.ToVector(), dkernel.ToVector(), dbias.ToVector(), dx.ToVector()};
 }
 
@@ -179,7 +198,7 @@ TEST_CASE("Conv2dBackward matches a double-precision reference on every target",
             ForEachTargetTable(Table, [&](const ConvTable& kernels) {
                 for (const bool with_dx : {true, false}) {
                     INFO((with_dx ? "with dx" : "dx == nullptr"));
-                    const BackwardResult result = RunBackward(kernels.entries[c].backward, p, y, 0, rows, with_dx);
+                    const BackwardResult result = RunBackward(kernels.entries[c], p, y, 0, rows, with_dx);
                     CheckWithin(
                         "dz (in dy)", ref.dz.size(), [&](std::size_t i) { return result.dz[i]; },
                         [&](std::size_t i) { return ref.dz[i]; }, [&](std::size_t i) { return ref.dz_tolerance[i]; });
@@ -275,7 +294,7 @@ TEST_CASE("Conv2dBackward agrees with finite differences of sum(g * conv(x)) on 
             }
         }
         ForEachTargetTable(Table, [&](const ConvTable& kernels) {
-            const BackwardResult result = RunBackward(kernels.entries[c].backward, p, y, 0, kRows, true);
+            const BackwardResult result = RunBackward(kernels.entries[c], p, y, 0, kRows, true);
             const std::vector<float>* gradients[3] = {&result.dx, &result.dkernel, &result.dbias};
             const char* names[3] = {"dx", "dkernel", "dbias"};
             for (int which = 0; which < 3; ++which) {
@@ -322,7 +341,7 @@ TEST_CASE("Conv2dBackward agrees with differences of the float forward on every 
             const std::vector<double> z =
                 ConvPreActivations(s, kRows, ToDouble(p.x), ToDouble(p.kernel), ToDouble(p.bias)).z;
             const std::vector<float> y = ReferenceOutput(p, z);
-            const BackwardResult result = RunBackward(entry.backward, p, y, 0, kRows, true);
+            const BackwardResult result = RunBackward(entry, p, y, 0, kRows, true);
             const ReferenceGradients ref = ComputeReference(p, z, y);
             for (const bool of_kernel : {false, true}) {
                 const auto& indices = of_kernel ? kernel_samples : x_samples;
@@ -361,7 +380,7 @@ TEST_CASE("Conv2dBackward split into two calls: same dz and dx bits, dkernel and
         const std::vector<float> y = ReferenceOutput(p, z);
         const ReferenceGradients ref = ComputeReference(p, z, y);
         ForEachTargetTable(Table, [&](const ConvTable& kernels) {
-            const ConvBackwardFn run = kernels.entries[c].backward;
+            const ConvEntry& run = kernels.entries[c];
             const BackwardResult whole = RunBackward(run, p, y, 0, kRows, true);
             for (const std::size_t split : {1, 2}) {
                 INFO("split after row " << split);
@@ -404,7 +423,8 @@ TEST_CASE("Conv2dBackward with no rows gives zero parameter gradients", "[conv][
             const GuardedArray<float> x(0), y(0);  // empty arrays point at their guard page: any access crashes
             GuardedArray<float> dy(0), dx(0);
             GuardedArray<float> dkernel(s.KernelSize(), kUnwritten), dbias(s.filters, kUnwritten);
-            kernels.entries[c].backward(x.data(), y.data(), dy.data(), 0, kernel.data(), dkernel.data(),
+            const auto flipped = FlippedKernel(kernels.entries[c], kernel);
+            kernels.entries[c].backward(x.data(), y.data(), dy.data(), 0, kernel.data(), flipped.data(), dkernel.data(),
                                         s.use_bias ? dbias.data() : nullptr, dx.data());
             CHECK(std::all_of(dkernel.data(), dkernel.data() + dkernel.size(), [](float v) { return v == 0.0f; }));
             if (s.use_bias) {

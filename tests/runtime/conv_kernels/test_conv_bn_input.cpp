@@ -24,7 +24,8 @@ using BnMomentsFn = void (*)(const float* x, const float* const* bn, std::size_t
 using PlainMomentsFn = void (*)(const float* x, std::size_t rows, const float* kernel, const float* bias, float* y,
                                 float* moments);
 using BnBackwardFn = void (*)(const float* x, const float* const* bn, const float* y, float* dy, std::size_t rows,
-                              const float* kernel, float* dkernel, float* dbias, float* dx);
+                              const float* kernel, const float* flipped_kernel, float* dkernel, float* dbias,
+                              float* dx);
 using NormalizeFn = void (*)(const float* x, std::size_t rows, const float* mean, const float* inv_std,
                              const float* gamma, const float* beta, float* y);
 using SumsFn = void (*)(const float* x, const float* y, const float* dy, std::size_t rows, const float* mean,
@@ -44,6 +45,7 @@ struct BnInputEntry {
     PlainMomentsFn plain_with_moments;
     BnBackwardFn backward;
     ConvBackwardFn plain_backward;
+    ConvFlipFn flip;
     NormalizeFn normalize;
     SumsFn sums;
     SumsFromXFn sums_from_x;
@@ -78,9 +80,9 @@ void WithMoments(const float* x, const float* const* bn, std::size_t rows, const
 }
 template <window_geometry G, std::size_t F, activation_kind Act, bool B, activation_kind BnAct, bool S, bool C>
 void Backward(const float* x, const float* const* bn, const float* y, float* dy, std::size_t rows, const float* kernel,
-              float* dkernel, float* dbias, float* dx) {
-    k::Conv2dBackwardBnInput<G, F, Act, B, BnAct, S, C>(x, bn[0], bn[1], bn[2], bn[3], y, dy, rows, kernel, dkernel,
-                                                        dbias, dx);
+              const float* flipped_kernel, float* dkernel, float* dbias, float* dx) {
+    k::Conv2dBackwardBnInput<G, F, Act, B, BnAct, S, C>(x, bn[0], bn[1], bn[2], bn[3], y, dy, rows, kernel,
+                                                        flipped_kernel, dkernel, dbias, dx);
 }
 template <std::size_t Channels, activation_kind BnAct, bool S, bool C>
 void SumsFromX(const float* x, const float* dy, std::size_t rows, const float* const* bn, float* sums) {
@@ -105,6 +107,7 @@ BnInputTable ConvBnInputKernels() {
      &k::Conv2dForwardWithMoments<G, F, linear, B>,      \
      &Backward<G, F, Act, B, BnAct, S, C>,               \
      &k::Conv2dBackward<G, F, Act, B>,                   \
+     &k::Conv2dFlipKernel<G, F>,                         \
      &k::BnNormalizeChunk<G.channels, BnAct, S, C>,      \
      &k::BnChunkGradientSums<G.channels, BnAct>,         \
      &SumsFromX<G.channels, BnAct, S, C>,                \
@@ -213,10 +216,12 @@ TEST_CASE(
                 GuardedArray<float> dkernel(s.KernelSize(), kUnwritten), plain_dkernel(s.KernelSize(), kUnwritten);
                 GuardedArray<float> dbias(s.filters, kUnwritten), plain_dbias(s.filters, kUnwritten);
                 GuardedArray<float> dx(x.size(), kUnwritten), plain_dx(x.size(), kUnwritten);
-                e.backward(x.data(), bn.data(), plain_y.data(), dy.data(), rows, kernel.data(), dkernel.data(),
-                           s.use_bias ? dbias.data() : nullptr, dx.data());
-                e.plain_backward(v.data(), plain_y.data(), plain_dy.data(), rows, kernel.data(), plain_dkernel.data(),
-                                 s.use_bias ? plain_dbias.data() : nullptr, plain_dx.data());
+                GuardedArray<float> flipped(s.KernelSize(), kUnwritten);
+                e.flip(kernel.data(), flipped.data());
+                e.backward(x.data(), bn.data(), plain_y.data(), dy.data(), rows, kernel.data(), flipped.data(),
+                           dkernel.data(), s.use_bias ? dbias.data() : nullptr, dx.data());
+                e.plain_backward(v.data(), plain_y.data(), plain_dy.data(), rows, kernel.data(), flipped.data(),
+                                 plain_dkernel.data(), s.use_bias ? plain_dbias.data() : nullptr, plain_dx.data());
                 CHECK(DifferingFloats(dkernel.data(), plain_dkernel.data(), dkernel.size()) == 0);
                 CHECK(DifferingFloats(dy.data(), plain_dy.data(), dy.size()) == 0);
                 CHECK(DifferingFloats(dx.data(), plain_dx.data(), dx.size()) == 0);
