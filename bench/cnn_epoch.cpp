@@ -2,13 +2,13 @@
 // [Conv2D 3x3 -> BN -> ReLU] x 2 -> MaxPool 2x2, twice (32 then 64 filters), Flatten -> Dense(10)) on
 // the real Fashion-MNIST (60,000 samples), through the generated Net and the trainer, as a user runs it (Adam,
 // lr 1e-3, shuffled, Keras's BN settings: momentum 0.99, epsilon 1e-3).
-//   build/bench/cnn_epoch --benchmark_filter=/6400/         (the quick rows: the first 6,400 samples, nnfuse ~6 s a
-//   row) build/bench/cnn_epoch --benchmark_filter=/60000/64/     (whole epochs at batch 64, nnfuse ~55-75 s a row)
+//   build/bench/cnn_epoch --benchmark_filter=/6400/      (the quick rows: the first 6,400 samples, a few seconds each)
+//   build/bench/cnn_epoch --benchmark_filter=/60000/64/  (whole epochs at batch 64, tens of seconds each)
 // Rows: BM_cnn_epoch/<samples>/<batch>/<threads>: one fit epoch over the first <samples> training rows (60000: the
 // whole set; 6400: a tenth, nnfuse::first_rows, for a quick run). The time is one epoch (Iterations(1): an epoch is
 // long enough to time once; --benchmark_repetitions=N gives the median of N), items/s is samples per second, so the
-// quick and the whole rows compare directly. A batch of 64 is one chunk (runtime/parallel/chunk_runner.hpp) and
-// runs on one thread whatever the count; 256 is four chunks, which two threads share.
+// quick and the whole rows compare directly. The model's chunks are 8 rows (a convolutional sample is heavy:
+// codegen/plan.hpp's chunk_rows), so a batch of 64 is eight chunks, which the threads share.
 // The same data is reused across rows; each row builds and initializes its own Net (seed 42).
 // With -Dcompare=true, BM_libtorch_cnn_epoch rows of the same model in libtorch follow
 // (bench/compare/cnn_epoch_libtorch.cpp). Where nnfuse's time goes: bench/conv_kernels times the Conv2D products
