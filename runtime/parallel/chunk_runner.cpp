@@ -141,9 +141,7 @@ void chunk_runner::run_on_workers(std::size_t chunks, std::size_t items, call_fn
     ticket_.store(generation << 32 | closed_job, std::memory_order_relaxed);
     // done_ counted every item after its body returned or threw: no worker touches error_ any more.
     if (failed_item_.load(std::memory_order_acquire) != no_failed_item) {
-        std::exception_ptr error = std::move(error_);
-        error_ = nullptr;
-        std::rethrow_exception(std::move(error));
+        std::rethrow_exception(std::exchange(error_, nullptr));
     }
 }
 

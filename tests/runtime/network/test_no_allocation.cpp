@@ -3,7 +3,7 @@
 // aligned ones, which operator new, std::vector and Highway's AllocateAligned all end in) to count calls, and fit's
 // on_batch_end marks where each step ends. Everything between two consecutive batch ends (widening the next batch,
 // forward, loss, backward, the optimizer update) must allocate nothing once the first steps have built the
-// optimizer's state and each thread's scratch, with 1 thread and with 2.
+// optimizer's state, with 1 thread and with 2.
 // Under AddressSanitizer (scripts/check --sanitize), which owns malloc, only operator new is counted.
 #include <catch2/catch.hpp>
 
@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
+#include <initializer_list>
+#include <memory>
 #include <new>
 #include <vector>
 
@@ -132,6 +134,6 @@ TEST_CASE("a training step allocates nothing: the reference MLP", "[network][all
 }
 
 TEST_CASE("a training step allocates nothing: the convolutional sample", "[network][allocation]") {
-    // Batch 24 is three 8-row chunks: on 2 threads the worker takes one and grows its scratch in the first steps.
+    // Batch 24 is three 8-row chunks, so on 2 threads the worker runs chunks (and the flipped kernels' tasks) too.
     check_steps_allocate_nothing<nnfuse::generated::fashion_mnist_cnn::Net>({24, 70});
 }
