@@ -39,6 +39,7 @@ extern const kernel_signature conv2d_forward, conv2d_forward_with_moments, conv2
 extern const kernel_signature conv2d_forward_bn_input, conv2d_forward_with_moments_bn_input, conv2d_backward_bn_input;
 extern const kernel_signature max_pool2d_forward, max_pool2d_backward, average_pool2d_forward, average_pool2d_backward,
     global_average_pool2d_forward, global_average_pool2d_backward;
+extern const kernel_signature max_pool2d_forward_bn_input, max_pool2d_backward_bn_input;
 extern const kernel_signature bn_forward_infer, bn_forward_train, bn_backward, bn_backward_frozen;
 extern const kernel_signature bn_chunk_moments, bn_merge_chunk_moments, bn_normalize_rows;
 extern const kernel_signature bn_merge_group_moments, bn_merge_group_gradients;

@@ -1,6 +1,6 @@
-// The signatures of the matrix-product layers' kernels (dense, Conv2D with its BN fusions) and pooling, declared in
-// kernel_signatures.hpp. They live in one file because the convolution's lists are built from the dense layer's (the
-// order of initialization across files is unspecified).
+// The signatures of the matrix-product layers' kernels (dense, Conv2D with its BN fusions) and pooling (max pooling's
+// BN fusion too), declared in kernel_signatures.hpp. They live in one file because the convolution's lists are built
+// from the dense layer's (the order of initialization across files is unspecified).
 #include "codegen/kernel_signatures.hpp"
 
 #include <algorithm>
@@ -13,6 +13,7 @@ constexpr const char* conv2d = "runtime/kernels/conv2d-inl.h";
 constexpr const char* conv2d_moments = "runtime/kernels/conv2d_bn_moments-inl.h";
 constexpr const char* conv2d_bn_input = "runtime/kernels/conv2d_bn_input-inl.h";
 constexpr const char* pooling = "runtime/kernels/pooling-inl.h";
+constexpr const char* pooling_bn_input = "runtime/kernels/pooling_bn_input-inl.h";
 }  // namespace
 
 const kernel_signature dense_forward{"kernels::DenseForward",
@@ -63,7 +64,8 @@ std::vector<kernel_parameter> with_flipped_kernel(std::vector<kernel_parameter> 
 const kernel_signature conv2d_backward{"kernels::Conv2dBackward", conv2d,
                                        with_flipped_kernel(dense_backward.parameters)};
 namespace {
-// x, then the BN's constants the convolution applies as it reads x (conv2d_bn_input-inl.h), then `rest`.
+// x, then the BN's constants the layer applies as it reads x (conv2d_bn_input-inl.h, pooling_bn_input-inl.h), then
+// `rest`.
 std::vector<kernel_parameter> with_bn_input(const std::vector<kernel_parameter>& parameters) {
     std::vector<kernel_parameter> result{parameters.front(),
                                          {"const float*", "batch_mean"},
@@ -86,6 +88,10 @@ const kernel_signature max_pool2d_backward{
     "kernels::MaxPool2dBackward",
     pooling,
     {{"const float*", "x"}, {"const float*", "y"}, {"const float*", "dy"}, {"std::size_t", "rows"}, {"float*", "dx"}}};
+const kernel_signature max_pool2d_forward_bn_input{"kernels::MaxPool2dForwardBnInput", pooling_bn_input,
+                                                   with_bn_input(max_pool2d_forward.parameters)};
+const kernel_signature max_pool2d_backward_bn_input{"kernels::MaxPool2dBackwardBnInput", pooling_bn_input,
+                                                    with_bn_input(max_pool2d_backward.parameters)};
 const kernel_signature average_pool2d_forward{"kernels::AveragePool2dForward", pooling, max_pool2d_forward.parameters};
 const kernel_signature average_pool2d_backward{
     "kernels::AveragePool2dBackward", pooling, {{"const float*", "dy"}, {"std::size_t", "rows"}, {"float*", "dx"}}};

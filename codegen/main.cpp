@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
             options.fold_bn_into_dense = false;
             options.fold_bn_into_conv_for_inference = false;
             options.bn_moments_in_conv_epilogue = false;
-            options.bn_applied_by_next_conv = false;
+            options.bn_applied_by_next_layer = false;
         } else {
             fmt::print(stderr,
                        "nnfuse-gen: unknown argument '{}'\nusage: nnfuse-gen --name NAME --templates DIR --out-dir DIR "

@@ -10,6 +10,7 @@
 #include "codegen/layers/conv_bn_input.hpp"
 #include "codegen/layers/conv_bn_moments.hpp"
 #include "codegen/layers/layer_module.hpp"
+#include "codegen/layers/pool2d.hpp"
 #include "codegen/losses/loss_module.hpp"
 #include "codegen/plan_passes.hpp"
 
@@ -205,19 +206,21 @@ void bn_moments_in_conv_epilogue(model_plan& plan) {
     }
 }
 
-// In training, a batch_norm whose output only a Conv2D reads is applied by that Conv2D as it copies its input into its
-// band: the BN's output map is never stored (nor read back), and the BN's backward recomputes it from the BN's input.
-void bn_applied_by_next_conv(model_plan& plan) {
+// In training, a batch_norm whose output only a Conv2D or a MaxPooling2D reads is applied by that layer as it reads
+// its input (the Conv2D as it copies it into its band, the pool as it compares): the BN's output map is never stored
+// (nor read back), and the BN's backward recomputes it from the BN's input.
+void bn_applied_by_next_layer(model_plan& plan) {
     for (std::size_t i = 0; i + 1 < plan.steps.size(); ++i) {
         step& bn = plan.steps[i];
-        step& conv = plan.steps[i + 1];
-        if (!layers::applied_by_next_conv(bn, conv) || steps_reading(plan, bn.out) != 1) continue;
+        step& next = plan.steps[i + 1];
+        const bool applies = layers::applied_by_next_conv(bn, next) || layers::applied_by_next_max_pool(bn, next);
+        if (!applies || steps_reading(plan, bn.out) != 1) continue;
         bn.bn_applied_by = i + 1;
-        conv.applies_bn_input_of = i;
+        next.applies_bn_input_of = i;
         plan.notes.push_back(
             fmt::format("{} applied by {} as it reads its input (training): {}'s output is never stored; its backward "
                         "recomputes it",
-                        bn.layer->name, conv.layer->name, bn.layer->name));
+                        bn.layer->name, next.layer->name, bn.layer->name));
     }
 }
 
@@ -310,7 +313,7 @@ model_plan make_plan(const std::vector<layer_description>& layers, const loss_de
     if (options.fold_bn_into_dense) fold_bn_into_dense(plan);
     if (options.fold_bn_into_conv_for_inference) fold_bn_into_conv_for_inference(plan);
     if (options.bn_moments_in_conv_epilogue) bn_moments_in_conv_epilogue(plan);
-    if (options.bn_applied_by_next_conv) bn_applied_by_next_conv(plan);
+    if (options.bn_applied_by_next_layer) bn_applied_by_next_layer(plan);
     plan_tables(layers, plan);
     choose_chunk_rows(layers, plan);
 

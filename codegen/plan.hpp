@@ -194,9 +194,9 @@ struct step {
     // (conv_bn_moments.hpp), and that BN step, which then takes none itself.
     std::optional<std::size_t> gives_bn_moments_of = {};
     std::optional<std::size_t> bn_moments_by = {};
-    // In training: a conv2d step that applies the previous step's BN (and its activation) to its input as it reads it
-    // (conv_bn_input.hpp), and that BN step, whose output is then never stored in training: the conv2d reads the BN's
-    // input, and the BN's backward recomputes its output from its input.
+    // In training: a conv2d or max_pool2d step that applies the previous step's BN (and its activation) to its input as
+    // it reads it (conv_bn_input.hpp, pool2d.hpp), and that BN step, whose output is then never stored in training: the
+    // step reads the BN's input, and the BN's backward recomputes its output from its input.
     std::optional<std::size_t> applies_bn_input_of = {};
     std::optional<std::size_t> bn_applied_by = {};
     std::string why = {};
@@ -270,7 +270,7 @@ struct plan_options {
     bool fold_bn_into_dense = true;
     bool fold_bn_into_conv_for_inference = true;
     bool bn_moments_in_conv_epilogue = true;
-    bool bn_applied_by_next_conv = true;
+    bool bn_applied_by_next_layer = true;
 };
 
 // The plan points into `layers` (step::layer, bn_entry::layer): they must outlive it.

@@ -18,4 +18,10 @@ void plan_training(const pool2d_parameters& layer, const step& s, plan_builder& 
 void plan_inference(const pool2d_parameters& layer, const step& s, plan_builder& b);
 std::string hyper_parameters(const pool2d_parameters& layer);
 
+// Whether `bn` may be applied by `pool`, the step after it reading its output, in training (pooling_bn_input-inl.h):
+// a trainable batch_norm with its own normalize pass (not folded into a dense layer) over the pool's channels, an
+// element-wise activation; a max pool (an average would need the normalized sums, not a comparison). The caller checks
+// that nothing else reads the BN's output.
+bool applied_by_next_max_pool(const step& bn, const step& pool);
+
 }  // namespace nnfuse::codegen::layers

@@ -27,7 +27,9 @@
 // Design: vectors run along channels, contiguous in NHWC. Per output position the window is clipped to the input
 // once (scalar bounds), then each channel vector walks the clipped window. Backward zeroes a sample's dx and adds each
 // window's share into it, or, where the windows tile the input, writes each position once; max pool's routing keeps a
-// per-lane "already routed" mask and stops once every lane has one (where they tile, it visits every position).
+// per-lane "already routed" mask and stops once every lane has one (where they tile, it visits every position). The
+// max pool reads its values through a loader (pooling_detail::PlainValues here), so that pooling_bn_input-inl.h runs
+// the same code on values it normalizes as it reads them.
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
 #if defined(NNFUSE_RUNTIME_KERNELS_POOLING_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -118,11 +120,19 @@ HWY_INLINE void ForEachChannelVector(const Body& body) {
     if constexpr (kWhole != Channels) body(kWhole, Channels - kWhole);
 }
 
-}  // namespace pooling_detail
+// The values a max pool reads: the input as it is (PlainValues) or as a transform of it (pooling_bn_input-inl.h's
+// NormalizedValues): load(d, sample, offset, c, count) gives the `count` lanes of channels [c, c + count) at `offset`
+// of the sample (lanes past count: unspecified, never stored or routed).
+struct PlainValues {
+    HWY_INLINE hn::Vec<FloatTag> operator()(FloatTag d, const float* HWY_RESTRICT sample, std::size_t offset,
+                                            std::size_t /*c*/, std::size_t count) const {
+        return LoadFirstN(d, sample + offset, count);
+    }
+};
 
-template <window_geometry G>
-void MaxPool2dForward(const float* x, std::size_t rows, float* y) {
-    using namespace pooling_detail;
+template <window_geometry G, class Values>
+HWY_INLINE void MaxPoolForward(const float* HWY_RESTRICT x, std::size_t rows, float* HWY_RESTRICT y,
+                               const Values& values) {
     CheckGeometry<G>();
     const FloatTag d;
     for (std::size_t r = 0; r < rows; ++r) {
@@ -130,10 +140,10 @@ void MaxPool2dForward(const float* x, std::size_t rows, float* y) {
         float* out = y + r * kOutputSize<G>;
         ForEachWindow<G>([&](Span window_rows, Span window_columns, std::size_t at) HWY_ATTR {
             ForEachChannelVector<G.channels>([&](std::size_t c, std::size_t count) HWY_ATTR {
-                const float* first = sample + (window_rows.begin * G.width + window_columns.begin) * G.channels + c;
-                auto max = LoadFirstN(d, first, count);
+                auto max =
+                    values(d, sample, (window_rows.begin * G.width + window_columns.begin) * G.channels + c, c, count);
                 ForEachPosition<G>(window_rows, window_columns, [&](std::size_t p) HWY_ATTR {
-                    max = hn::Max(max, LoadFirstN(d, sample + p + c, count));
+                    max = hn::Max(max, values(d, sample, p + c, c, count));
                     return true;
                 });
                 StoreFirstN(max, d, out + at + c, count);
@@ -142,9 +152,9 @@ void MaxPool2dForward(const float* x, std::size_t rows, float* y) {
     }
 }
 
-template <window_geometry G>
-void MaxPool2dBackward(const float* x, const float* y, const float* dy, std::size_t rows, float* dx) {
-    using namespace pooling_detail;
+template <window_geometry G, class Values>
+HWY_INLINE void MaxPoolBackward(const float* HWY_RESTRICT x, const float* HWY_RESTRICT y, const float* HWY_RESTRICT dy,
+                                std::size_t rows, float* HWY_RESTRICT dx, const Values& values) {
     CheckGeometry<G>();
     const FloatTag d;
     for (std::size_t r = 0; r < rows; ++r) {
@@ -154,11 +164,11 @@ void MaxPool2dBackward(const float* x, const float* y, const float* dy, std::siz
         ForEachWindow<G>([&](Span window_rows, Span window_columns, std::size_t at) HWY_ATTR {
             ForEachChannelVector<G.channels>([&](std::size_t c, std::size_t count) HWY_ATTR {
                 const std::size_t out = r * kOutputSize<G> + at + c;
-                // Lanes past `count` load as 0 in both x and y: they count as routed at the first position.
                 const auto max = LoadFirstN(d, y + out, count), share = LoadFirstN(d, dy + out, count);
-                auto routed = hn::FirstN(d, 0);
+                // Lanes past `count` start as routed: they are never stored, nor do they hold up the early exit.
+                auto routed = hn::Not(hn::FirstN(d, count));
                 ForEachPosition<G>(window_rows, window_columns, [&](std::size_t p) HWY_ATTR {
-                    const auto hit = hn::AndNot(routed, hn::Eq(LoadFirstN(d, sample + p + c, count), max));
+                    const auto hit = hn::AndNot(routed, hn::Eq(values(d, sample, p + c, c, count), max));
                     float* target = grad + p + c;
                     if constexpr (kWindowsTile<G>) {  // every position written, once
                         StoreFirstN(hn::Add(hn::Zero(d), hn::IfThenElseZero(hit, share)), d, target, count);
@@ -174,6 +184,18 @@ void MaxPool2dBackward(const float* x, const float* y, const float* dy, std::siz
             });
         });
     }
+}
+
+}  // namespace pooling_detail
+
+template <window_geometry G>
+void MaxPool2dForward(const float* x, std::size_t rows, float* y) {
+    pooling_detail::MaxPoolForward<G>(x, rows, y, pooling_detail::PlainValues{});
+}
+
+template <window_geometry G>
+void MaxPool2dBackward(const float* x, const float* y, const float* dy, std::size_t rows, float* dx) {
+    pooling_detail::MaxPoolBackward<G>(x, y, dy, rows, dx, pooling_detail::PlainValues{});
 }
 
 template <window_geometry G>

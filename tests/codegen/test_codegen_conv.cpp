@@ -1,7 +1,8 @@
 // The generator's plan for convolutional layers, asserted on the typed statements of tests/models' small_cnn:
 // reshape makes no step; conv2d and the pooling layers run per chunk; batch normalization over an NHWC map counts
 // height x width value rows per sample; the first conv2d forms no input gradient; max pooling's backward reads its
-// input and output; Keras's glorot fans of a rank-4 kernel; the kernels' geometry printed as a designated initializer.
+// input and output, or a BN's input that it normalizes as it reads; Keras's glorot fans of a rank-4 kernel; the
+// kernels' geometry printed as a designated initializer.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -44,7 +45,8 @@ TEST_CASE("conv2d and pooling: per-chunk statements, BN over channels, no step f
     CHECK(conv->window.same_padding);
     CHECK(conv->filters == 4);
     CHECK_FALSE(conv->use_bias);
-    const cg::model_plan plan = cg::make_plan(layers, cg::describe_loss(test_models::small_cnn));
+    const auto loss = cg::describe_loss(test_models::small_cnn);
+    const cg::model_plan plan = cg::make_plan(layers, loss);
 
     CHECK(plan.notes.front() == "reshape: a reshape of the same memory, no kernel");
     const auto& t = plan.train_batch;
@@ -55,10 +57,12 @@ TEST_CASE("conv2d and pooling: per-chunk statements, BN over channels, no step f
     CHECK(names(first.inputs()) == std::vector<std::string>{"x", "conv2d_kernel"});
     CHECK(argument_for(first, "bias").text == "nullptr");
     CHECK(argument_for(first, "moments").target->name == "batch_normalization_chunk_moments");
-    // BN over the (7, 9, 4) map: 63 value rows of 4 channels per sample, per chunk; elu fused.
-    const cg::statement& bn = t[index_of(t, "batch_normalization.forward")];
+    // BN over the (7, 9, 4) map: 63 value rows of 4 channels per sample, per chunk; elu fused. In training the max
+    // pool after it applies it as it reads (below); the BN's own normalize pass is planned without that fusion.
+    const cg::model_plan unfused = cg::make_plan(layers, loss, {.bn_applied_by_next_layer = false});
+    const cg::statement& bn = unfused.train_batch[index_of(unfused.train_batch, "batch_normalization.forward")];
     CHECK(bn.when == cg::phase::per_chunk);
-    CHECK(callee(plan, bn) == "bn_fwd_train_f32_c4_elu");
+    CHECK(callee(unfused, bn) == "bn_fwd_train_f32_c4_elu");
     CHECK(argument_for(bn, "rows").per_row == 63);
     CHECK(argument_for(bn, "x").per_row == 63 * 4);
     CHECK(std::none_of(t.begin(), t.end(), [](const cg::statement& s) { return s.id.ends_with(".chunk_moments"); }));
@@ -76,8 +80,11 @@ TEST_CASE("conv2d and pooling: per-chunk statements, BN over channels, no step f
     CHECK(callee(plan, t[index_of(t, "conv2d_1.forward")]) == "conv2d_fwd_f32_h3w4c4_k3x3_s2x2_same_f5_elu");
     CHECK(callee(plan, t[index_of(t, "average_pooling2d.forward")]) == "average_pool2d_fwd_f32_h2w2c5_k2x2_same");
     const cg::statement& max_back = t[index_of(t, "max_pooling2d.backward")];
-    CHECK(names(max_back.inputs()) ==
-          std::vector<std::string>{"out_batch_normalization", "out_max_pooling2d", "grad_out_max_pooling2d"});
+    CHECK(names(max_back.inputs()) == std::vector<std::string>{"out_conv2d", "batch_normalization_batch_mean",
+                                                               "batch_normalization_inv_std",
+                                                               "batch_normalization_gamma", "batch_normalization_beta",
+                                                               "out_max_pooling2d", "grad_out_max_pooling2d"});
+    CHECK(callee(plan, max_back) == "max_pool2d_bwd_f32_h7w9c4_k2x2_s2x2_bn_elu");
     CHECK(names(max_back.outputs()) == std::vector<std::string>{"grad_out_batch_normalization"});
     CHECK(names(t[index_of(t, "global_average_pooling2d.backward")].outputs()) ==
           std::vector<std::string>{"grad_out_average_pooling2d"});
@@ -120,13 +127,14 @@ TEST_CASE("a BN's chunk statistics come from the linear conv2d before it, or fro
     }
 }
 
-TEST_CASE("a BN whose output only a conv2d reads is applied by that conv2d in training", "[codegen][conv]") {
+TEST_CASE("a BN whose output only a conv2d or a max pool reads is applied by that layer in training",
+          "[codegen][conv]") {
     const auto layers = cg::describe(fashion_mnist_cnn::model);
     const auto loss = cg::describe_loss(fashion_mnist_cnn::model);
     const cg::model_plan fused = cg::make_plan(layers, loss);
-    const cg::model_plan plain = cg::make_plan(layers, loss, {.bn_applied_by_next_conv = false});
-    // The sample: batch_normalization -> conv2d_1 and batch_normalization_2 -> conv2d_3 fuse; the two BNs that feed
-    // max pooling do not.
+    const cg::model_plan plain = cg::make_plan(layers, loss, {.bn_applied_by_next_layer = false});
+    // The sample: batch_normalization -> conv2d_1 and batch_normalization_2 -> conv2d_3 fuse, and the two BNs that
+    // feed max pooling fuse into the pools.
     std::vector<std::string> applied, applying;
     for (const cg::step& step : fused.steps) {
         if (step.bn_applied_by) applied.push_back(step.layer->name);
@@ -134,15 +142,19 @@ TEST_CASE("a BN whose output only a conv2d reads is applied by that conv2d in tr
             applying.push_back(step.layer->name + "<-" + fused.steps[*step.applies_bn_input_of].layer->name);
         }
     }
-    CHECK(applied == std::vector<std::string>{"batch_normalization", "batch_normalization_2"});
-    CHECK(applying == std::vector<std::string>{"conv2d_1<-batch_normalization", "conv2d_3<-batch_normalization_2"});
+    CHECK(applied == std::vector<std::string>{"batch_normalization", "batch_normalization_1", "batch_normalization_2",
+                                              "batch_normalization_3"});
+    CHECK(applying == std::vector<std::string>{"conv2d_1<-batch_normalization", "max_pooling2d<-batch_normalization_1",
+                                               "conv2d_3<-batch_normalization_2",
+                                               "max_pooling2d_1<-batch_normalization_3"});
     const auto& t = fused.train_batch;
     // No normalize pass for the fused BNs; the conv2d reads the BN's input and its constants.
     CHECK(
         std::none_of(t.begin(), t.end(), [](const cg::statement& s) { return s.id == "batch_normalization.forward"; }));
     CHECK(std::none_of(t.begin(), t.end(),
                        [](const cg::statement& s) { return s.id == "batch_normalization_2.forward"; }));
-    CHECK(index_of(t, "batch_normalization_1.forward") < t.size());
+    CHECK(std::none_of(t.begin(), t.end(),
+                       [](const cg::statement& s) { return s.id == "batch_normalization_1.forward"; }));
     const cg::statement& conv = t[index_of(t, "conv2d_1.forward")];
     CHECK(callee(fused, conv) == "conv2d_fwd_f32_h28w28c32_k3x3_same_f32_nobias_moments_bn_relu");
     CHECK(argument_for(conv, "x").target->name == "out_conv2d");
@@ -154,12 +166,24 @@ TEST_CASE("a BN whose output only a conv2d reads is applied by that conv2d in tr
     CHECK(callee(fused, t[index_of(t, "batch_normalization.gradient_sums")]) ==
           "bn_chunk_grad_sums_f32_c32_relu_from_x");
     CHECK(callee(fused, t[index_of(t, "batch_normalization_2.backward")]) == "bn_bwd_f32_c64_relu_from_x");
-    CHECK(callee(fused, t[index_of(t, "batch_normalization_1.backward")]) == "bn_bwd_f32_c32_relu");
+    CHECK(callee(fused, t[index_of(t, "batch_normalization_1.backward")]) == "bn_bwd_f32_c32_relu_from_x");
+    // The max pool compares the BN's input normalized as it reads it, forward and backward.
+    const cg::statement& pool = t[index_of(t, "max_pooling2d.forward")];
+    CHECK(callee(fused, pool) == "max_pool2d_fwd_f32_h28w28c32_k2x2_s2x2_bn_relu");
+    CHECK(argument_for(pool, "x").target->name == "out_conv2d_1");
+    CHECK(argument_for(pool, "inv_std").target->name == "batch_normalization_1_inv_std");
+    CHECK(argument_for(pool, "beta").target->name == "batch_normalization_1_beta");
+    const cg::statement& pool_back = t[index_of(t, "max_pooling2d_1.backward")];
+    CHECK(callee(fused, pool_back) == "max_pool2d_bwd_f32_h14w14c64_k2x2_s2x2_bn_relu");
+    CHECK(argument_for(pool_back, "x").target->name == "out_conv2d_3");
+    CHECK(argument_for(pool_back, "y").target->name == "out_max_pooling2d_1");
+    CHECK(argument_for(pool_back, "dx").target->name == "grad_out_batch_normalization_3");
     // Nothing reads or writes the fused BNs' output maps in training, so they are not planned there.
     for (const auto* statements : {&fused.train_batch, &fused.forward_train, &fused.train_step}) {
         for (const cg::statement& s : *statements) {
             INFO(s.id);
-            for (const char* map : {"out_batch_normalization", "out_batch_normalization_2"}) {
+            for (const char* map : {"out_batch_normalization", "out_batch_normalization_1", "out_batch_normalization_2",
+                                    "out_batch_normalization_3"}) {
                 CHECK_FALSE(contains(names(s.inputs()), map));
                 CHECK_FALSE(contains(names(s.outputs()), map));
             }
@@ -174,11 +198,31 @@ TEST_CASE("a BN whose output only a conv2d reads is applied by that conv2d in tr
     const auto& p = plain.train_batch;
     CHECK(callee(plain, p[index_of(p, "batch_normalization.forward")]) == "bn_fwd_train_f32_c32_relu");
     CHECK(argument_for(p[index_of(p, "conv2d_1.forward")], "x").target->name == "out_batch_normalization");
+    CHECK(callee(plain, p[index_of(p, "max_pooling2d.forward")]) == "max_pool2d_fwd_f32_h28w28c32_k2x2_s2x2");
+    CHECK(argument_for(p[index_of(p, "max_pooling2d.forward")], "x").target->name == "out_batch_normalization_1");
     // Inference is the same either way.
     REQUIRE(fused.forward_infer.size() == plain.forward_infer.size());
     for (std::size_t i = 0; i < fused.forward_infer.size(); ++i) {
         CHECK(fused.forward_infer[i].id == plain.forward_infer[i].id);
     }
+}
+
+TEST_CASE("a BN that feeds an average pool keeps its normalize pass", "[codegen][conv]") {
+    // An average needs the normalized values' sum, not a comparison: only max pooling applies a BN as it reads.
+    constexpr auto model = nnfuse::sequential(
+        nnfuse::input<6, 6>, nnfuse::reshape<6, 6, 1>(), nnfuse::conv2d<4, 3, 3>(nnfuse::same_padding, nnfuse::no_bias),
+        nnfuse::batch_norm(), nnfuse::activation(nnfuse::relu), nnfuse::average_pool2d<2, 2>(), nnfuse::flatten(),
+        nnfuse::dense<3>(nnfuse::softmax));
+    const auto layers = cg::describe(model);
+    const cg::model_plan plan = cg::make_plan(layers, cg::describe_loss(model));
+    for (const cg::step& step : plan.steps) {
+        INFO(step.layer->name);
+        CHECK_FALSE(step.bn_applied_by);
+        CHECK_FALSE(step.applies_bn_input_of);
+    }
+    const auto& t = plan.train_batch;
+    CHECK(callee(plan, t[index_of(t, "batch_normalization.forward")]) == "bn_fwd_train_f32_c4_relu");
+    CHECK(argument_for(t[index_of(t, "average_pooling2d.forward")], "x").target->name == "out_batch_normalization");
 }
 
 TEST_CASE("the input gradient's flipped kernel is formed once a step, where dx is a forward convolution",
