@@ -32,7 +32,8 @@
 //   y        direct: per output row, the window_h input rows it reads (a segment of them) are copied with their
 //            zero padding into a stack band; then per window row kh, A = band pixels (row stride stride_w *
 //            channels, contiguous depth window_w * channels), B = the kernel rows of kh, vectors along Filters.
-//            No im2col copy (which would duplicate each input float window_h * window_w / strides times).
+//            No im2col copy (which would duplicate each input float window_h * window_w / strides times). The input
+//            row the next output row adds to the band is prefetched while this row's products run.
 //   dkernel  per tile of output rows, the band of input rows they read (as y's), A = band (patches^T read in place),
 //            B = dz, summed over the tile's pixels in registers, then added to dkernel; the tile's dz = dy * Act' and
 //            its bias sums are formed just before, while its rows are in cache (conv2d_backward-inl.h).
@@ -54,6 +55,7 @@
 #include <cstddef>
 
 #include "dsl/activation.hpp"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "runtime/kernels/conv2d_backward-inl.h"
 #include "runtime/kernels/conv2d_windows-inl.h"
@@ -69,6 +71,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 namespace conv_detail {
 
 using dense_detail::ForEachBalancedRowBlock;
+
+inline constexpr ptrdiff_t kCacheLineFloats = 16;  // 64 bytes: the stride of ForwardSample's prefetches
 
 // Nothing to do after an output row.
 struct NoRowHook {
@@ -99,6 +103,15 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
                 const bool inside = ih >= 0 && ih < static_cast<ptrdiff_t>(G.height);
                 copy(inside ? x_sample + ih * kRowFloats : x_sample, first, band_floats, inside ? kRowFloats : 0,
                      band + kh * kBandRowFloats);
+            }
+            // The (last) input row the next output row adds to the band, fetched while this row's products run.
+            const ptrdiff_t next_ih = first_ih + static_cast<ptrdiff_t>(G.window_h + G.stride_h - 1);
+            if (next_ih >= 0 && next_ih < static_cast<ptrdiff_t>(G.height)) {
+                const ptrdiff_t lo = std::max<ptrdiff_t>(first, 0);
+                const ptrdiff_t hi = std::min<ptrdiff_t>(first + static_cast<ptrdiff_t>(band_floats), kRowFloats);
+                for (ptrdiff_t i = lo; i < hi; i += kCacheLineFloats) {
+                    hwy::Prefetch(x_sample + next_ih * kRowFloats + i);
+                }
             }
             float* out = y_sample + (oh * G.out_width() + first_ow) * Filters;
             ForEachColumnBlock<Filters, kMaxBlockVectors>([&]<class Block>(std::size_t first_filter) {
