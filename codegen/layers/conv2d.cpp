@@ -108,16 +108,6 @@ kernel step_kernel(std::string name, const kernel_signature* plain, const kernel
             window_declaration(layer.window)};
 }
 
-// The step's input x: its own input buffer, or the BN's input followed by the BN's constants.
-std::vector<argument> input_arguments(const step& s, plan_builder& b) {
-    if (!s.applies_bn_input_of) return {rows_of(b.buffer(s.in), s.layer->in_size)};
-    const step& bn = b.step_at(*s.applies_bn_input_of);
-    std::vector<argument> arguments{rows_of(b.buffer(bn.in), s.layer->in_size)};
-    const auto constants = bn_input_arguments(bn);
-    arguments.insert(arguments.end(), constants.begin(), constants.end());
-    return arguments;
-}
-
 std::vector<argument> joined(std::vector<argument> first, const std::vector<argument>& rest) {
     first.insert(first.end(), rest.begin(), rest.end());
     return first;

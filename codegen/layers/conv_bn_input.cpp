@@ -30,9 +30,12 @@ std::vector<template_argument> bn_input_template_arguments(const step& bn) {
             {cpp_bool(norm->center), "Center"}};
 }
 
-std::vector<argument> bn_input_arguments(const step& bn) {
+std::vector<argument> input_arguments(const step& s, plan_builder& b) {
+    if (!s.applies_bn_input_of) return {rows_of(b.buffer(s.in), s.layer->in_size)};
+    const step& bn = b.step_at(*s.applies_bn_input_of);
     const auto* norm = bn.layer->as<batch_norm_parameters>();
-    return {whole(batch_statistic(bn, "batch_mean")), whole(batch_statistic(bn, "inv_std")),
+    return {rows_of(b.buffer(bn.in), s.layer->in_size), whole(batch_statistic(bn, "batch_mean")),
+            whole(batch_statistic(bn, "inv_std")),
             norm->scale ? whole(plan_builder::variable(*bn.layer, "gamma")) : value("nullptr"),
             norm->center ? whole(plan_builder::variable(*bn.layer, "beta")) : value("nullptr")};
 }

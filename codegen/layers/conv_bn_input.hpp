@@ -1,6 +1,7 @@
 // nnfuse::codegen::layers, conv_bn_input: in training, a batch_norm (with the activation fused into it) applied by
 // the Conv2D that reads its output, as that Conv2D copies its input rows into its band
-// (runtime/kernels/conv2d_bn_input-inl.h).
+// (runtime/kernels/conv2d_bn_input-inl.h). The names, template arguments and input arguments below serve a max pool
+// applying a BN too (pool2d.hpp, pooling_bn_input-inl.h).
 //
 // The BN's output map then never exists in training: the Conv2D's forward and kernel gradient read the BN's input and
 // normalize each value with the BN's operations (the same bits), and the BN's backward recomputes its output (for the
@@ -22,11 +23,13 @@ namespace nnfuse::codegen::layers {
 // nothing else reads the BN's output.
 bool applied_by_next_conv(const step& bn, const step& conv);
 
-// What a conv2d's kernels applying `bn` add to the plain ones: the name's suffix ("_bn_relu"), the template arguments
-// after the conv2d's own (BnAct, Scale, Center) and the arguments after x (batch_mean, inv_std, gamma, beta).
+// What a conv2d's kernels applying `bn` add to the plain ones: the name's suffix ("_bn_relu") and the template
+// arguments after the conv2d's own (BnAct, Scale, Center).
 std::string bn_input_suffix(const step& bn);
 std::vector<template_argument> bn_input_template_arguments(const step& bn);
-std::vector<argument> bn_input_arguments(const step& bn);
+// Step s's input x: its own input buffer, or, where s applies a BN (applies_bn_input_of), the BN's input followed by
+// the BN's constants (batch_mean, inv_std, gamma, beta).
+std::vector<argument> input_arguments(const step& s, plan_builder& b);
 // The reason the manifest gives.
 std::string bn_input_why(const step& bn);
 

@@ -7,7 +7,7 @@
 #include <fmt/core.h>
 
 #include "codegen/layers/conv2d.hpp"         // window_declaration, window_suffix
-#include "codegen/layers/conv_bn_input.hpp"  // bn_input_suffix, bn_input_template_arguments, bn_input_arguments
+#include "codegen/layers/conv_bn_input.hpp"  // bn_input_suffix, bn_input_template_arguments, input_arguments
 
 namespace nnfuse::codegen::layers {
 
@@ -52,18 +52,11 @@ std::size_t bn_input_kernel(const std::string& name, const kernel_signature* sig
                          window_declaration(layer.window)});
 }
 
-std::vector<argument> bn_input_x(const step& s, const step& bn, plan_builder& b) {
-    std::vector<argument> arguments{rows_of(b.buffer(bn.in), s.layer->in_size)};
-    const auto constants = bn_input_arguments(bn);
-    arguments.insert(arguments.end(), constants.begin(), constants.end());
-    return arguments;
-}
-
 // The training forward: forward_call, or the max pool that applies the BN before it.
 call training_forward_call(const pool2d_parameters& layer, const step& s, plan_builder& b) {
     if (!s.applies_bn_input_of) return forward_call(layer, s, b);
     const step& bn = b.step_at(*s.applies_bn_input_of);
-    std::vector<argument> arguments = bn_input_x(s, bn, b);
+    std::vector<argument> arguments = input_arguments(s, b);
     arguments.push_back(row_count());
     arguments.push_back(rows_of(b.buffer(s.out), s.layer->out_size));
     return b.kernel_call(
@@ -104,22 +97,21 @@ void plan_training(const pool2d_parameters& layer, const step& s, plan_builder& 
     const std::string bwd_shapes = fmt::format("dy [N, {}, {}, {}] -> dx", g.out_height(), g.out_width(), g.channels);
     const std::string bwd_why =
         is_max(layer) ? "each window's gradient to its first maximum" : "each window's gradient spread evenly";
-    std::vector<argument> arguments;
-    std::size_t bwd = 0;
-    if (s.applies_bn_input_of) {
-        const step& bn = b.step_at(*s.applies_bn_input_of);
-        bwd = bn_input_kernel(bwd_name, &signatures::max_pool2d_backward_bn_input, bwd_shapes, bwd_why, s, bn, b);
-        arguments = bn_input_x(s, bn, b);
-        arguments.push_back(rows_of(b.buffer(s.out), out));
-    } else {
-        bwd = b.add_kernel({bwd_name,
+    const std::size_t bwd =
+        s.applies_bn_input_of
+            ? bn_input_kernel(bwd_name, &signatures::max_pool2d_backward_bn_input, bwd_shapes, bwd_why, s,
+                              b.step_at(*s.applies_bn_input_of), b)
+            : b.add_kernel({bwd_name,
                             is_max(layer) ? &signatures::max_pool2d_backward : &signatures::average_pool2d_backward,
                             {{window_name}},
                             bwd_shapes,
                             covers_of(s),
                             bwd_why,
                             window_declaration(g)});
-        if (is_max(layer)) arguments = {rows_of(b.buffer(s.in), in), rows_of(b.buffer(s.out), out)};
+    std::vector<argument> arguments;
+    if (is_max(layer)) {  // x (or the BN's input and constants) and y: the routing is found again from them
+        arguments = input_arguments(s, b);
+        arguments.push_back(rows_of(b.buffer(s.out), out));
     }
     arguments.push_back(rows_of(b.gradient(s.out), out));
     arguments.push_back(row_count());
