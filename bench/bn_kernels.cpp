@@ -30,6 +30,7 @@
 // read those from the _median row.
 // Run: build-dir/bench/bn_kernels [--benchmark_filter=784/256]
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "bench/bn_kernels.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

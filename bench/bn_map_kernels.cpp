@@ -14,6 +14,7 @@
 // element; of_copy is the row's bandwidth over memcpy's at the same working set (bench/roofline.hpp).
 // Run: build-dir/bench/bn_map_kernels [--benchmark_repetitions=3]
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "bench/bn_map_kernels.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

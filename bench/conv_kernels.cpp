@@ -12,6 +12,7 @@
 // (bench/compare/conv_onednn.hpp).
 // Run: build-dir/bench/conv_kernels [--benchmark_repetitions=5]
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "bench/conv_kernels.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

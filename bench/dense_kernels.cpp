@@ -11,6 +11,7 @@
 // compare that rate with the core's multiply-add peak measured in this program (bench/fma_peak.hpp): of_peak = 1.0
 // would be every FMA slot busy with useful lanes. Run: build-dir/bench/dense_kernels [--benchmark_repetitions=5]
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "bench/dense_kernels.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -1,6 +1,7 @@
 // bench/fma_peak: see fma_peak.hpp. A Highway foreach_target TU: the multiply-add loop is compiled for every
 // target and the best one this CPU supports runs it.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "bench/fma_peak.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -1,11 +1,12 @@
 // gather_pixel_rows, per SIMD target (Highway): u8 -> i32 -> f32, times scale, a vector of pixels at a time.
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "runtime/data/pixel_rows.cpp"
-#include "runtime/data/pixel_rows.hpp"
 #include "hwy/cache_control.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "runtime/cache_line.hpp"
+#include "runtime/data/pixel_rows.hpp"
 
 #include <algorithm>
 #include <stdexcept>

@@ -6,11 +6,12 @@
 // depend on the CPU and on an element's position. Before every include, so that all of this TU has the same options.
 #pragma GCC optimize("fp-contract=off")
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "runtime/optim/update_kernels.cpp"
-#include "runtime/optim/update_kernels.hpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "runtime/optim/update_kernels.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::HWY_NAMESPACE {

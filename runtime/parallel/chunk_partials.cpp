@@ -1,5 +1,6 @@
 // add_chunk_partials (chunk_runner.hpp), per SIMD target (Highway): a vector of each partial at a time, partials in
 // chunk order, so each element's sum is the same on every target and for any thread count.
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "runtime/parallel/chunk_partials.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -5,6 +5,8 @@
 // Highway 1.0.3 has no hwy::DispatchedTarget.
 #pragma once
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
+
 #include <cstdint>
 #include <vector>
 

@@ -2,6 +2,7 @@
 // translation unit (Highway's foreach_target), behind the plain functions of bn_kernel_harness.hpp (namespace
 // dispatch) that the kernel tests call.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/bn_kernels/bn_kernel_dispatch.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

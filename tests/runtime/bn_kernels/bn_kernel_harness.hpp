@@ -14,6 +14,8 @@
 // (for_each_target); the helpers below make random data, run the kernels and compare with tolerances.
 #pragma once
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

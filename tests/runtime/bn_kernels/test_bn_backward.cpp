@@ -2,6 +2,8 @@
 // statistics, against central finite differences of sum(dy * bn(x)) (the chunked passes too), and without dx.
 // Tolerances: bn_kernel_harness.hpp.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

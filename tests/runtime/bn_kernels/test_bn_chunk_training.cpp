@@ -4,6 +4,8 @@
 // values per sample), one chunk, many short ones, and no dx. Finite differences: test_bn_backward.cpp. Tolerances:
 // bn_kernel_harness.hpp.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>

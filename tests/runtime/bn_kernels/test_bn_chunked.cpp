@@ -3,6 +3,7 @@
 // the tolerances of test_bn_kernels.cpp, and a batch of one chunk bit for bit against BnForwardTrain, whose
 // single-block path the contract says it reproduces.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/bn_kernels/test_bn_chunked.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -1,6 +1,8 @@
 // The batch-normalization forward kernels (training and inference) on every SIMD target against the double
 // reference, including numerically hard inputs (large mean, constant features). Tolerances: bn_kernel_harness.hpp.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

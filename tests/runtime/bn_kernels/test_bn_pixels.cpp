@@ -2,6 +2,7 @@
 // a batch of uint8 rows picked from a set, cut into chunks and merged by BnMergeChunkMoments, against a
 // double-precision reference of the same pixels times the scale, with the tolerances of test_bn_chunked.cpp.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/bn_kernels/test_bn_pixels.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

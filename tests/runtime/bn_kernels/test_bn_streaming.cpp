@@ -1,6 +1,8 @@
 // The batch-normalization kernels whose output is large enough to be written with non-temporal stores
 // (streaming_output.hpp), at an aligned and an unaligned output, on every SIMD target.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

@@ -11,6 +11,7 @@
 //   has no truncation error: the loss sum g y in double, tolerance sum |g| (tol(y+) + tol(y-)) / 2 with tol the
 //   forward's bound (test_conv_forward.cpp), plus the backward's own bound.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/conv_kernels/test_conv_backward.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -5,6 +5,7 @@
 // is compared with memcmp (0 differing floats), at odd extents, stride 2, same and valid padding, C = 1, 3, 17, 32,
 // 100 (spans starting inside a pixel), the BN's activation relu, linear and elu, with and without gamma and beta.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/conv_kernels/test_conv_bn_input.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -6,6 +6,7 @@
 // |mean - mean_ref| <= 4 * 128 u * max |y|, |var - var_ref| <= 8 * 128 u * (var_ref + max |y - mean_ref|^2) per filter,
 // a few times the first-order bound of a two-pass block sum.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/conv_kernels/test_conv_bn_moments.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -5,6 +5,7 @@
 // (n + 2) u sum |x w| + |b| (first-order bound of a chain of fused multiply-adds, u float's unit roundoff); the
 // activation adds at most L (Lipschitz constant) times that plus 8 u |y| + 8 u for its own evaluation.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/conv_kernels/test_conv_forward.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

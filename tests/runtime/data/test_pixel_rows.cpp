@@ -1,5 +1,7 @@
 // gather_pixel_rows: every pixel equals the plain conversion times the scale, on every compiled SIMD target,
 // for row sizes that leave every possible tail, with rows picked out of order and repeated.
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
+
 #include <catch2/catch.hpp>
 
 #include <cstdint>

@@ -7,6 +7,7 @@
 // 4 for Expm1 and Tanh; a quotient adds a few), or both below FLT_MIN in magnitude (flushing is allowed there).
 // DerivativeFromOutput from y = float(Act(z)): 8 u (|Act'(z)| + |y| + 1), as y brings its own rounding.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/dense_kernels/test_activations.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

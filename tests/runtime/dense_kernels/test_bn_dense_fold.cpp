@@ -4,6 +4,7 @@
 // reference model's 784 x 20. Tolerance: each output is a sum of at most In (fold) or Units (epilogue) float products,
 // so 1e-5 relative to the sum of the magnitudes of its terms (many ulp above the float rounding of such a sum).
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/dense_kernels/test_bn_dense_fold.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

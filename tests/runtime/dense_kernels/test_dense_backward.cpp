@@ -11,6 +11,7 @@
 // own error (O(h^2) truncation, ~1e-10 rounding, <= h |g| / 4 at elu's kink) is far below the kernels' float error;
 // tolerance 2e-5 (1 + |fd|).
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/dense_kernels/test_dense_backward.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -10,6 +10,7 @@
 // Lipschitz constant L, plus 8 ulp for the activation itself. Softmax of float logits: 2 u per exponent (|z - max| u
 // from the subtraction) and (Units + 8) u for the sum and the division, relative to p.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/dense_kernels/test_dense_forward.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -334,6 +335,13 @@ TEST_CASE("The kernels are compiled for more than one target", "[dense]") {
     // then no SIMD code would be tested.
     INFO("targets: " << hwy::SupportedAndGeneratedTargets().size());
     CHECK(hwy::SupportedAndGeneratedTargets().size() >= 2);
+}
+
+TEST_CASE("The kernels are compiled for AVX-512 and AVX2 and SSSE3 and the scalar fallback but not SSE4", "[dense]") {
+    // runtime/kernels/simd_targets.h chooses them; this TU includes it first, as every kernel TU does.
+    constexpr std::int64_t wanted = HWY_AVX3 | HWY_AVX2 | HWY_SSSE3 | HWY_SCALAR;
+    CHECK((HWY_TARGETS & wanted) == wanted);
+    CHECK((HWY_TARGETS & HWY_SSE4) == 0);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 //                   then the rounding of (p - onehot) * scale; scale is the float the kernel receives.
 //   correct count:  exact.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/dense_kernels/test_softmax_xent.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

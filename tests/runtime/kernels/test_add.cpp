@@ -2,6 +2,7 @@
 // sizes: y = a + b against the sum in double rounded once to float (exact: a float addition is the exact sum
 // rounded once), nothing written past the rows, in place into either operand, and the operands in either order.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/kernels/test_add.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

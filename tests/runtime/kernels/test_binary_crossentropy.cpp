@@ -11,6 +11,7 @@
 //                                                                  the subtraction, the factor's rounding, product)
 // plus the smallest normal float per value (e^-100 is subnormal in float).
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/kernels/test_binary_crossentropy.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -10,9 +10,10 @@
 //   loss of a row:  T (2 s + 2 Units + 8) u + (Units + 4) u W + Units u T log S   log S as in test_softmax_xent.cpp;
 //                                              W's differences, products and float sum; T's float sum
 //   gradient:       |grad_scale| (p_j (2 |z_j - m| + 2 s + 2 Units + 12) u + |p_j - t_j| u + t_j u)   as for sparse
-//                   targets, and t_j grad_scale's own rounding on targets without FMA (SSE4 and below)
+//                   targets, and t_j grad_scale's own rounding on targets without FMA (SSSE3 and the fallback)
 //   correct count:  exact.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/kernels/test_categorical_crossentropy.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -7,6 +7,7 @@
 // relative for 12 merges leaves a wide margin while E[x^2] - E[x]^2 on these values (offset 1e4, spread 1) would be
 // off by about 1e-8 relative in M2.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/kernels/test_chan_merge.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

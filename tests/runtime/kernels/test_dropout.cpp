@@ -7,6 +7,7 @@
 // float, one more rounding: |y - y_ref| <= 2 u |y_ref| (u float's unit roundoff). Which values are dropped is
 // compared exactly.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/kernels/test_dropout.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

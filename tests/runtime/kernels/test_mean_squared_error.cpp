@@ -8,6 +8,7 @@
 //   gradient:       3 u |2 e_j grad_scale / Outputs|          the subtraction, the factor's rounding, the product
 // plus 1e-15 of the batch totals for their double accumulation.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/kernels/test_mean_squared_error.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -6,6 +6,7 @@
 // Tolerance: the kernel rounds x - mean, sqrt and the quotient once each, and its epsilon is 1e-7 rounded to
 // float: |y - y_ref| <= 4 u |y_ref| (u float's unit roundoff).
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/kernels/test_normalization.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

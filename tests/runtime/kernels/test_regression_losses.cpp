@@ -11,6 +11,7 @@
 //   the batch's sums: theirs + 40u times the sum of the values  (float sums of up to 16 vectors, then the lanes)
 //   a gradient:       MAE u |factor| (the factor's rounding: the sign is exact); Huber 3u |clamp(e)| |factor|
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/kernels/test_regression_losses.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -37,7 +37,7 @@ inline constexpr window_geometry kShapes[] = {
     {.height = 5, .width = 6, .window_h = 4, .window_w = 4, .stride_h = 1, .stride_w = 1, .same_padding = true},
     {.height = 7, .width = 9, .window_h = 2, .window_w = 2, .stride_h = 3, .stride_w = 3},
 };
-// Below, at and above the SSE4 width, odd, and a whole number of AVX-512 vectors.
+// Below, at and above the 128-bit (SSSE3) width, odd, and a whole number of AVX-512 vectors.
 inline constexpr std::size_t kChannels[] = {1, 3, 17, 64};
 inline constexpr std::size_t kShapeCount = sizeof(kShapes) / sizeof(kShapes[0]);
 inline constexpr std::size_t kChannelCount = sizeof(kChannels) / sizeof(kChannels[0]);

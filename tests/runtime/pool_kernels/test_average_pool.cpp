@@ -4,6 +4,7 @@
 // k shares a position receives), the backward against central finite differences, rows split into calls, rows == 0,
 // and the same bits on every target. Global pooling is checked as the average pool whose window is the whole input.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/pool_kernels/test_average_pool.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -4,6 +4,7 @@
 // backward against central finite differences at inputs without ties, rows split into calls, rows == 0, and the same
 // bits on every target.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/pool_kernels/test_max_pool.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -5,6 +5,7 @@
 // into calls; rows == 0. Cases: a tiling pool, an overlapping one with same padding and a strided valid one, at 3, 17
 // and 64 channels, for relu with gamma and beta and for a linear BN with neither.
 
+#include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/runtime/pool_kernels/test_max_pool_bn.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
