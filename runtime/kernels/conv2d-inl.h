@@ -32,8 +32,9 @@
 //   y        direct: per output row, the window_h input rows it reads (a segment of them) are copied with their
 //            zero padding into a stack band; then per window row kh, A = band pixels (row stride stride_w *
 //            channels, contiguous depth window_w * channels), B = the kernel rows of kh, vectors along Filters.
-//            No im2col copy (which would duplicate each input float window_h * window_w / strides times). The input
-//            row the next output row adds to the band is prefetched while this row's products run.
+//            No im2col copy (which would duplicate each input float window_h * window_w / strides times). Where the
+//            segment is a whole row, the band is a ring: each output row copies only the input rows it adds. The
+//            input row the next output row adds to the band is prefetched while this row's products run.
 //   dkernel  per tile of output rows, the band of input rows they read (as y's), A = band (patches^T read in place),
 //            B = dz, summed over the tile's pixels in registers, then added to dkernel; the tile's dz = dy * Act' and
 //            its bias sums are formed just before, while its rows are in cache (conv2d_backward-inl.h).
@@ -81,6 +82,10 @@ struct NoRowHook {
 
 // One sample's pre-activations: y_sample [out_height, out_width, Filters] = conv(x_sample) + bias; after_row(oh) runs
 // once output row oh is written (while it is in L1). The band is filled by copy (PlainSpanCopy's call signature).
+// Where a segment is a whole output row, the band is a ring of window_h input rows (input row ih in slot ih mod
+// window_h): the next output row copies only the stride_h rows it adds, not the window_h - stride_h it shares with
+// this one (and a copy that normalizes, NormalizingSpanCopy, normalizes each input row once). The products read the
+// same values in the same order either way.
 template <window_geometry G, std::size_t Filters, bool UseBias, class AfterRow = NoRowHook, class Copy = PlainSpanCopy>
 HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* HWY_RESTRICT kernel,
                               [[maybe_unused]] const float* HWY_RESTRICT bias, float* HWY_RESTRICT y_sample,
@@ -89,7 +94,11 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
     constexpr std::size_t kBandRowFloats = ((kSegment - 1) * G.stride_w + G.window_w) * G.channels;
     constexpr std::size_t kPixelStride = G.stride_w * G.channels;  // A's row stride: next output pixel
     constexpr ptrdiff_t kRowFloats = static_cast<ptrdiff_t>(G.width * G.channels);
+    constexpr bool kRing = kSegment == G.out_width();
+    // Rows of the previous output row's band that this one reads too.
+    constexpr std::size_t kSharedRows = kRing && G.window_h > G.stride_h ? G.window_h - G.stride_h : 0;
     HWY_ALIGN float band[G.window_h * kBandRowFloats];
+    const float* band_rows[G.window_h];  // band_rows[kh]: input row first_ih + kh
     for (std::size_t oh = 0; oh < G.out_height(); ++oh) {
         const ptrdiff_t first_ih = static_cast<ptrdiff_t>(oh * G.stride_h) - static_cast<ptrdiff_t>(G.pad_top());
         for (std::size_t first_ow = 0; first_ow < G.out_width(); first_ow += kSegment) {
@@ -99,10 +108,12 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
                 (static_cast<ptrdiff_t>(first_ow * G.stride_w) - static_cast<ptrdiff_t>(G.pad_left())) *
                 static_cast<ptrdiff_t>(G.channels);
             for (std::size_t kh = 0; kh < G.window_h; ++kh) {
+                float* row = band + (kRing ? (oh * G.stride_h + kh) % G.window_h : kh) * kBandRowFloats;
+                band_rows[kh] = row;
+                if (oh > 0 && kh < kSharedRows) continue;  // in the ring already
                 const ptrdiff_t ih = first_ih + static_cast<ptrdiff_t>(kh);
                 const bool inside = ih >= 0 && ih < static_cast<ptrdiff_t>(G.height);
-                copy(inside ? x_sample + ih * kRowFloats : x_sample, first, band_floats, inside ? kRowFloats : 0,
-                     band + kh * kBandRowFloats);
+                copy(inside ? x_sample + ih * kRowFloats : x_sample, first, band_floats, inside ? kRowFloats : 0, row);
             }
             // The (last) input row the next output row adds to the band, fetched while this row's products run.
             const ptrdiff_t next_ih = first_ih + static_cast<ptrdiff_t>(G.window_h + G.stride_h - 1);
@@ -122,7 +133,7 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
                     for (std::size_t kh = 0; kh < G.window_h; ++kh) {
                         MultiplyAccumulate<kPixelStride, /*kADepthStride=*/1, /*kBRowStride=*/Filters,
                                            /*kBPadded=*/false>(
-                            band + kh * kBandRowFloats + first_pixel * kPixelStride,
+                            band_rows[kh] + first_pixel * kPixelStride,
                             kernel + kh * kWindowRowFloats<G> * Filters + first_filter, kWindowRowFloats<G>, acc);
                     }
                     StoreRows<Filters>(acc, out + first_pixel * Filters + first_filter);
