@@ -67,6 +67,15 @@ HWY_INLINE void ForEachStep(std::size_t rows, const Op& op) {
     for (std::size_t r0 = 0; r0 < rows; r0 += kStepRows) op(r0, std::min(kStepRows, rows - r0));
 }
 
+// The rows of x and dy the step after r0's reads, asked for while r0's step runs: the passes read a step column
+// block by column block (a stride of C floats), which the hardware prefetchers do not run ahead of.
+template <std::size_t C>
+HWY_INLINE void PrefetchNextStep(std::size_t rows, std::size_t r0, const float* x, const float* dy) {
+    const std::size_t begin = std::min(rows, r0 + kStepRows) * C, end = std::min(rows, r0 + 2 * kStepRows) * C;
+    vector_helpers::PrefetchFloats(x + begin, end - begin);
+    vector_helpers::PrefetchFloats(dy + begin, end - begin);
+}
+
 // Where the backward passes take y from: the stored output, or (Recompute) x normalized again with the forward's
 // constants (bn_detail::RecomputedOutput: the same bits).
 struct StoredY {
@@ -101,7 +110,8 @@ HWY_NOINLINE void PanelGradientSums(const float* x, const float* y, const float*
             constexpr bool kPartial = decltype(partial)::value;
             bn_detail::ColumnBlockGradientSums<kPartial, Act>(x + at, bn_detail::At(y, at), dy + at, C, block_rows,
                                                               count, batch_mean + kFirst + j, block_dz, block_dz_dev,
-                                                              y_source.template Column<kPartial>(kFirst + j, count));
+                                                              y_source.template Column<kPartial>(kFirst + j, count),
+                                                              /*readable_rows=*/rows - r0);
             hn::Store(block_dz, d, sums.block_dz + j);
             hn::Store(block_dz_dev, d, sums.block_dz_dev + j);
         });
@@ -140,6 +150,7 @@ HWY_INLINE void ChunkInputGradient(const float* x, const float* y, const float* 
                                    const float* coefficients, float* dx, const YSource& y_source) {
     static_assert(C > 0, "batch normalization needs at least one feature");
     ForEachStep(rows, [&](std::size_t r0, std::size_t step_rows) HWY_ATTR {
+        PrefetchNextStep<C>(rows, r0, x, dy);
         bn_detail::ForEachVector(bn_detail::DF(), C, [&](auto partial, std::size_t j, std::size_t count) HWY_ATTR {
             constexpr bool kPartial = decltype(partial)::value;
             const std::size_t at = r0 * C + j;

@@ -126,16 +126,29 @@ HWY_INLINE void NormalizeColumnBlock(const float* x, float* y, std::size_t strid
 
 // ---------------------------------------------------------------- backward
 
-// One column over the rows of one block: sum(dz) and sum(dz * (x - mean)), four accumulators each.
+// Rows ahead of the one being read whose column ColumnBlockGradientSums asks the cache for.
+inline constexpr std::size_t kPrefetchAheadRows = 64;
+
+// One column over the rows of one block: sum(dz) and sum(dz * (x - mean)), four accumulators each. With
+// readable_rows > 0 (rows of x, y and dy from the block's first on), the column of the rows kPrefetchAheadRows ahead
+// is prefetched: a column read row after row is a stride the hardware prefetchers do not run ahead of.
 template <bool kPartial, activation_kind Act, class V = hn::Vec<DF>, class Output = StoredOutput>
 HWY_INLINE void ColumnBlockGradientSums(const float* x, const float* y, const float* dy, std::size_t stride,
                                         std::size_t block_rows, std::size_t count, const float* HWY_RESTRICT mean,
-                                        V& sum_dz_out, V& sum_dz_dev_out, const Output& output = {}) {
+                                        V& sum_dz_out, V& sum_dz_dev_out, const Output& output = {},
+                                        std::size_t readable_rows = 0) {
     const DF d;
     const V mean_v = LoadColumn<kPartial>(d, mean, count);
     V a0 = hn::Zero(d), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     std::size_t r = 0;
     for (; r + 4 <= block_rows; r += 4) {
+        if (r + kPrefetchAheadRows + 4 <= readable_rows) {
+            for (std::size_t ahead = r + kPrefetchAheadRows; ahead < r + kPrefetchAheadRows + 4; ++ahead) {
+                hwy::Prefetch(x + ahead * stride);
+                hwy::Prefetch(dy + ahead * stride);
+                if (y != nullptr) hwy::Prefetch(y + ahead * stride);
+            }
+        }
         const std::size_t at0 = r * stride, at1 = at0 + stride, at2 = at1 + stride, at3 = at2 + stride;
         const V dz0 = LoadPreActivationGradient<kPartial, Act>(d, dy + at0, At(y, at0), count, x + at0, output);
         const V dz1 = LoadPreActivationGradient<kPartial, Act>(d, dy + at1, At(y, at1), count, x + at1, output);

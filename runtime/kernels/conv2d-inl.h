@@ -56,7 +56,6 @@
 #include <cstddef>
 
 #include "dsl/activation.hpp"
-#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "runtime/kernels/conv2d_backward-inl.h"
 #include "runtime/kernels/conv2d_windows-inl.h"
@@ -72,8 +71,6 @@ namespace hn = hwy::HWY_NAMESPACE;
 namespace conv_detail {
 
 using dense_detail::ForEachBalancedRowBlock;
-
-inline constexpr ptrdiff_t kCacheLineFloats = 16;  // 64 bytes: the stride of ForwardSample's prefetches
 
 // Nothing to do after an output row.
 struct NoRowHook {
@@ -117,12 +114,10 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
             }
             // The (last) input row the next output row adds to the band, fetched while this row's products run.
             const ptrdiff_t next_ih = first_ih + static_cast<ptrdiff_t>(G.window_h + G.stride_h - 1);
-            if (next_ih >= 0 && next_ih < static_cast<ptrdiff_t>(G.height)) {
-                const ptrdiff_t lo = std::max<ptrdiff_t>(first, 0);
-                const ptrdiff_t hi = std::min<ptrdiff_t>(first + static_cast<ptrdiff_t>(band_floats), kRowFloats);
-                for (ptrdiff_t i = lo; i < hi; i += kCacheLineFloats) {
-                    hwy::Prefetch(x_sample + next_ih * kRowFloats + i);
-                }
+            const ptrdiff_t lo = std::max<ptrdiff_t>(first, 0);
+            const ptrdiff_t hi = std::min<ptrdiff_t>(first + static_cast<ptrdiff_t>(band_floats), kRowFloats);
+            if (next_ih >= 0 && next_ih < static_cast<ptrdiff_t>(G.height) && lo < hi) {
+                vector_helpers::PrefetchFloats(x_sample + next_ih * kRowFloats + lo, static_cast<std::size_t>(hi - lo));
             }
             float* out = y_sample + (oh * G.out_width() + first_ow) * Filters;
             ForEachColumnBlock<Filters, kMaxBlockVectors>([&]<class Block>(std::size_t first_filter) {

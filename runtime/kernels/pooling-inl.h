@@ -70,6 +70,8 @@ constexpr void CheckGeometry() {
 
 template <window_geometry G>
 inline constexpr std::size_t kOutputSize = G.out_height() * G.out_width() * G.channels;  // floats per sample
+template <window_geometry G>
+inline constexpr std::size_t kOutputRowFloats = G.out_width() * G.channels;
 
 // Whether the windows tile the input (2x2 windows with stride 2 on an even map, ...): every position then lies in
 // exactly one window, so backward writes each dx value once, as 0 + its share, instead of zeroing dx and adding.
@@ -98,6 +100,16 @@ HWY_INLINE void ForEachWindow(const Body& body) {
             body(rows, Clip(j, G.stride_w, G.window_w, G.pad_left(), G.width), (i * G.out_width() + j) * G.channels);
         }
     }
+}
+
+// Asks the cache for the input rows that output row out_row + 1 of a sample reads, whole (none after the last
+// output row): the windows read two or more input rows at a time, which the hardware prefetchers do not run ahead of.
+template <window_geometry G>
+HWY_INLINE void PrefetchNextWindowRows(const float* HWY_RESTRICT sample, std::size_t out_row) {
+    constexpr std::size_t kRowFloats = G.width * G.channels;
+    if (out_row + 1 >= G.out_height()) return;
+    const Span rows = Clip(out_row + 1, G.stride_h, G.window_h, G.pad_top(), G.height);
+    vector_helpers::PrefetchFloats(sample + rows.begin * kRowFloats, (rows.end - rows.begin) * kRowFloats);
 }
 
 // Calls visit(offset) for the positions of a clipped window in row-major order, offset = the position's first channel
@@ -139,6 +151,7 @@ HWY_INLINE void MaxPoolForward(const float* HWY_RESTRICT x, std::size_t rows, fl
         const float* sample = x + r * G.input_size();
         float* out = y + r * kOutputSize<G>;
         ForEachWindow<G>([&](Span window_rows, Span window_columns, std::size_t at) HWY_ATTR {
+            if (at % kOutputRowFloats<G> == 0) PrefetchNextWindowRows<G>(sample, at / kOutputRowFloats<G>);
             ForEachChannelVector<G.channels>([&](std::size_t c, std::size_t count) HWY_ATTR {
                 auto max =
                     values(d, sample, (window_rows.begin * G.width + window_columns.begin) * G.channels + c, c, count);
@@ -162,6 +175,7 @@ HWY_INLINE void MaxPoolBackward(const float* HWY_RESTRICT x, const float* HWY_RE
         float* grad = dx + r * G.input_size();
         if constexpr (!kWindowsTile<G>) std::fill(grad, grad + G.input_size(), 0.0f);
         ForEachWindow<G>([&](Span window_rows, Span window_columns, std::size_t at) HWY_ATTR {
+            if (at % kOutputRowFloats<G> == 0) PrefetchNextWindowRows<G>(sample, at / kOutputRowFloats<G>);
             ForEachChannelVector<G.channels>([&](std::size_t c, std::size_t count) HWY_ATTR {
                 const std::size_t out = r * kOutputSize<G> + at + c;
                 const auto max = LoadFirstN(d, y + out, count), share = LoadFirstN(d, dy + out, count);

@@ -2,7 +2,8 @@
 //
 // vector_helpers: FloatTag and kLanes (the lane count as a compile-time constant), VectorsFor / LastVectorLanes,
 //   LoadFirstN / StoreFirstN (the first `count` lanes, touching no memory at or past p + count: Highway 1.0.3 has
-//   no LoadN/StoreN) and Unroll (a compile-time loop whose index is a constant).
+//   no LoadN/StoreN), Unroll (a compile-time loop whose index is a constant) and PrefetchFloats (asks the cache for
+//   a span ahead of its use).
 // Columns (one vector across the features of a row-major array): LoadColumn / StoreColumn (a whole vector, or its
 //   first `count` lanes when kPartial), StoreOutputColumn (non-temporal when kStream and the vector is whole),
 //   LoadWidened / StoreNarrowed (float arrays through double vectors).
@@ -19,6 +20,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -36,6 +38,15 @@ inline constexpr std::size_t kLanes = hn::MaxLanes(FloatTag());
 // Vectors needed for `count` floats, and the valid lanes of the last of them (kLanes when it is full).
 constexpr std::size_t VectorsFor(std::size_t count) { return (count + kLanes - 1) / kLanes; }
 constexpr std::size_t LastVectorLanes(std::size_t count) { return count - (VectorsFor(count) - 1) * kLanes; }
+
+// Floats in a 64-byte cache line.
+inline constexpr std::size_t kCacheLineFloats = 64 / sizeof(float);
+
+// Prefetches the cache lines of [p, p + count): for passes whose reads the hardware prefetchers do not run ahead of
+// (rows read a few at a time, or a column at a stride). p + count must lie within (or one past) p's array.
+HWY_INLINE void PrefetchFloats(const float* p, std::size_t count) {
+    for (std::size_t i = 0; i < count; i += kCacheLineFloats) hwy::Prefetch(p + i);
+}
 
 // The first `count` floats at p (0 < count <= MaxLanes(d)), zeros in the other lanes; reads nothing at or past
 // p + count. On AVX2 and AVX-512 MaskedLoad is a real masked load (masked lanes never fault); below that Highway
