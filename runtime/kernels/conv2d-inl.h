@@ -34,7 +34,9 @@
 //            channels, contiguous depth window_w * channels), B = the kernel rows of kh, vectors along Filters.
 //            No im2col copy (which would duplicate each input float window_h * window_w / strides times). Where the
 //            segment is a whole row, the band is a ring: each output row copies only the input rows it adds. The
-//            input row the next output row adds to the band is prefetched while this row's products run.
+//            input row the next output row adds to the band is prefetched while this row's products run. Long dot
+//            products keep partial sums, as the dense forward's (dense-inl.h's kDepthBlock): pieces of whole window
+//            rows up to 128 floats each, summed from zero in registers and added to the stored output.
 //   dkernel  per tile of output rows, the band of input rows they read (as y's), A = band (patches^T read in place),
 //            B = dz, summed over the tile's pixels in registers, then added to dkernel; the tile's dz = dy * Act' and
 //            its bias sums are formed just before, while its rows are in cache (conv2d_backward-inl.h).
@@ -71,6 +73,11 @@ namespace hn = hwy::HWY_NAMESPACE;
 namespace conv_detail {
 
 using dense_detail::ForEachBalancedRowBlock;
+using dense_detail::kDepthBlock;
+
+// Window rows per partial sum of the forward: as many whole rows as fit in kDepthBlock floats, at least one.
+template <window_geometry G>
+inline constexpr std::size_t kPieceWindowRows = std::max<std::size_t>(kDepthBlock / kWindowRowFloats<G>, 1);
 
 // Nothing to do after an output row.
 struct NoRowHook {
@@ -121,17 +128,35 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
             }
             float* out = y_sample + (oh * G.out_width() + first_ow) * Filters;
             ForEachColumnBlock<Filters, kMaxBlockVectors>([&]<class Block>(std::size_t first_filter) {
-                const Block initial = UseBias ? LoadBlock<Block>(bias + first_filter) : ZeroBlock<Block>();
+                const Block zeros = ZeroBlock<Block>();
+                const Block initial = UseBias ? LoadBlock<Block>(bias + first_filter) : zeros;
+                // Partial sums: the patch's products in pieces of whole window rows, at most kDepthBlock floats (a
+                // longer window row is cut), each summed in registers from zero and then added to the output (the
+                // first from the bias, stored).
                 const auto block_rows = [&]<std::size_t kRows>(std::size_t first_pixel) {
+                    float* block_out = out + first_pixel * Filters + first_filter;
                     Block acc[kRows];
-                    vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) { acc[i] = initial; });
-                    for (std::size_t kh = 0; kh < G.window_h; ++kh) {
-                        MultiplyAccumulate<kPixelStride, /*kADepthStride=*/1, /*kBRowStride=*/Filters,
-                                           /*kBPadded=*/false>(
-                            band_rows[kh] + first_pixel * kPixelStride,
-                            kernel + kh * kWindowRowFloats<G> * Filters + first_filter, kWindowRowFloats<G>, acc);
+                    for (std::size_t first_kh = 0; first_kh < G.window_h; first_kh += kPieceWindowRows<G>) {
+                        for (std::size_t k0 = 0; k0 < kWindowRowFloats<G>; k0 += kDepthBlock) {
+                            const bool first_piece = first_kh == 0 && k0 == 0;
+                            vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) {
+                                acc[i] = first_piece ? initial : zeros;
+                            });
+                            const std::size_t end_kh = std::min(first_kh + kPieceWindowRows<G>, G.window_h);
+                            for (std::size_t kh = first_kh; kh < end_kh; ++kh) {
+                                MultiplyAccumulate<kPixelStride, /*kADepthStride=*/1, /*kBRowStride=*/Filters,
+                                                   /*kBPadded=*/false>(
+                                    band_rows[kh] + first_pixel * kPixelStride + k0,
+                                    kernel + (kh * kWindowRowFloats<G> + k0) * Filters + first_filter,
+                                    std::min(kWindowRowFloats<G> - k0, kDepthBlock), acc);
+                            }
+                            if (first_piece) {
+                                StoreRows<Filters>(acc, block_out);
+                            } else {
+                                AddRows<Filters>(acc, block_out);
+                            }
+                        }
                     }
-                    StoreRows<Filters>(acc, out + first_pixel * Filters + first_filter);
                 };
                 // Segments all of one width (a whole 14-pixel row, say): blocks of balanced, compile-time heights.
                 if constexpr (G.out_width() % kSegment == 0) {

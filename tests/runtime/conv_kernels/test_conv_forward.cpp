@@ -1,5 +1,5 @@
 // Conv2dForward on every compiled SIMD target against a double-precision reference (conv_test_support.hpp), and
-// bit-identical outputs per sample however the rows are split into calls.
+// bit-identical outputs per sample however the rows are split into calls; long patches keep partial sums.
 //
 // Tolerance: z is a sum of n = window_h * window_w * channels products plus the bias, so |fl(z) - z| <=
 // (n + 2) u sum |x w| + |b| (first-order bound of a chain of fused multiply-adds, u float's unit roundoff); the
@@ -92,6 +92,55 @@ TEST_CASE("Conv2dForward gives each sample the same bits however the rows are sp
             }
         });
     }
+}
+
+// Inputs 8 + [-1, 1] (unnormalized pixels, or an offset a layer carries): every running sum grows with the offset,
+// and so does its rounding. One float running sum per output, from the bias through the patch in Keras's kernel
+// order (std::fma, as the kernels multiply and add), is the baseline; the kernels' partial sums (pieces of whole
+// window rows up to 128 floats, at least 4 of them for these patches) should leave a root-mean-square error well
+// below the baseline's (about 1 / sqrt(pieces) of it).
+TEST_CASE("Conv2dForward keeps partial sums: inputs with an offset lose less than one running sum",
+          "[conv][forward][precision]") {
+    const ConvTable table = Table();
+    constexpr std::size_t kRows = 2, kLongPatch = 400;
+    std::size_t tested = 0;
+    for (std::size_t c = 0; c < table.count; ++c) {
+        const ConvShape s = table.entries[c].shape;
+        if (s.act != activation_kind::linear || s.PatchSize() < kLongPatch) continue;
+        ++tested;
+        INFO(Describe(s, kRows));
+        ConvProblem p = MakeConvProblem(s, kRows, static_cast<std::uint32_t>(9000 + c));
+        for (float& value : p.x) value += 8.0f;
+        const PreActivations exact = ConvPreActivations(s, kRows, ToDouble(p.x), ToDouble(p.kernel), ToDouble(p.bias));
+        double baseline_squares = 0.0;
+        for (std::size_t r = 0; r < kRows; ++r) {
+            for (std::size_t oh = 0; oh < s.g.out_height(); ++oh) {
+                for (std::size_t ow = 0; ow < s.g.out_width(); ++ow) {
+                    const std::size_t out = (r * s.OutputPixels() + oh * s.g.out_width() + ow) * s.filters;
+                    for (std::size_t f = 0; f < s.filters; ++f) {
+                        float running = s.use_bias ? p.bias[f] : 0.0f;
+                        ForEachTap(s.g, oh, ow, [&](long index, std::size_t k) {
+                            if (index < 0) return;
+                            running = std::fma(p.x[r * s.InputSize() + static_cast<std::size_t>(index)],
+                                               p.kernel[k * s.filters + f], running);
+                        });
+                        const double error = running - exact.z[out + f];
+                        baseline_squares += error * error;
+                    }
+                }
+            }
+        }
+        REQUIRE(baseline_squares > 0.0);
+        ForEachTargetTable(Table, [&](const ConvTable& kernels) {
+            const std::vector<float> y = RunForward(kernels.entries[c].forward, p, 0, kRows);
+            double squares = 0.0;
+            for (std::size_t i = 0; i < y.size(); ++i) squares += (y[i] - exact.z[i]) * (y[i] - exact.z[i]);
+            const double ratio = std::sqrt(squares / baseline_squares);
+            INFO("error / one running sum's (root mean square): " << ratio);
+            CHECK(ratio < 0.75);
+        });
+    }
+    CHECK(tested >= 3);
 }
 
 TEST_CASE("Conv2dForward with no rows touches nothing", "[conv][forward]") {
