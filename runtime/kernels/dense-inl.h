@@ -190,7 +190,8 @@ HWY_INLINE void InputGradient(const float* HWY_RESTRICT dz, std::size_t rows, co
 
 // Inputs per partial sum of the broadcast scheme: a dot product longer than this is summed block by block, each
 // block's sum added to the output (Higham 2002, 4.2: the error bound falls from In to kDepthBlock + In / kDepthBlock
-// roundings); 6 partial sums for 784 inputs, for one load, add and store per accumulator and block.
+// roundings); 6 partial sums for 784 inputs, for one load, add and store per accumulator and block. The conv forward
+// (conv2d-inl.h) cuts its patches into pieces of at most this length too.
 inline constexpr std::size_t kDepthBlock = 128;
 
 // y = x . kernel + bias with x broadcast over blocks of units (gemm-inl.h's micro-kernel): each output's inputs
