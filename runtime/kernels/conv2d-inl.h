@@ -137,12 +137,12 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
                     float* block_out = out + first_pixel * Filters + first_filter;
                     Block acc[kRows];
                     for (std::size_t first_kh = 0; first_kh < G.window_h; first_kh += kPieceWindowRows<G>) {
+                        const std::size_t end_kh = std::min(first_kh + kPieceWindowRows<G>, G.window_h);
                         for (std::size_t k0 = 0; k0 < kWindowRowFloats<G>; k0 += kDepthBlock) {
                             const bool first_piece = first_kh == 0 && k0 == 0;
                             vector_helpers::Unroll<kRows>([&](auto i) __attribute__((always_inline)) {
                                 acc[i] = first_piece ? initial : zeros;
                             });
-                            const std::size_t end_kh = std::min(first_kh + kPieceWindowRows<G>, G.window_h);
                             for (std::size_t kh = first_kh; kh < end_kh; ++kh) {
                                 MultiplyAccumulate<kPixelStride, /*kADepthStride=*/1, /*kBRowStride=*/Filters,
                                                    /*kBPadded=*/false>(
