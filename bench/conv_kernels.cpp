@@ -1,16 +1,18 @@
 // Google Benchmark: the Conv2D kernels (runtime/kernels/conv2d-inl.h, dispatched to the best SIMD target of this
 // CPU) at the typical shapes of a small image model, 3x3 windows, stride 1, same padding, relu, with bias, batch 64.
 //
-// Names: BM_conv_fwd/<shape>/N (Conv2dForward), BM_conv_bwd_dkernel/<shape>/N (Conv2dBackward with dx = nullptr:
-// Act', the bias sums and the kernel-gradient product), BM_conv_bwd_dx/<shape>/N (the input-gradient product alone,
-// conv_detail::InputGradients, as Conv2dBackward calls it: on these shapes the forward of dz with the flipped kernel,
-// and Conv2dFlipKernel, which the generated training runs once per step), N rows; <shape> = HxWxC_F.
-// Flops: 2 * N * out_h * out_w * window_h * window_w * C * F per row, the product over whole windows (the padding
-// taps at the borders are counted, as conventional GFLOP/s figures do; the activation, Act' and bias sums are not).
-// of_peak: that rate over the core's multiply-add peak measured in this program (bench/fma_peak.hpp).
-// With meson -Dcompare=true, oneDNN's convolution primitives at the same shapes: BM_conv_*_onednn rows
-// (bench/compare/conv_onednn.hpp).
-// Run: build-dir/bench/conv_kernels [--benchmark_repetitions=5]
+// Names: BM_conv_fwd/<shape>/N (Conv2dForward: the direct product, as inference runs it),
+// BM_conv_fwd_training/<shape>/N (Conv2dForwardKernel, then Conv2dForwardWithMoments, as the training runs a conv that
+// a BN follows: Winograd's F(2x2, 3x3) where forward_is_winograd), BM_conv_bwd_dkernel/<shape>/N (Conv2dBackward with
+// dx = nullptr: Act', the bias sums and the kernel-gradient product), BM_conv_bwd_dx/<shape>/N (the input-gradient
+// product alone, conv_detail::InputGradients, as Conv2dBackward calls it: on these shapes the forward of dz with the
+// flipped kernel, Winograd's where its geometry allows, and Conv2dFlipKernel, which the generated training runs once
+// per step), N rows; <shape> = HxWxC_F. Flops: 2 * N * out_h * out_w * window_h * window_w * C * F per row, the product
+// over whole windows (the padding taps at the borders are counted, as conventional GFLOP/s figures do; the activation,
+// Act' and bias sums are not). Winograd's rows do fewer multiply-adds for the same outputs, so their rate (and of_peak)
+// can exceed the peak. of_peak: that rate over the core's multiply-add peak measured in this program
+// (bench/fma_peak.hpp). With meson -Dcompare=true, oneDNN's convolution primitives at the same shapes: BM_conv_*_onednn
+// rows (bench/compare/conv_onednn.hpp). Run: build-dir/bench/conv_kernels [--benchmark_repetitions=5]
 
 #include "runtime/kernels/simd_targets.h"  // first: it chooses the SIMD targets
 #undef HWY_TARGET_INCLUDE
@@ -21,7 +23,9 @@
 #include <cstdint>
 
 #include "hwy/highway.h"
+#include "runtime/kernels/bn_chunked.hpp"
 #include "runtime/kernels/conv2d-inl.h"
+#include "runtime/kernels/conv2d_bn_moments-inl.h"
 
 // Outside the per-target code: defined once, not once per target.
 #ifndef NNFUSE_BENCH_CONV_KERNELS_SHAPES_
@@ -44,6 +48,7 @@ struct ConvBenchKernels {
     ForwardFn forward[4];
     KernelGradientFn kernel_gradient[4];
     InputGradientFn input_gradient[4];
+    ForwardFn training_forward[4];
 };
 }  // namespace nnfuse::bench
 #endif  // NNFUSE_BENCH_CONV_KERNELS_SHAPES_
@@ -52,6 +57,7 @@ HWY_BEFORE_NAMESPACE();
 namespace nnfuse::bench::HWY_NAMESPACE {
 
 namespace kernels = nnfuse::kernels::HWY_NAMESPACE;
+namespace kernels_shared = nnfuse::kernels;  // the target-independent geometry and sizes
 constexpr activation_kind kRelu = activation_kind::relu;
 
 template <std::size_t kIndex>
@@ -66,16 +72,31 @@ void KernelGradient(const float* x, const float* y, float* dy, std::size_t rows,
 template <std::size_t kIndex>
 void InputGradient(const float* dz, std::size_t rows, const float* kernel, float* dx) {
     constexpr auto kShape = kShapes[kIndex];
-    static float flipped[kShape.window_h * kShape.window_w * kShape.channels * kFilters[kIndex]];
+    HWY_ALIGN static float flipped[kernels_shared::flipped_kernel_floats(kShape, kFilters[kIndex])];
     kernels::Conv2dFlipKernel<kShape, kFilters[kIndex]>(kernel, flipped);
     kernels::conv_detail::InputGradients<kShape, kFilters[kIndex]>(dz, rows, kernel, flipped, dx);
+}
+
+// The training forward of a conv that a BN follows, as the generated training runs it once per step and chunk: the
+// forward kernel formed (Conv2dForwardKernel: Winograd's transform where forward_is_winograd), then the forward that
+// takes the BN's statistics of its output (one chunk of `rows`).
+template <std::size_t kIndex>
+void TrainingForward(const float* x, std::size_t rows, const float* kernel, const float* bias, float* y) {
+    constexpr auto kShape = kShapes[kIndex];
+    constexpr std::size_t kF = kFilters[kIndex];
+    HWY_ALIGN static float forward_kernel[kernels_shared::forward_kernel_floats(kShape, kF)];
+    HWY_ALIGN static float moments[kernels_shared::bn_chunk_moments_floats(kF)];
+    kernels::Conv2dForwardKernel<kShape, kF>(kernel, forward_kernel);
+    kernels::Conv2dForwardWithMoments<kShape, kF, activation_kind::linear, true>(x, rows, forward_kernel, bias, y,
+                                                                                 moments);
 }
 
 ConvBenchKernels Kernels() {
     return {HWY_TARGET,
             {&Forward<0>, &Forward<1>, &Forward<2>, &Forward<3>},
             {&KernelGradient<0>, &KernelGradient<1>, &KernelGradient<2>, &KernelGradient<3>},
-            {&InputGradient<0>, &InputGradient<1>, &InputGradient<2>, &InputGradient<3>}};
+            {&InputGradient<0>, &InputGradient<1>, &InputGradient<2>, &InputGradient<3>},
+            {&TrainingForward<0>, &TrainingForward<1>, &TrainingForward<2>, &TrainingForward<3>}};
 }
 
 }  // namespace nnfuse::bench::HWY_NAMESPACE
@@ -147,6 +168,18 @@ void bm_forward(benchmark::State& state, std::size_t shape) {
     row.finish(state);
 }
 
+void bm_training_forward(benchmark::State& state, std::size_t shape) {
+    conv_buffers b(shape, kBatch);
+    const auto run = HWY_DYNAMIC_DISPATCH(Kernels)().training_forward[shape];
+    const flops_row row(b.flops);
+    for (auto _ : state) {
+        run(b.x.get(), b.rows, b.kernel.get(), b.bias.data(), b.y.get());
+        benchmark::DoNotOptimize(b.y.get());
+        benchmark::ClobberMemory();
+    }
+    row.finish(state);
+}
+
 void bm_kernel_gradient(benchmark::State& state, std::size_t shape) {
     conv_buffers b(shape, kBatch);
     const auto run = HWY_DYNAMIC_DISPATCH(Kernels)().kernel_gradient[shape];
@@ -196,7 +229,8 @@ void register_all() {
         void (*run)(benchmark::State&, std::size_t);
     } kinds[] = {{"BM_conv_fwd", bm_forward},
                  {"BM_conv_bwd_dkernel", bm_kernel_gradient},
-                 {"BM_conv_bwd_dx", bm_input_gradient}};
+                 {"BM_conv_bwd_dx", bm_input_gradient},
+                 {"BM_conv_fwd_training", bm_training_forward}};
     for (const auto& kind : kinds) {
         for (std::size_t shape = 0; shape < 4; ++shape) {
             std::string name = kind.name;

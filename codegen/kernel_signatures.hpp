@@ -35,7 +35,8 @@ struct kernel_signature {
 namespace signatures {
 
 extern const kernel_signature dense_forward, dense_forward_transposed_kernel, dense_backward;
-extern const kernel_signature conv2d_forward, conv2d_forward_with_moments, conv2d_flip_kernel, conv2d_backward;
+extern const kernel_signature conv2d_forward, conv2d_forward_with_moments, conv2d_flip_kernel,
+    conv2d_transform_forward_kernel, conv2d_backward;
 extern const kernel_signature conv2d_forward_bn_input, conv2d_forward_with_moments_bn_input, conv2d_backward_bn_input;
 extern const kernel_signature max_pool2d_forward, max_pool2d_backward, average_pool2d_forward, average_pool2d_backward,
     global_average_pool2d_forward, global_average_pool2d_backward;

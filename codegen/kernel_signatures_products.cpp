@@ -42,16 +42,19 @@ const kernel_signature dense_backward{"kernels::DenseBackward",
                                        {"float*", "dx"}}};
 // The convolution's parameters are the dense layer's: x, kernel, bias, y per sample, NHWC.
 const kernel_signature conv2d_forward{"kernels::Conv2dForward", conv2d, dense_forward.parameters};
+// The forward that takes its BN's statistics reads the forward kernel (Conv2dForwardKernel's, formed once a step).
 const kernel_signature conv2d_forward_with_moments{"kernels::Conv2dForwardWithMoments",
                                                    conv2d_moments,
                                                    {{"const float*", "x"},
                                                     {"std::size_t", "rows"},
-                                                    {"const float*", "kernel"},
+                                                    {"const float*", "forward_kernel"},
                                                     {"const float*", "bias"},
                                                     {"float*", "y"},
                                                     {"float*", "moments"}}};
 const kernel_signature conv2d_flip_kernel{
     "kernels::Conv2dFlipKernel", conv2d, {{"const float*", "kernel"}, {"float*", "flipped_kernel"}}};
+const kernel_signature conv2d_transform_forward_kernel{
+    "kernels::Conv2dForwardKernel", conv2d, {{"const float*", "kernel"}, {"float*", "forward_kernel"}}};
 namespace {
 // The dense layer's backward parameters with the flipped kernel after the kernel (conv2d-inl.h's Conv2dBackward).
 std::vector<kernel_parameter> with_flipped_kernel(std::vector<kernel_parameter> parameters) {

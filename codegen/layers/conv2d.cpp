@@ -113,6 +113,35 @@ std::vector<argument> joined(std::vector<argument> first, const std::vector<argu
     return first;
 }
 
+// The kernel the forward that takes the next BN's statistics reads: where it is Winograd's (window_geometry.hpp's
+// forward_is_winograd), the kernel's transform, formed once per step before the forward's chunks (the kernel changes
+// only in the optimizer's update); else the kernel itself.
+storage winograd_forward_kernel(const conv2d_parameters& layer, const step& s, plan_builder& b) {
+    const storage kernel = plan_builder::variable(*s.layer, "kernel");
+    const kernels::window_geometry& g = layer.window;
+    if (!kernels::forward_is_winograd(g, layer.filters)) return kernel;
+    storage transformed = kernel;
+    transformed.name = s.layer->name + "_forward_kernel";
+    transformed.floats = kernels::forward_kernel_floats(g, layer.filters);
+    transformed.size_name = transformed.name + "_size";
+    transformed.size_expression = fmt::format("{} * {} * {}", kernels::winograd_positions, g.channels, layer.filters);
+    transformed.what = "the kernel Winograd-transformed for the forward, formed once a step";
+    const std::size_t transform =
+        b.add_kernel({"conv2d_winograd_f32_" + window_suffix(g) + fmt::format("_f{}", layer.filters),
+                      &signatures::conv2d_transform_forward_kernel,
+                      {{window_name}, {std::to_string(layer.filters)}},
+                      fmt::format("kernel [3, 3, {0}, {1}] -> [{2}, {0}, {1}]", g.channels, layer.filters,
+                                  kernels::winograd_positions),
+                      covers_of(s),
+                      "the forward's kernel: Winograd's Gm k Gm^T of each channel and filter's 3x3 taps",
+                      window_declaration(g)});
+    b.forward({.id = s.layer->name + ".forward_kernel",
+               .when = phase::whole_batch,
+               .comment = "the kernel for " + s.layer->name + "'s forward (Winograd's F(2x2, 3x3))",
+               .action = b.kernel_call(transform, {whole(kernel), whole(transformed)})});
+    return transformed;
+}
+
 // The training forward: plain, with the next BN's chunk statistics (conv_bn_moments.hpp), reading the previous BN's
 // input (conv_bn_input.hpp), or both.
 call training_forward_call(const conv2d_parameters& layer, const step& s, plan_builder& b) {
@@ -126,11 +155,12 @@ call training_forward_call(const conv2d_parameters& layer, const step& s, plan_b
         return b.kernel_call(fwd, joined(input_arguments(s, b), {row_count(), kernel, bias_of(layer, s), y}));
     }
     const step& bn = b.step_at(*s.gives_bn_moments_of);
+    const argument transformed = whole(winograd_forward_kernel(layer, s, b));
     const std::size_t fwd = b.add_kernel(
         step_kernel("conv2d_fwd_f32_" + variant(layer, s) + "_moments", &signatures::conv2d_forward_with_moments,
                     &signatures::conv2d_forward_with_moments_bn_input, layer, s,
                     shapes(layer) + fmt::format(", {}'s chunk statistics", bn.layer->name), moments_why(s, bn), b));
-    return b.kernel_call(fwd, joined(input_arguments(s, b), {row_count(), kernel, bias_of(layer, s), y,
+    return b.kernel_call(fwd, joined(input_arguments(s, b), {row_count(), transformed, bias_of(layer, s), y,
                                                              chunk_part(chunk_statistics_records(bn, layer.filters))}));
 }
 
@@ -139,11 +169,17 @@ call training_forward_call(const conv2d_parameters& layer, const step& s, plan_b
 // backward. Empty where backward reads none.
 std::optional<storage> flipped_kernel(const conv2d_parameters& layer, const step& s, plan_builder& b) {
     if (!s.needs_input_grad || !kernels::input_gradient_is_forward_convolution(layer.window, layer.filters)) return {};
+    const kernels::window_geometry& g = layer.window;
     storage flipped = plan_builder::variable(*s.layer, "kernel");
     flipped.name = s.layer->name + "_flipped_kernel";
     flipped.size = extent::fixed;
     flipped.what = "the kernel flipped for the input gradient as a forward convolution, formed once a step";
-    const kernels::window_geometry& g = layer.window;
+    if (kernels::forward_is_winograd(kernels::input_gradient_geometry(g, layer.filters), g.channels)) {
+        flipped.floats = kernels::flipped_kernel_floats(g, layer.filters);
+        flipped.size_name = flipped.name + "_size";
+        flipped.size_expression = fmt::format("{} * {} * {}", kernels::winograd_positions, layer.filters, g.channels);
+        flipped.what += ", Winograd-transformed";
+    }
     const std::size_t flip =
         b.add_kernel({"conv2d_flip_f32_" + window_suffix(g) + fmt::format("_f{}", layer.filters),
                       &signatures::conv2d_flip_kernel,

@@ -8,10 +8,17 @@
 //             alignment; rows may be 0.
 //   ensures:  y = Act(conv(x) + bias), the window sliding with G's strides over x padded with zeros (same padding:
 //             G.pad_top() / G.pad_left() before, the rest after). Act is element-wise (softmax is refused).
+// Conv2dForwardKernel<G, Filters>(kernel, forward_kernel)
+//   requires: kernel as Conv2dForward's; forward_kernel forward_kernel_floats(G, Filters) floats (window_geometry.hpp),
+//             overlapping it not.
+//   ensures:  forward_kernel is what the training forwards that take a BN's statistics read
+//             (conv2d_bn_moments-inl.h, conv2d_bn_input-inl.h): where forward_is_winograd(G, Filters), the kernel's
+//             Winograd transform (conv2d_winograd-inl.h's WinogradKernel), else a copy of the kernel.
 // Conv2dFlipKernel<G, Filters>(kernel, flipped_kernel)
-//   requires: kernel as Conv2dForward's; flipped_kernel [window_h * window_w * Filters * channels], overlapping it not.
+//   requires: kernel as Conv2dForward's; flipped_kernel flipped_kernel_floats(G, Filters) floats, overlapping it not.
 //   ensures:  flipped_kernel is what Conv2dBackward reads where dx is a forward convolution (below): kernel with both
-//             spatial axes reversed and each tap's [channels, Filters] block transposed.
+//             spatial axes reversed and each tap's [channels, Filters] block transposed, or where that forward is
+//             Winograd's (forward_is_winograd of input_gradient_geometry(G, Filters)), its Winograd transform.
 // Conv2dBackward<G, Filters, Act, UseBias>(x, y, dy, rows, kernel, flipped_kernel, dkernel, dbias, dx)
 //   requires: as DenseBackward (dense-inl.h): y the forward output (nullptr allowed when Act is linear); dy [rows,
 //             out_height, out_width, Filters] is dL/dy; flipped_kernel Conv2dFlipKernel's output for kernel when dx
@@ -23,7 +30,8 @@
 //             window reaches, not computed when dx == nullptr. Gradients are overwritten, never accumulated; rows == 0
 //             gives zero dkernel and dbias. Every sample's y and dx are computed on their own, in an order fixed by
 //             G: bit-identical however the rows are split into calls (dkernel and dbias are per-call sums).
-// None reads or writes outside its arrays or allocates on the heap (stack tiles of at most 32 KiB), so none throws.
+// None reads or writes outside its arrays or allocates on the heap (stack tiles of at most 32 KiB each, 96 KiB in all),
+// so none throws.
 // The flipped kernel is the caller's because it is the same for every chunk of a step: the generated training forms
 // it once per step, as a task beside the forward's chunks.
 //
@@ -40,10 +48,13 @@
 //   dkernel  per tile of output rows, the band of input rows they read (as y's), A = band (patches^T read in place),
 //            B = dz, summed over the tile's pixels in registers, then added to dkernel; the tile's dz = dy * Act' and
 //            its bias sums are formed just before, while its rows are in cache (conv2d_backward-inl.h).
+//   y (training, a BN next)  3x3, stride 1, same padding, at least 16 channels and filters: Winograd's F(2x2, 3x3)
+//            (conv2d_winograd-inl.h), 16 products per channel and filter for 4 outputs instead of 36, from the kernel
+//            transformed once per step (Conv2dForwardKernel). Conv2dForward itself (inference) stays direct.
 //   dx       stride 1, same padding, odd windows, more channels than a vector's lanes: the forward's ForwardSample
-//            run on dz with the flipped kernel (both spatial axes reversed, the channel axes swapped); each dx value
-//            is written once. Otherwise dpatch = dz . kernel^T through a transposed kernel tile,
-//            then col2im adds into dx zeroed first (conv2d_backward-inl.h).
+//            (or Winograd's, where its geometry allows) run on dz with the flipped kernel (both spatial axes reversed,
+//            the channel axes swapped); each dx value is written once. Otherwise dpatch = dz . kernel^T through a
+//            transposed kernel tile, then col2im adds into dx zeroed first (conv2d_backward-inl.h).
 // The forward activation is an element-wise pass (dense-inl.h's).
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h: it re-includes once per target.
 
@@ -61,6 +72,7 @@
 #include "hwy/highway.h"
 #include "runtime/kernels/conv2d_backward-inl.h"
 #include "runtime/kernels/conv2d_windows-inl.h"
+#include "runtime/kernels/conv2d_winograd-inl.h"
 #include "runtime/kernels/dense-inl.h"
 #include "runtime/kernels/gemm-inl.h"
 #include "runtime/kernels/simd_columns-inl.h"
@@ -170,6 +182,19 @@ HWY_INLINE void ForwardSample(const float* HWY_RESTRICT x_sample, const float* H
     }
 }
 
+// One sample's pre-activations from the forward kernel (Conv2dForwardKernel's output): Winograd's F(2x2, 3x3) where
+// forward_is_winograd(G, Filters) (conv2d_winograd-inl.h), else ForwardSample.
+template <window_geometry G, std::size_t Filters, bool UseBias, class AfterRow = NoRowHook, class Copy = PlainSpanCopy>
+HWY_INLINE void ForwardSampleWith(const float* HWY_RESTRICT x_sample, const float* HWY_RESTRICT forward_kernel,
+                                  const float* HWY_RESTRICT bias, float* HWY_RESTRICT y_sample,
+                                  const AfterRow& after_row = {}, const Copy& copy = {}) {
+    if constexpr (forward_is_winograd(G, Filters)) {
+        WinogradForwardSample<G, Filters, UseBias>(x_sample, forward_kernel, bias, y_sample, after_row, copy);
+    } else {
+        ForwardSample<G, Filters, UseBias>(x_sample, forward_kernel, bias, y_sample, after_row, copy);
+    }
+}
+
 // dx [rows, G.height, G.width, G.channels] from dz [rows, out_height, out_width, Filters] as the forward convolution
 // of dz with the flipped kernel (FlipKernel, conv2d_backward-inl.h), each dx value written once. Requires
 // InputGradientIsForwardConvolution<G, Filters>().
@@ -180,8 +205,8 @@ HWY_INLINE void InputGradientsAsForward(const float* HWY_RESTRICT dz, std::size_
     constexpr window_geometry kDual = kInputGradientGeometry<G, Filters>;
     CheckGeometry<kDual>();
     for (std::size_t r = 0; r < rows; ++r) {
-        ForwardSample<kDual, G.channels, /*UseBias=*/false>(dz + r * kOutputPixels<G> * Filters, flipped, nullptr,
-                                                            dx + r * G.input_size());
+        ForwardSampleWith<kDual, G.channels, /*UseBias=*/false>(dz + r * kOutputPixels<G> * Filters, flipped, nullptr,
+                                                                dx + r * G.input_size());
     }
 }
 
@@ -217,7 +242,20 @@ void Conv2dForward(const float* HWY_RESTRICT x, std::size_t rows, const float* H
 
 template <window_geometry G, std::size_t Filters>
 void Conv2dFlipKernel(const float* HWY_RESTRICT kernel, float* HWY_RESTRICT flipped_kernel) {
-    conv_detail::FlipKernel<G, Filters>(kernel, flipped_kernel);
+    if constexpr (forward_is_winograd(conv_detail::kInputGradientGeometry<G, Filters>, G.channels)) {
+        conv_detail::WinogradFlippedKernel<G, Filters>(kernel, flipped_kernel);
+    } else {
+        conv_detail::FlipKernel<G, Filters>(kernel, flipped_kernel);
+    }
+}
+
+template <window_geometry G, std::size_t Filters>
+void Conv2dForwardKernel(const float* HWY_RESTRICT kernel, float* HWY_RESTRICT forward_kernel) {
+    if constexpr (forward_is_winograd(G, Filters)) {
+        conv_detail::WinogradKernel<G, Filters>(kernel, forward_kernel);
+    } else {
+        std::copy(kernel, kernel + conv_detail::kPatchFloats<G> * Filters, forward_kernel);
+    }
 }
 
 template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias>

@@ -233,8 +233,7 @@ constexpr bool InputGradientIsForwardConvolution() {
 template <window_geometry G, std::size_t Filters>
 inline constexpr bool kInputGradientIsForward = InputGradientIsForwardConvolution<G, Filters>() && G.channels > kLanes;
 template <window_geometry G, std::size_t Filters>
-inline constexpr window_geometry kInputGradientGeometry{
-    G.out_height(), G.out_width(), Filters, G.window_h, G.window_w, 1, 1, true};
+inline constexpr window_geometry kInputGradientGeometry = input_gradient_geometry(G, Filters);
 
 // flipped[t', f, c] = kernel[taps - 1 - t', c, f]: both spatial axes reversed (tap t = kh * window_w + kw becomes
 // taps - 1 - t) and each tap's [channels, Filters] block transposed.

@@ -5,8 +5,8 @@
 // In the signatures below, bn stands for four pointers, batch_mean, inv_std, gamma, beta: the BN's constants
 // (BnMergeChunkMoments's batch_mean and inv_std, gamma or nullptr when !Scale, beta or nullptr when !Center).
 // Conv2dForwardBnInput<G, Filters, Act, UseBias, BnAct, Scale, Center>(x, bn, rows, kernel, bias, y)
-// Conv2dForwardWithMomentsBnInput<G, Filters, Act, UseBias, BnAct, Scale, Center>(x, bn, rows, kernel, bias, y,
-//   moments)
+// Conv2dForwardWithMomentsBnInput<G, Filters, Act, UseBias, BnAct, Scale, Center>(x, bn, rows, forward_kernel, bias,
+//   y, moments)
 // Conv2dBackwardBnInput<G, Filters, Act, UseBias, BnAct, Scale, Center>(x, bn, y, dy, rows, kernel, flipped_kernel,
 //   dkernel, dbias, dx)
 //   requires: x is the BN's input (its pre-normalization map, [rows, G.height, G.width, G.channels]); G.width *
@@ -133,13 +133,13 @@ template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseB
           bool Center>
 void Conv2dForwardWithMomentsBnInput(const float* HWY_RESTRICT x, const float* HWY_RESTRICT batch_mean,
                                      const float* HWY_RESTRICT inv_std, const float* HWY_RESTRICT gamma,
-                                     const float* HWY_RESTRICT beta, std::size_t rows, const float* HWY_RESTRICT kernel,
-                                     const float* HWY_RESTRICT bias, float* HWY_RESTRICT y,
-                                     float* HWY_RESTRICT moments) {
+                                     const float* HWY_RESTRICT beta, std::size_t rows,
+                                     const float* HWY_RESTRICT forward_kernel, const float* HWY_RESTRICT bias,
+                                     float* HWY_RESTRICT y, float* HWY_RESTRICT moments) {
     conv_detail::CheckGeometry<G>();
     static_assert(Act == activation_kind::linear, "Conv2dForwardWithMoments: the BN reads the linear convolution");
     conv_detail::ForwardWithMoments<G, Filters, UseBias>(
-        x, rows, kernel, bias, y, moments,
+        x, rows, forward_kernel, bias, y, moments,
         conv_detail::NormalizingSpanCopy<G, BnAct, Scale, Center>({batch_mean, inv_std, gamma, beta}));
 }
 

@@ -2,16 +2,19 @@
 // SIMD target (Highway): the statistics pass over each output row runs while the row is in L1, instead of a pass over
 // the chunk's whole feature map afterwards.
 //
-// Conv2dForwardWithMoments<G, Filters, Act, UseBias>(x, rows, kernel, bias, y, moments)
-//   requires: Act == linear (the BN normalizes the convolution's own output); x, kernel, bias, y as for Conv2dForward
-//             (conv2d-inl.h), rows >= 1 (one chunk); moments holds bn_chunk_moments_floats(Filters) floats
-//             (bn_chunked.hpp), 64-byte aligned.
-//   ensures:  y as Conv2dForward computes it (the same bits); moments = the chunk record BnChunkMoments<Filters> would
-//             write for y viewed as [rows * out_height * out_width, Filters] in its long form (center = float(mean),
-//             sum(x - center) = (mean - center) * n, M2 + n * (mean - center)^2), with the blocks cut at whole output
-//             rows (kBlockRows values per filter at most, or one output row where that is longer) instead of every
-//             kBlockRows values: the corrected two-pass sums of each block in float, merged in double (Chan et al.),
-//             so the error is bounded by one block, as BnChunkMoments'. BnMergeGroupMoments merges it like any record.
+// Conv2dForwardWithMoments<G, Filters, Act, UseBias>(x, rows, forward_kernel, bias, y, moments)
+//   requires: Act == linear (the BN normalizes the convolution's own output); x, bias, y as for Conv2dForward
+//             (conv2d-inl.h); forward_kernel Conv2dForwardKernel's output for the kernel (forward_kernel_floats(G,
+//             Filters) floats: Winograd's transform of it where forward_is_winograd(G, Filters)); rows >= 1 (one
+//             chunk); moments holds bn_chunk_moments_floats(Filters) floats (bn_chunked.hpp), 64-byte aligned.
+//   ensures:  y = conv(x) + bias: Conv2dForward's bits, or where forward_is_winograd, Winograd's F(2x2, 3x3)
+//             (conv2d_winograd-inl.h: fewer products, its own rounding); moments = the chunk record
+//             BnChunkMoments<Filters> would write for y viewed as [rows * out_height * out_width, Filters] in its long
+//             form (center = float(mean), sum(x - center) = (mean - center) * n, M2 + n * (mean - center)^2), with the
+//             blocks cut at whole output rows (kBlockRows values per filter at most, or one output row where that is
+//             longer) instead of every kBlockRows values: the corrected two-pass sums of each block in float, merged in
+//             double (Chan et al.), so the error is bounded by one block, as BnChunkMoments'. BnMergeGroupMoments
+//             merges it like any record.
 // No heap allocation (the double accumulators of up to kPanelFeatures filters live on the stack).
 // Include inside HWY_NAMESPACE machinery like any Highway -inl.h.
 
@@ -44,9 +47,9 @@ inline constexpr std::size_t kRowsPerMomentsBlock = std::max<std::size_t>(1, bn_
 
 // Conv2dForwardWithMoments's body, the band filled by copy (PlainSpanCopy's call).
 template <window_geometry G, std::size_t Filters, bool UseBias, class Copy>
-HWY_INLINE void ForwardWithMoments(const float* HWY_RESTRICT x, std::size_t rows, const float* HWY_RESTRICT kernel,
-                                   const float* HWY_RESTRICT bias, float* HWY_RESTRICT y, float* HWY_RESTRICT moments,
-                                   const Copy& copy) {
+HWY_INLINE void ForwardWithMoments(const float* HWY_RESTRICT x, std::size_t rows,
+                                   const float* HWY_RESTRICT forward_kernel, const float* HWY_RESTRICT bias,
+                                   float* HWY_RESTRICT y, float* HWY_RESTRICT moments, const Copy& copy) {
     static_assert(Filters <= bn_detail::kPanelFeatures, "Conv2dForwardWithMoments: one panel of filters");
     using Panel = bn_detail::FeaturePanel<Filters, 0>;
     constexpr std::size_t kOutputFloats = conv_detail::kOutputPixels<G> * Filters;
@@ -59,8 +62,8 @@ HWY_INLINE void ForwardWithMoments(const float* HWY_RESTRICT x, std::size_t rows
     for (std::size_t r = 0; r < rows; ++r) {
         float* y_sample = y + r * kOutputFloats;
         std::size_t block_first_row = 0;
-        conv_detail::ForwardSample<G, Filters, UseBias>(
-            x + r * G.input_size(), kernel, bias, y_sample,
+        conv_detail::ForwardSampleWith<G, Filters, UseBias>(
+            x + r * G.input_size(), forward_kernel, bias, y_sample,
             [&](std::size_t oh) HWY_ATTR {
                 if ((oh + 1) % kBlockOutputRows != 0 && oh + 1 != G.out_height()) return;
                 const std::size_t block_rows = (oh + 1 - block_first_row) * G.out_width();
@@ -85,11 +88,11 @@ HWY_INLINE void ForwardWithMoments(const float* HWY_RESTRICT x, std::size_t rows
 }  // namespace conv_detail
 
 template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias>
-void Conv2dForwardWithMoments(const float* HWY_RESTRICT x, std::size_t rows, const float* HWY_RESTRICT kernel,
+void Conv2dForwardWithMoments(const float* HWY_RESTRICT x, std::size_t rows, const float* HWY_RESTRICT forward_kernel,
                               const float* HWY_RESTRICT bias, float* HWY_RESTRICT y, float* HWY_RESTRICT moments) {
     conv_detail::CheckGeometry<G>();
     static_assert(Act == activation_kind::linear, "Conv2dForwardWithMoments: the BN reads the linear convolution");
-    conv_detail::ForwardWithMoments<G, Filters, UseBias>(x, rows, kernel, bias, y, moments,
+    conv_detail::ForwardWithMoments<G, Filters, UseBias>(x, rows, forward_kernel, bias, y, moments,
                                                          conv_detail::PlainSpanCopy{});
 }
 

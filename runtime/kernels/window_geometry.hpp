@@ -10,6 +10,7 @@
 //          - 1) * stride_h - pad_top < height + pad_bottom, i.e. the padded input covers every window.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 namespace nnfuse::kernels {
@@ -47,6 +48,43 @@ constexpr bool input_gradient_is_forward_convolution(const window_geometry& g, s
     const bool symmetric_padding = g.same_padding && g.window_h % 2 == 1 && g.window_w % 2 == 1;
     const bool dual_patch_fits = g.window_h * g.window_w * filters <= conv_band_floats;
     return g.stride_h == 1 && g.stride_w == 1 && symmetric_padding && dual_patch_fits;
+}
+
+// Winograd's F(2x2, 3x3) (conv2d_winograd-inl.h): transformed kernel values per channel and filter.
+inline constexpr std::size_t winograd_positions = 16;
+
+// Whether a Conv2D of `filters` filters over g runs its forward as Winograd's F(2x2, 3x3) (conv2d_winograd-inl.h):
+// 3x3 windows, stride 1, same padding; at least 16 channels and filters, so that the products
+// (16 per channel and filter for 4 outputs, instead of 36) outweigh the transforms; the 4 input rows a pair of output
+// rows reads within the band, and one tile's 16 transformed inputs and products within a stack tile of the same size
+// (at most 512 channels and filters). Where it does, the generated training transforms the kernel once per step
+// (Conv2dWinogradKernel) and passes the result to the forward.
+constexpr bool forward_is_winograd(const window_geometry& g, std::size_t filters) {
+    constexpr std::size_t min_channels = 16;
+    const bool shape = g.window_h == 3 && g.window_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.same_padding;
+    const bool band_fits = 4 * (g.width + 3) * g.channels <= conv_band_floats;
+    const bool tile_fits = winograd_positions * std::max(g.channels, filters) <= conv_band_floats;
+    return shape && band_fits && tile_fits && g.channels >= min_channels && filters >= min_channels;
+}
+
+// The input gradient as a forward convolution of dz: its geometry (dz's extents, the filters as channels).
+constexpr window_geometry input_gradient_geometry(const window_geometry& g, std::size_t filters) {
+    return {.height = g.out_height(),
+            .width = g.out_width(),
+            .channels = filters,
+            .window_h = g.window_h,
+            .window_w = g.window_w,
+            .stride_h = 1,
+            .stride_w = 1,
+            .same_padding = true};
+}
+// Floats of the forward's kernel (Conv2dForwardKernel: the Winograd transform where forward_is_winograd) and of the
+// input gradient's (Conv2dFlipKernel: the flipped kernel, or the transform of it where its forward is Winograd's).
+constexpr std::size_t forward_kernel_floats(const window_geometry& g, std::size_t filters) {
+    return (forward_is_winograd(g, filters) ? winograd_positions : g.window_h * g.window_w) * g.channels * filters;
+}
+constexpr std::size_t flipped_kernel_floats(const window_geometry& g, std::size_t filters) {
+    return forward_kernel_floats(input_gradient_geometry(g, filters), g.channels);
 }
 
 }  // namespace nnfuse::kernels

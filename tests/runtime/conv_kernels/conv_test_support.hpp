@@ -42,6 +42,9 @@ inline constexpr window_geometry kSameManyFilters{3, 5, 2, 3, 3, 1, 1, true};
 // (AVX-512, 64 filters) and 13 as 7 + 6 (48 filters); kTypical14 takes 5 + 5 + 4, kSame5x5C17 6 + 5.
 inline constexpr window_geometry kBalanced10{5, 10, 7, 3, 3, 1, 1, true};
 inline constexpr window_geometry kBalanced13{4, 13, 5, 3, 3, 1, 1, true};
+// The input gradient as Winograd's forward of dz (forward_is_winograd of its geometry: 19 channels, 17 filters), at odd
+// extents; kTypical14 with 64 filters takes it too.
+inline constexpr window_geometry kWinogradOdd{7, 9, 17, 3, 3, 1, 1, true};
 
 // X(geometry, filters, activation, use_bias) for every tested kernel.
 // clang-format off
@@ -69,7 +72,8 @@ inline constexpr window_geometry kBalanced13{4, 13, 5, 3, 3, 1, 1, true};
     X(kSame3x2, 17, elu, false) \
     X(kSameManyFilters, 911, linear, false) \
     X(kBalanced10, 64, relu, true) \
-    X(kBalanced13, 48, linear, false)
+    X(kBalanced13, 48, linear, false) \
+    X(kWinogradOdd, 19, elu, true)
 // clang-format on
 
 struct ConvShape {

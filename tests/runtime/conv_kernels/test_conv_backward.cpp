@@ -18,6 +18,7 @@
 #include "hwy/highway.h"
 #include "runtime/kernels/conv2d-inl.h"
 #include "tests/runtime/conv_kernels/conv_test_support.hpp"
+#include "tests/runtime/conv_kernels/winograd_reference.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace nnfuse::test::HWY_NAMESPACE {
@@ -42,7 +43,7 @@ static_assert(!conv_detail::kInputGradientIsForward<kSame3x3C1, 32> &&
 // tested at C = 1 and 3 too.
 template <window_geometry G, std::size_t F>
 void FlipAndRunInputGradientsAsForward(const float* dz, std::size_t rows, const float* kernel, float* dx) {
-    GuardedArray<float> flipped(conv_detail::kPatchFloats<G> * F, kUnwritten);
+    GuardedArray<float> flipped(kernels::flipped_kernel_floats(G, F), kUnwritten);
     kernels::HWY_NAMESPACE::Conv2dFlipKernel<G, F>(kernel, flipped.data());
     conv_detail::InputGradientsAsForward<G, F>(dz, rows, flipped.data(), dx);
 }
@@ -104,7 +105,7 @@ struct BackwardResult {
 GuardedArray<float> FlippedKernel(const ConvEntry& entry, const GuardedArray<float>& kernel) {
     const ConvShape& s = entry.shape;
     if (!kernels::input_gradient_is_forward_convolution(s.g, s.filters)) return GuardedArray<float>(0);
-    GuardedArray<float> flipped(s.KernelSize(), kUnwritten);
+    GuardedArray<float> flipped(kernels::flipped_kernel_floats(s.g, s.filters), kUnwritten);
     entry.flip(kernel.data(), flipped.data());
     return flipped;
 }
@@ -179,10 +180,37 @@ ReferenceGradients ComputeReference(const ConvProblem& p, const std::vector<doub
     return ref;
 }
 
-void CheckSums(const std::string& what, const std::vector<float>& actual, const std::vector<Sum>& expected) {
+// winograd: per value, the rounding bound of Winograd's F(2x2, 3x3) where the sums run through it (empty elsewhere);
+// the tolerance is then the larger of the direct sum's and that plus the propagated error.
+void CheckSums(const std::string& what, const std::vector<float>& actual, const std::vector<Sum>& expected,
+               const std::vector<double>& winograd = {}) {
     CheckWithin(
         what, expected.size(), [&](std::size_t i) { return actual[i]; },
-        [&](std::size_t i) { return expected[i].value; }, [&](std::size_t i) { return expected[i].Tolerance(); });
+        [&](std::size_t i) { return expected[i].value; },
+        [&](std::size_t i) {
+            const double direct = expected[i].Tolerance();
+            return winograd.empty() ? direct : std::max(direct, expected[i].propagated + winograd[i]);
+        });
+}
+
+// Where dx is Winograd's forward of dz with the flipped kernel (forward_is_winograd of the input gradient's geometry),
+// the rounding bound of each dx value (winograd_reference.hpp); empty elsewhere.
+std::vector<double> WinogradInputGradientBounds(const ConvProblem& p, const std::vector<double>& dz) {
+    const ConvShape& s = p.shape;
+    const window_geometry dual = kernels::input_gradient_geometry(s.g, s.filters);
+    if (!kernels::input_gradient_is_forward_convolution(s.g, s.filters) ||
+        !kernels::forward_is_winograd(dual, s.g.channels))
+        return {};
+    const std::size_t C = s.g.channels, F = s.filters;
+    std::vector<double> flipped(9 * F * C);  // [kh', kw', f, c] = kernel[2 - kh', 2 - kw', c, f]
+    for (std::size_t tap = 0; tap < 9; ++tap) {
+        for (std::size_t c = 0; c < C; ++c) {
+            for (std::size_t f = 0; f < F; ++f) flipped[(tap * F + f) * C + c] = p.kernel[((8 - tap) * C + c) * F + f];
+        }
+    }
+    std::vector<double> bounds = WinogradMagnitudes(dual, C, p.rows, dz, flipped);
+    for (double& bound : bounds) bound = WinogradTolerance(F, bound, 0.0);
+    return bounds;
 }
 
 TEST_CASE("Conv2dBackward matches a double-precision reference on every target", "[conv][backward]") {
@@ -196,6 +224,7 @@ TEST_CASE("Conv2dBackward matches a double-precision reference on every target",
                 ConvPreActivations(s, rows, ToDouble(p.x), ToDouble(p.kernel), ToDouble(p.bias)).z;
             const std::vector<float> y = ReferenceOutput(p, z);
             const ReferenceGradients ref = ComputeReference(p, z, y);
+            const std::vector<double> winograd_dx = WinogradInputGradientBounds(p, ref.dz);
             ForEachTargetTable(Table, [&](const ConvTable& kernels) {
                 for (const bool with_dx : {true, false}) {
                     INFO((with_dx ? "with dx" : "dx == nullptr"));
@@ -211,7 +240,7 @@ TEST_CASE("Conv2dBackward matches a double-precision reference on every target",
                                           [](float v) { return std::isnan(v); }));
                     }
                     if (with_dx) {
-                        CheckSums("dx", result.dx, ref.dx);
+                        CheckSums("dx", result.dx, ref.dx, winograd_dx);
                     } else {
                         CHECK(std::all_of(result.dx.begin(), result.dx.end(), [](float v) { return std::isnan(v); }));
                     }
@@ -238,15 +267,16 @@ TEST_CASE("The input gradient as a forward convolution matches the reference whe
         // dz rounded to float: within the reference's dz tolerance, which its dx tolerance propagates.
         std::vector<float> dz_values(ref.dz.size());
         for (std::size_t i = 0; i < dz_values.size(); ++i) dz_values[i] = static_cast<float>(ref.dz[i]);
+        const std::vector<double> winograd_dx = WinogradInputGradientBounds(p, ref.dz);
         ForEachTargetTable(InputGradientsAsForwardTable, [&](const ConvInputGradientTable& kernels) {
             const auto dz = GuardedArray<float>::CopyOf(dz_values);
             const auto kernel = GuardedArray<float>::CopyOf(p.kernel);
             GuardedArray<float> dx(kRows * s.InputSize(), kUnwritten);
             kernels.entries[c](dz.data(), kRows, kernel.data(), dx.data());
-            CheckSums("dx", dx.ToVector(), ref.dx);
+            CheckSums("dx", dx.ToVector(), ref.dx, winograd_dx);
         });
     }
-    CHECK(tested == 12);  // the shapes above with stride 1, same padding and odd windows
+    CHECK(tested == 13);  // the shapes above with stride 1, same padding and odd windows
 }
 
 // f(x, kernel, bias) = sum g * Act(conv(x) + bias), in double.

@@ -42,6 +42,7 @@ struct BnInputEntry {
     bool scale, center;
     BnForwardFn forward;
     ConvForwardFn plain_forward;
+    ConvFlipFn prepare;  // Conv2dForwardKernel: the kernel the forwards with moments read
     BnMomentsFn with_moments;
     PlainMomentsFn plain_with_moments;
     BnBackwardFn backward;
@@ -104,6 +105,7 @@ BnInputTable ConvBnInputKernels() {
      C,                                                  \
      &Forward<G, F, Act, B, BnAct, S, C>,                \
      &k::Conv2dForward<G, F, Act, B>,                    \
+     &k::Conv2dForwardKernel<G, F>,                      \
      &WithMoments<G, F, B, BnAct, S, C>,                 \
      &k::Conv2dForwardWithMoments<G, F, linear, B>,      \
      &Backward<G, F, Act, B, BnAct, S, C>,               \
@@ -207,8 +209,10 @@ TEST_CASE(
                 const std::size_t record_floats = kernels::bn_chunk_moments_floats(s.filters);
                 const auto record = AlignedFloats(record_floats, kUnwritten);
                 const auto plain_record = AlignedFloats(record_floats, kUnwritten);
-                e.with_moments(x.data(), bn.data(), rows, kernel.data(), bias, ym.data(), record.get());
-                e.plain_with_moments(v.data(), rows, kernel.data(), bias, plain_ym.data(), plain_record.get());
+                GuardedArray<float> forward_kernel(kernels::forward_kernel_floats(s.g, s.filters), kUnwritten);
+                e.prepare(kernel.data(), forward_kernel.data());
+                e.with_moments(x.data(), bn.data(), rows, forward_kernel.data(), bias, ym.data(), record.get());
+                e.plain_with_moments(v.data(), rows, forward_kernel.data(), bias, plain_ym.data(), plain_record.get());
                 CHECK(DifferingFloats(ym.data(), plain_ym.data(), ym.size()) == 0);
                 CHECK(DifferingFloats(record.get(), plain_record.get(), record_floats) == 0);
 
@@ -217,7 +221,7 @@ TEST_CASE(
                 GuardedArray<float> dkernel(s.KernelSize(), kUnwritten), plain_dkernel(s.KernelSize(), kUnwritten);
                 GuardedArray<float> dbias(s.filters, kUnwritten), plain_dbias(s.filters, kUnwritten);
                 GuardedArray<float> dx(x.size(), kUnwritten), plain_dx(x.size(), kUnwritten);
-                GuardedArray<float> flipped(s.KernelSize(), kUnwritten);
+                GuardedArray<float> flipped(kernels::flipped_kernel_floats(s.g, s.filters), kUnwritten);
                 e.flip(kernel.data(), flipped.data());
                 e.backward(x.data(), bn.data(), plain_y.data(), dy.data(), rows, kernel.data(), flipped.data(),
                            dkernel.data(), s.use_bias ? dbias.data() : nullptr, dx.data());

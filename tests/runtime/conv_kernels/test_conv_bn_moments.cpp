@@ -1,6 +1,8 @@
-// Conv2dForwardWithMoments (runtime/kernels/conv2d_bn_moments-inl.h) on every compiled SIMD target: y bit for bit
-// Conv2dForward's, and the chunk record it writes, merged as the Net merges it (BnMergeChunkMoments), gives the mean
-// and biased variance of y per filter within the float error of one statistics block, as BnChunkMoments' record does.
+// Conv2dForwardWithMoments (runtime/kernels/conv2d_bn_moments-inl.h) on every compiled SIMD target, from the forward
+// kernel Conv2dForwardKernel forms: y bit for bit Conv2dForward's (Winograd's geometries: within Winograd's bound of
+// the double reference, winograd_reference.hpp), and the chunk record it writes, merged as the Net merges it
+// (BnMergeChunkMoments), gives the mean and biased variance of y per filter within the float error of one statistics
+// block, as BnChunkMoments' record does.
 //
 // Tolerance: a block's float sums of at most kBlockRows = 128 values (or one output row) per filter, merged in double:
 // |mean - mean_ref| <= 4 * 128 u * max |y|, |var - var_ref| <= 8 * 128 u * (var_ref + max |y - mean_ref|^2) per filter,
@@ -18,13 +20,15 @@
 #ifndef NNFUSE_TEST_CONV_BN_MOMENTS_TYPES
 #define NNFUSE_TEST_CONV_BN_MOMENTS_TYPES  // this file is compiled once per target; the types only once
 namespace nnfuse::test {
-using ForwardWithMomentsFn = void (*)(const float* x, std::size_t rows, const float* kernel, const float* bias,
+using ForwardWithMomentsFn = void (*)(const float* x, std::size_t rows, const float* forward_kernel, const float* bias,
                                       float* y, float* moments);
+using ForwardKernelFn = void (*)(const float* kernel, float* forward_kernel);
 using ChunkMomentsFn = void (*)(const float* x, std::size_t rows, float* moments);
 using MergeChunkMomentsFn = void (*)(const float* moments, std::size_t rows, std::size_t chunk_rows, float epsilon,
                                      float* batch_mean, float* batch_var, float* inv_std);
 struct MomentsEntry {
     ConvShape shape;
+    ForwardKernelFn prepare;
     ForwardWithMomentsFn with_moments;
     ConvForwardFn forward;
     ChunkMomentsFn chunk_moments;
@@ -48,6 +52,7 @@ MomentsTable ConvMomentsKernels() {
     // (partial vectors), a band split into segments; with and without bias.
 #define NNFUSE_MOMENTS_ENTRY(G, F, B)               \
     {{G, F, linear, B},                             \
+     &k::Conv2dForwardKernel<G, F>,                 \
      &k::Conv2dForwardWithMoments<G, F, linear, B>, \
      &k::Conv2dForward<G, F, linear, B>,            \
      &k::BnChunkMoments<F>,                         \
@@ -66,6 +71,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include "hwy/aligned_allocator.h"
 #include "runtime/kernels/bn_chunked.hpp"
+#include "tests/runtime/conv_kernels/winograd_reference.hpp"
 
 namespace nnfuse::test {
 namespace {
@@ -81,7 +87,7 @@ hwy::AlignedFreeUniquePtr<float[]> AlignedFloats(std::size_t count, float fill) 
     return floats;
 }
 
-TEST_CASE("Conv2dForwardWithMoments: Conv2dForward's bits, and the chunk's mean and variance per filter",
+TEST_CASE("Conv2dForwardWithMoments: Conv2dForward's bits or Winograd's, and the chunk's mean and variance per filter",
           "[conv][forward][bn]") {
     const MomentsTable table = Table();
     const double u = kUnitRoundoff;
@@ -92,18 +98,34 @@ TEST_CASE("Conv2dForwardWithMoments: Conv2dForward's bits, and the chunk's mean 
             const ConvProblem p = MakeConvProblem(s, rows, static_cast<std::uint32_t>(300 * c + rows));
             const std::size_t values = rows * s.OutputPixels(), filters = s.filters;
             const float* bias = s.use_bias ? p.bias.data() : nullptr;
+            const bool winograd = kernels::forward_is_winograd(s.g, s.filters);
+            const std::vector<double> z =
+                ConvPreActivations(s, rows, ToDouble(p.x), ToDouble(p.kernel), ToDouble(p.bias)).z;
+            const std::vector<double> magnitude =
+                winograd ? WinogradMagnitudes(s.g, s.filters, rows, ToDouble(p.x), ToDouble(p.kernel))
+                         : std::vector<double>();
             ForEachTargetTable(Table, [&](const MomentsTable& kernels) {
                 const MomentsEntry& e = kernels.entries[c];
                 const auto x = GuardedArray<float>::CopyOf(p.x);
                 const auto kernel = GuardedArray<float>::CopyOf(p.kernel);
                 GuardedArray<float> y(rows * s.OutputSize(), kUnwritten), plain_y(rows * s.OutputSize(), kUnwritten);
+                GuardedArray<float> forward_kernel(kernels::forward_kernel_floats(s.g, filters), kUnwritten);
+                e.prepare(kernel.data(), forward_kernel.data());
                 const auto record = AlignedFloats(kernels::bn_chunk_moments_floats(filters), kUnwritten);
-                e.with_moments(x.data(), rows, kernel.data(), bias, y.data(), record.get());
-                e.forward(x.data(), rows, kernel.data(), bias, plain_y.data());
-                std::size_t differ = 0;
-                for (std::size_t i = 0; i < y.size(); ++i)
-                    differ += std::memcmp(&y[i], &plain_y[i], sizeof(float)) != 0;
-                CHECK(differ == 0);
+                e.with_moments(x.data(), rows, forward_kernel.data(), bias, y.data(), record.get());
+                if (winograd) {
+                    CheckWithin(
+                        "y", y.size(), [&](std::size_t i) { return y[i]; }, [&](std::size_t i) { return z[i]; },
+                        [&](std::size_t i) {
+                            return WinogradTolerance(s.g.channels, magnitude[i], bias ? bias[i % filters] : 0.0f);
+                        });
+                } else {
+                    e.forward(x.data(), rows, kernel.data(), bias, plain_y.data());
+                    std::size_t differ = 0;
+                    for (std::size_t i = 0; i < y.size(); ++i)
+                        differ += std::memcmp(&y[i], &plain_y[i], sizeof(float)) != 0;
+                    CHECK(differ == 0);
+                }
 
                 // The record merged as one chunk, and BnChunkMoments' record of the same y for comparison.
                 const auto plain_record = AlignedFloats(kernels::bn_chunk_moments_floats(filters), kUnwritten);
