@@ -45,9 +45,11 @@
 //            input row the next output row adds to the band is prefetched while this row's products run. Long dot
 //            products keep partial sums, as the dense forward's (dense-inl.h's kDepthBlock): pieces of whole window
 //            rows up to 128 floats each, summed from zero in registers and added to the stored output.
-//   dkernel  per tile of output rows, the band of input rows they read (as y's), A = band (patches^T read in place),
-//            B = dz, summed over the tile's pixels in registers, then added to dkernel; the tile's dz = dy * Act' and
-//            its bias sums are formed just before, while its rows are in cache (conv2d_backward-inl.h).
+//   dkernel  where forward_is_winograd: Winograd's F(3x3, 2x2) (conv2d_winograd_gradient-inl.h), 16 products per
+//            channel and filter for a 2x2 block of outputs instead of 36. Otherwise per tile of output rows, the band
+//            of input rows they read (as y's), A = band (patches^T read in place), B = dz, summed over the tile's
+//            pixels in registers, then added to dkernel; the tile's dz = dy * Act' and its bias sums are formed just
+//            before, while its rows are in cache (conv2d_backward-inl.h).
 //   y (training, a BN next)  3x3, stride 1, same padding, at least 16 channels and filters: Winograd's F(2x2, 3x3)
 //            (conv2d_winograd-inl.h), 16 products per channel and filter for 4 outputs instead of 36, from the kernel
 //            transformed once per step (Conv2dForwardKernel). Conv2dForward itself (inference) stays direct.
@@ -73,6 +75,7 @@
 #include "runtime/kernels/conv2d_backward-inl.h"
 #include "runtime/kernels/conv2d_windows-inl.h"
 #include "runtime/kernels/conv2d_winograd-inl.h"
+#include "runtime/kernels/conv2d_winograd_gradient-inl.h"
 #include "runtime/kernels/dense-inl.h"
 #include "runtime/kernels/gemm-inl.h"
 #include "runtime/kernels/simd_columns-inl.h"

@@ -1,20 +1,21 @@
 // The two products of the Conv2D backward pass (conv2d-inl.h's Conv2dBackward), per SIMD target (Highway), in
 // namespace conv_detail. Both go through gemm-inl.h's register-blocked micro-kernel (vectors along Filters):
 //
-// KernelGradient<G, Filters, Act, UseBias>(x, y, dy, rows, dkernel, dbias[, copy]): the band of input rows filled by
-//   copy (PlainSpanCopy's call, conv2d_windows-inl.h: the input as it is by default); dy becomes dz = dy * Act'(y) and
-//   dbias the sum of dz over the pixels in order (dense_detail::SumColumns's sums when a tile's rows are whole), tile
-//   by tile just before the tile's product; dkernel[k, f] = sum over the call's output pixels p of patch(p)[k] * dz[p,
-//   f]. Each sample's output is cut into tiles of kTileRows output rows times a segment of kTileSegment columns (whole
-//   rows unless a row's band is too wide), as many rows as let the input rows their windows read fit, zero-padded, in a
-//   stack band (kBandFloats); the band is the A operand directly (depth stride stride_w * channels, as in the forward),
-//   so no patch is ever copied. Per tile and window row kh, blocks of that window row's patch columns times blocks of
-//   filters accumulate from zero in registers over the tile's pixels (its rows one after another, the depth of the
-//   sums: 168 pixels on 28x28x32, a whole 14x14 image) and are then added to dkernel: a blocked sum, so rounding grows
-//   with the tile size plus the number of tiles, not with the pixel count. A patch that fits the accumulator registers
-//   (one input channel, 3x3: 9 rows of up to 32 filters on AVX-512) is one block of all its taps, read from the band at
-//   their offsets, rather than window rows of 3. The sums depend on rows and G alone: the same bits for the same call
-//   however the caller threads.
+// DirectKernelGradient<G, Filters, Act, UseBias>(x, y, dy, rows, dkernel, dbias[, copy]), what conv2d-inl.h's
+//   KernelGradient runs where the geometry is not Winograd's (conv2d_winograd_gradient-inl.h): the band of input rows
+//   filled by copy (PlainSpanCopy's call, conv2d_windows-inl.h: the input as it is by default); dy becomes dz = dy *
+//   Act'(y) and dbias the sum of dz over the pixels in order (dense_detail::SumColumns's sums when a tile's rows are
+//   whole), tile by tile just before the tile's product; dkernel[k, f] = sum over the call's output pixels p of
+//   patch(p)[k] * dz[p, f]. Each sample's output is cut into tiles of kTileRows output rows times a segment of
+//   kTileSegment columns (whole rows unless a row's band is too wide), as many rows as let the input rows their windows
+//   read fit, zero-padded, in a stack band (kBandFloats); the band is the A operand directly (depth stride stride_w *
+//   channels, as in the forward), so no patch is ever copied. Per tile and window row kh, blocks of that window row's
+//   patch columns times blocks of filters accumulate from zero in registers over the tile's pixels (its rows one after
+//   another, the depth of the sums: 168 pixels on 28x28x32, a whole 14x14 image) and are then added to dkernel: a
+//   blocked sum, so rounding grows with the tile size plus the number of tiles, not with the pixel count. A patch that
+//   fits the accumulator registers (one input channel, 3x3: 9 rows of up to 32 filters on AVX-512) is one block of all
+//   its taps, read from the band at their offsets, rather than window rows of 3. The sums depend on rows and G alone:
+//   the same bits for the same call however the caller threads.
 // InputGradientIsForwardConvolution<G, Filters>(), kInputGradientGeometry<G, Filters>, FlipKernel<G, Filters>(kernel,
 //   flipped): where dx is the forward convolution of dz with the flipped kernel (stride 1, same padding, odd windows;
 //   see below), the geometry and kernel conv2d-inl.h's InputGradientsAsForward runs the forward's ForwardSample with.
@@ -149,9 +150,9 @@ HWY_INLINE void ChainPixels([[maybe_unused]] const float* HWY_RESTRICT y, float*
 }
 
 template <window_geometry G, std::size_t Filters, activation_kind Act, bool UseBias, class Copy = PlainSpanCopy>
-HWY_INLINE void KernelGradient(const float* HWY_RESTRICT x, const float* HWY_RESTRICT y, float* HWY_RESTRICT dy,
-                               std::size_t rows, float* HWY_RESTRICT dkernel, float* HWY_RESTRICT dbias,
-                               const Copy& copy = {}) {
+HWY_INLINE void DirectKernelGradient(const float* HWY_RESTRICT x, const float* HWY_RESTRICT y, float* HWY_RESTRICT dy,
+                                     std::size_t rows, float* HWY_RESTRICT dkernel, float* HWY_RESTRICT dbias,
+                                     const Copy& copy = {}) {
     constexpr std::size_t kSegment = kTileSegment<G>, kRows = kTileRows<G>;
     constexpr std::size_t kBandRow = BandRowFloats<G>(kSegment), kBandRows = (kRows - 1) * G.stride_h + G.window_h;
     constexpr std::size_t kPixelStride = G.stride_w * G.channels;  // A's depth stride: next output pixel
