@@ -4,7 +4,8 @@
 // Names: BM_conv_fwd/<shape>/N (Conv2dForward: the direct product, as inference runs it),
 // BM_conv_fwd_training/<shape>/N (Conv2dForwardKernel, then Conv2dForwardWithMoments, as the training runs a conv that
 // a BN follows: Winograd's F(2x2, 3x3) where forward_is_winograd), BM_conv_bwd_dkernel/<shape>/N (Conv2dBackward with
-// dx = nullptr: Act', the bias sums and the kernel-gradient product), BM_conv_bwd_dx/<shape>/N (the input-gradient
+// dx = nullptr: Act', the bias sums and the kernel-gradient product, Winograd's F(3x3, 2x2) where forward_is_winograd),
+// BM_conv_bwd_dx/<shape>/N (the input-gradient
 // product alone, conv_detail::InputGradients, as Conv2dBackward calls it: on these shapes the forward of dz with the
 // flipped kernel, Winograd's where its geometry allows, and Conv2dFlipKernel, which the generated training runs once
 // per step), N rows; <shape> = HxWxC_F. Flops: 2 * N * out_h * out_w * window_h * window_w * C * F per row, the product

@@ -114,8 +114,8 @@ std::vector<argument> joined(std::vector<argument> first, const std::vector<argu
 }
 
 // The kernel the forward that takes the next BN's statistics reads: where it is Winograd's (window_geometry.hpp's
-// forward_is_winograd), the kernel's transform, formed once per step before the forward's chunks (the kernel changes
-// only in the optimizer's update); else the kernel itself.
+// forward_is_winograd), the kernel's transform, formed once per step ahead of the forward (plan_builder's
+// forward_prologue: the kernel changes only in the optimizer's update); else the kernel itself.
 storage winograd_forward_kernel(const conv2d_parameters& layer, const step& s, plan_builder& b) {
     const storage kernel = plan_builder::variable(*s.layer, "kernel");
     const kernels::window_geometry& g = layer.window;
@@ -135,10 +135,9 @@ storage winograd_forward_kernel(const conv2d_parameters& layer, const step& s, p
                       covers_of(s),
                       "the forward's kernel: Winograd's Gm k Gm^T of each channel and filter's 3x3 taps",
                       window_declaration(g)});
-    b.forward({.id = s.layer->name + ".forward_kernel",
-               .when = phase::whole_batch,
-               .comment = "the kernel for " + s.layer->name + "'s forward (Winograd's F(2x2, 3x3))",
-               .action = b.kernel_call(transform, {whole(kernel), whole(transformed)})});
+    b.forward_prologue({.id = s.layer->name + ".forward_kernel",
+                        .comment = "the kernel for " + s.layer->name + "'s forward (Winograd's F(2x2, 3x3))",
+                        .action = b.kernel_call(transform, {whole(kernel), whole(transformed)})});
     return transformed;
 }
 

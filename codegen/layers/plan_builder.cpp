@@ -89,6 +89,13 @@ void plan_builder::forward_after(const std::string& id, statement s) {
     forward_.insert(found + 1, std::move(s));
 }
 
+void plan_builder::forward_prologue(statement s) {
+    const bool first_phase_ends_before = std::any_of(forward_.begin() + prologue_statements_, forward_.end(),
+                                                     [](const statement& t) { return t.when == phase::whole_batch; });
+    s.when = first_phase_ends_before ? phase::task : phase::whole_batch;
+    forward_.insert(forward_.begin() + prologue_statements_++, std::move(s));
+}
+
 void plan_builder::backward_before_step(std::size_t step_index, statement s) {
     // Later steps' statements come first; after_backward's (no_step) last.
     const auto at = std::find_if(owners_.begin(), owners_.end(),

@@ -42,6 +42,12 @@ public:
     void forward(statement s) { forward_.push_back(std::move(s)); }
     // Inserts `s` right after the forward statement `id` (a rewrite of an earlier step's statements).
     void forward_after(const std::string& id, statement s);
+    // Adds `s`, a once-a-step preparation that reads only variables (they change only in the optimizer's update), whose
+    // result the caller's next forward statement reads, ahead of every other forward statement (after the ones added
+    // so before it), with its phase set: a task of the step's first parallel phase where a whole-batch statement
+    // already ends that phase before the caller's statement, else a whole-batch statement. Either way it splits no
+    // phase.
+    void forward_prologue(statement s);
     void backward(std::vector<statement> block) {
         backward_.insert(backward_.begin(), block.begin(), block.end());
         owners_.insert(owners_.begin(), block.size(), planning_);
@@ -72,7 +78,8 @@ private:
 
     model_plan& plan_;
     std::vector<statement> forward_, backward_, infer_;
-    std::vector<std::size_t> owners_;  // the step that planned each backward statement (no_step: after_backward)
+    std::ptrdiff_t prologue_statements_ = 0;  // forward_prologue's, at the front of forward_
+    std::vector<std::size_t> owners_;         // the step that planned each backward statement (no_step: after_backward)
     static constexpr std::size_t no_step = static_cast<std::size_t>(-1);
     std::size_t planning_ = no_step;
     std::map<std::size_t, std::size_t> aliases_;

@@ -139,16 +139,20 @@ HWY_INLINE void WinogradFlippedKernel(const float* HWY_RESTRICT kernel, float* H
     }
 }
 
-// v[4i + j, t, c] for the group's tiles t from first_tile: Bm^T d Bm of the tile's 4x4 input values (band rows
-// rows[0..3], columns 2 * tile .. 2 * tile + 3 of the band, whose column 0 is input column -1).
-template <window_geometry G, std::size_t kGroupTiles>
-HWY_INLINE void TransformInputTiles(const float* const (&rows)[4], std::size_t first_tile, std::size_t tiles,
-                                    float* HWY_RESTRICT v) {
+// v[4i + j, t, c] = (Bm^T d Bm)[i, j] for the group's tiles t from first_tile and kChannels channels c from
+// first_channel (kStride floats between tiles): d the tile's 4x4 input values (band rows rows[0..3], columns
+// 2 * tile .. 2 * tile + 3 of the band, whose column 0 is input column -1). Bm^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0;
+// 0 1 0 -1] for the forward's F(2x2, 3x3); the kernel gradient's F(3x3, 2x2) (kGradient) negates the last row.
+template <window_geometry G, std::size_t kChannels, std::size_t kStride, std::size_t kGroupTiles, bool kGradient>
+HWY_INLINE void TransformInputTiles(const float* const (&rows)[4], std::size_t first_channel, std::size_t first_tile,
+                                    std::size_t tiles, float* HWY_RESTRICT v) {
     using Vec = hn::Vec<FloatTag>;
-    constexpr std::size_t C = G.channels, kPositionFloats = kGroupTiles * C;
+    constexpr std::size_t C = G.channels, kPositionFloats = kGroupTiles * kStride;
+    // The last row of Bm^T applied to (b1, b3): b1 - b3, or b3 - b1 for the kernel gradient.
+    const auto last = [](Vec b1, Vec b3) { return kGradient ? hn::Sub(b3, b1) : hn::Sub(b1, b3); };
     for (std::size_t t = 0; t < tiles; ++t) {
-        const std::size_t column = 2 * (first_tile + t) * C;
-        ForEachVector<C>([&](std::size_t c, std::size_t count) {
+        const std::size_t column = 2 * (first_tile + t) * C + first_channel;
+        ForEachVector<kChannels>([&](std::size_t c, std::size_t count) {
             Vec e[4][4];  // e = Bm^T d, row by row
             Vec d[4][4];
             for (std::size_t i = 0; i < 4; ++i) {
@@ -158,14 +162,14 @@ HWY_INLINE void TransformInputTiles(const float* const (&rows)[4], std::size_t f
                 e[0][j] = hn::Sub(d[0][j], d[2][j]);
                 e[1][j] = hn::Add(d[1][j], d[2][j]);
                 e[2][j] = hn::Sub(d[2][j], d[1][j]);
-                e[3][j] = hn::Sub(d[1][j], d[3][j]);
+                e[3][j] = last(d[1][j], d[3][j]);
             }
-            float* out = v + t * C + c;
+            float* out = v + t * kStride + c;
             for (std::size_t i = 0; i < 4; ++i) {
                 StoreVector(hn::Sub(e[i][0], e[i][2]), out + (4 * i + 0) * kPositionFloats, count);
                 StoreVector(hn::Add(e[i][1], e[i][2]), out + (4 * i + 1) * kPositionFloats, count);
                 StoreVector(hn::Sub(e[i][2], e[i][1]), out + (4 * i + 2) * kPositionFloats, count);
-                StoreVector(hn::Sub(e[i][1], e[i][3]), out + (4 * i + 3) * kPositionFloats, count);
+                StoreVector(last(e[i][1], e[i][3]), out + (4 * i + 3) * kPositionFloats, count);
             }
         });
     }
@@ -232,7 +236,7 @@ HWY_INLINE void WinogradForwardSample(const float* HWY_RESTRICT x_sample, const 
         const bool second_row = 2 * tr + 1 < G.out_height();
         for (std::size_t first_tile = 0; first_tile < kTiles; first_tile += kGroup) {
             const std::size_t tiles = std::min(kGroup, kTiles - first_tile);
-            TransformInputTiles<G, kGroup>(rows, first_tile, tiles, v);
+            TransformInputTiles<G, C, C, kGroup, /*kGradient=*/false>(rows, 0, first_tile, tiles, v);
             for (std::size_t position = 0; position < kWinogradPositions; ++position) {
                 const float* a = v + position * kGroup * C;
                 const float* b = transformed + position * C * Filters;

@@ -58,37 +58,6 @@ inline constexpr std::size_t kWinogradGradientGroupTiles = std::clamp<std::size_
     kWinogradTileFloats / (kWinogradPositions * std::max(kWinogradPassChannels<Filters>, Filters)), 1,
     kWinogradRowTiles<G>);
 
-// v[4i + j, t, c] = (Bm^T d Bm)[i, j] for the group's tiles t from first_tile and the pass's channels c (kStride floats
-// between tiles): d from band rows rows[0..3], columns 2 * tile .. 2 * tile + 3 of the band (column 0: input -1).
-template <window_geometry G, std::size_t kChannels, std::size_t kStride, std::size_t kGroupTiles>
-HWY_INLINE void TransformGradientInputs(const float* const (&rows)[4], std::size_t first_channel,
-                                        std::size_t first_tile, std::size_t tiles, float* HWY_RESTRICT v) {
-    using Vec = hn::Vec<FloatTag>;
-    constexpr std::size_t C = G.channels, kPositionFloats = kGroupTiles * kStride;
-    for (std::size_t t = 0; t < tiles; ++t) {
-        const std::size_t column = 2 * (first_tile + t) * C + first_channel;
-        ForEachVector<kChannels>([&](std::size_t c, std::size_t count) {
-            Vec d[4][4], e[4][4];  // e = Bm^T d
-            for (std::size_t i = 0; i < 4; ++i) {
-                for (std::size_t j = 0; j < 4; ++j) d[i][j] = LoadVector(rows[i] + column + j * C + c, count);
-            }
-            for (std::size_t j = 0; j < 4; ++j) {
-                e[0][j] = hn::Sub(d[0][j], d[2][j]);
-                e[1][j] = hn::Add(d[1][j], d[2][j]);
-                e[2][j] = hn::Sub(d[2][j], d[1][j]);
-                e[3][j] = hn::Sub(d[3][j], d[1][j]);
-            }
-            float* out = v + t * kStride + c;
-            for (std::size_t i = 0; i < 4; ++i) {
-                StoreVector(hn::Sub(e[i][0], e[i][2]), out + (4 * i + 0) * kPositionFloats, count);
-                StoreVector(hn::Add(e[i][1], e[i][2]), out + (4 * i + 1) * kPositionFloats, count);
-                StoreVector(hn::Sub(e[i][2], e[i][1]), out + (4 * i + 2) * kPositionFloats, count);
-                StoreVector(hn::Sub(e[i][3], e[i][1]), out + (4 * i + 3) * kPositionFloats, count);
-            }
-        });
-    }
-}
-
 // w[4i + j, t, f] = (Gm g Gm^T)[i, j] for the group's tiles, g the tile's 2x2 dz from dz_row (output row 2 * tr of the
 // sample; zeros past the output's last row or column).
 template <window_geometry G, std::size_t Filters, std::size_t kGroupTiles>
@@ -197,8 +166,8 @@ HWY_INLINE void WinogradKernelGradient(const float* HWY_RESTRICT x, const float*
                 const bool second_row = 2 * tr + 1 < G.out_height();
                 for (std::size_t first_tile = 0; first_tile < kTiles; first_tile += kGroup) {
                     const std::size_t tiles = std::min(kGroup, kTiles - first_tile);
-                    TransformGradientInputs<G, kChannels, kPass, kGroup>(band_rows, first_channel, first_tile, tiles,
-                                                                         v);
+                    TransformInputTiles<G, kChannels, kPass, kGroup, /*kGradient=*/true>(band_rows, first_channel,
+                                                                                         first_tile, tiles, v);
                     TransformGradientTiles<G, Filters, kGroup>(dz_row, second_row, first_tile, tiles, w);
                     for (std::size_t position = 0; position < kWinogradPositions; ++position) {
                         const float* a = v + position * kGroup * kPass;

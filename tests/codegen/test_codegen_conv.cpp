@@ -340,3 +340,36 @@ TEST_CASE("inference folds a BN over a linear conv2d's output into its kernel an
     index_of(plain.forward_infer, "batch_normalization.infer");
     for (const cg::statement& s : plain.forward_infer) CHECK(s.id != "conv2d.fold_bn");
 }
+
+namespace {
+// A first conv2d whose forward is Winograd's (16 channels, 16 filters, 3x3, same): it is in the step's first phase.
+inline constexpr auto winograd_first =
+    nnfuse::sequential(nnfuse::input<5, 6 * 16>, nnfuse::reshape<5, 6, 16>(),
+                       nnfuse::conv2d<16, 3, 3>(nnfuse::same_padding, nnfuse::no_bias), nnfuse::batch_norm(),
+                       nnfuse::activation(nnfuse::relu), nnfuse::flatten(), nnfuse::dense<3>(nnfuse::softmax));
+}  // namespace
+
+TEST_CASE("a Winograd conv2d's forward kernel is formed once a step without a phase of its own", "[codegen][conv]") {
+    // The sample: its three hidden convs' kernels are transformed by tasks of the first phase (beside conv2d's
+    // chunks), which a BN's merge ends before any of them reads its transform.
+    const auto layers = cg::describe(fashion_mnist_cnn::model);
+    const cg::model_plan plan = cg::make_plan(layers, cg::describe_loss(fashion_mnist_cnn::model));
+    const auto& t = plan.train_batch;
+    const std::size_t first_merge = index_of(t, "batch_normalization.merge");
+    for (const char* conv : {"conv2d_1", "conv2d_2", "conv2d_3"}) {
+        INFO(conv);
+        const std::size_t transform = index_of(t, std::string(conv) + ".forward_kernel");
+        CHECK(t[transform].when == cg::phase::task);
+        CHECK(transform < first_merge);
+        CHECK(callee(plan, t[transform]).starts_with("conv2d_winograd_f32_"));
+        CHECK(t[index_of(t, std::string(conv) + ".forward")].reads(std::string(conv) + "_forward_kernel"));
+    }
+    CHECK(std::none_of(t.begin(), t.end(), [](const cg::statement& s) { return s.id == "conv2d.forward_kernel"; }));
+    // A Winograd conv2d in the first phase: its transform runs before that phase, as a whole-batch statement.
+    const cg::model_plan first = cg::make_plan(cg::describe(winograd_first), cg::describe_loss(winograd_first));
+    const auto& f = first.train_batch;
+    const std::size_t transform = index_of(f, "conv2d.forward_kernel");
+    CHECK(f[transform].when == cg::phase::whole_batch);
+    CHECK(transform < index_of(f, "conv2d.forward"));
+    for (std::size_t i = 0; i < transform; ++i) CHECK(f[i].when != cg::phase::per_chunk);
+}

@@ -18,6 +18,7 @@
 // roundings of each transform, 4 of the output's and 1 into dkernel, give WinogradTolerance(N, magnitude, 0).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <vector>
@@ -27,11 +28,41 @@
 
 namespace nnfuse::test {
 
+// |Bm^T| |d| |Bm| (the same for both algorithms) of channel c's 4x4 input tile d of tile (ty, tx) of row r: input rows
+// 2 ty - 1 .. 2 ty + 2, columns 2 tx - 1 .. 2 tx + 2, zero outside.
+inline void TransformedInputMagnitudes(const kernels::window_geometry& g, const std::vector<double>& x, std::size_t r,
+                                       std::size_t ty, std::size_t tx, std::size_t c, double (&v)[16]) {
+    constexpr double kBmT[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};  // |Bm^T|
+    double d[4][4];
+    for (std::size_t i = 0; i < 4; ++i) {
+        for (std::size_t j = 0; j < 4; ++j) {
+            const long ih = static_cast<long>(2 * ty + i) - 1, iw = static_cast<long>(2 * tx + j) - 1;
+            const bool inside =
+                ih >= 0 && iw >= 0 && ih < static_cast<long>(g.height) && iw < static_cast<long>(g.width);
+            d[i][j] =
+                inside
+                    ? std::abs(
+                          x[((r * g.height + static_cast<std::size_t>(ih)) * g.width + static_cast<std::size_t>(iw)) *
+                                g.channels +
+                            c])
+                    : 0.0;
+        }
+    }
+    for (std::size_t i = 0; i < 4; ++i) {
+        for (std::size_t j = 0; j < 4; ++j) {
+            double sum = 0;
+            for (std::size_t a = 0; a < 4; ++a) {
+                for (std::size_t b = 0; b < 4; ++b) sum += kBmT[i][a] * d[a][b] * kBmT[j][b];
+            }
+            v[4 * i + j] = sum;
+        }
+    }
+}
+
 inline std::vector<double> WinogradMagnitudes(const kernels::window_geometry& g, std::size_t filters, std::size_t rows,
                                               const std::vector<double>& x, const std::vector<double>& kernel) {
-    constexpr double kGm[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}, {0, 0, 1}};   // |Gm|
-    constexpr double kBmT[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};  // |Bm^T|
-    constexpr double kAmT[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};                              // |Am^T|
+    constexpr double kGm[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}, {0, 0, 1}};  // |Gm|
+    constexpr double kAmT[2][4] = {{1, 1, 1, 0}, {0, 1, 1, 1}};                             // |Am^T|
     const std::size_t C = g.channels, out_h = g.out_height(), out_w = g.out_width();
     // |Gm| |k| |Gm^T| per channel and filter.
     std::vector<double> u(C * filters * 16, 0.0);
@@ -57,29 +88,8 @@ inline std::vector<double> WinogradMagnitudes(const kernels::window_geometry& g,
             for (std::size_t tx = 0; 2 * tx < out_w; ++tx) {
                 std::fill(products.begin(), products.end(), 0.0);
                 for (std::size_t c = 0; c < C; ++c) {
-                    double d[4][4];
-                    for (std::size_t i = 0; i < 4; ++i) {
-                        for (std::size_t j = 0; j < 4; ++j) {
-                            const long ih = static_cast<long>(2 * ty + i) - 1, iw = static_cast<long>(2 * tx + j) - 1;
-                            const bool inside = ih >= 0 && iw >= 0 && ih < static_cast<long>(g.height) &&
-                                                iw < static_cast<long>(g.width);
-                            d[i][j] = inside ? std::abs(x[((r * g.height + static_cast<std::size_t>(ih)) * g.width +
-                                                           static_cast<std::size_t>(iw)) *
-                                                              C +
-                                                          c])
-                                             : 0.0;
-                        }
-                    }
                     double v[16];
-                    for (std::size_t i = 0; i < 4; ++i) {
-                        for (std::size_t j = 0; j < 4; ++j) {
-                            double sum = 0;
-                            for (std::size_t a = 0; a < 4; ++a) {
-                                for (std::size_t b = 0; b < 4; ++b) sum += kBmT[i][a] * d[a][b] * kBmT[j][b];
-                            }
-                            v[4 * i + j] = sum;
-                        }
-                    }
+                    TransformedInputMagnitudes(g, x, r, ty, tx, c, v);
                     for (std::size_t f = 0; f < filters; ++f) {
                         const double* uf = &u[(c * filters + f) * 16];
                         for (std::size_t k = 0; k < 16; ++k) products[f * 16 + k] += uf[k] * v[k];
@@ -107,37 +117,17 @@ inline std::vector<double> WinogradMagnitudes(const kernels::window_geometry& g,
 inline std::vector<double> WinogradGradientMagnitudes(const kernels::window_geometry& g, std::size_t filters,
                                                       std::size_t rows, const std::vector<double>& x,
                                                       const std::vector<double>& dz) {
-    constexpr double kGm[4][2] = {{1, 0}, {0.5, 0.5}, {0.5, 0.5}, {0, 1}};                   // |Gm|
-    constexpr double kBmT[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};  // |Bm^T|
-    constexpr double kAmT[3][4] = {{1, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 1}};                // |Am^T|
+    constexpr double kGm[4][2] = {{1, 0}, {0.5, 0.5}, {0.5, 0.5}, {0, 1}};     // |Gm|
+    constexpr double kAmT[3][4] = {{1, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 1}};  // |Am^T|
     const std::size_t C = g.channels, out_h = g.out_height(), out_w = g.out_width();
     std::vector<double> products(C * filters * 16, 0.0), v(C * 16), w(filters * 16);
     for (std::size_t r = 0; r < rows; ++r) {
         for (std::size_t ty = 0; 2 * ty < out_h; ++ty) {
             for (std::size_t tx = 0; 2 * tx < out_w; ++tx) {
                 for (std::size_t c = 0; c < C; ++c) {
-                    double d[4][4];
-                    for (std::size_t i = 0; i < 4; ++i) {
-                        for (std::size_t j = 0; j < 4; ++j) {
-                            const long ih = static_cast<long>(2 * ty + i) - 1, iw = static_cast<long>(2 * tx + j) - 1;
-                            const bool inside = ih >= 0 && iw >= 0 && ih < static_cast<long>(g.height) &&
-                                                iw < static_cast<long>(g.width);
-                            d[i][j] = inside ? std::abs(x[((r * g.height + static_cast<std::size_t>(ih)) * g.width +
-                                                           static_cast<std::size_t>(iw)) *
-                                                              C +
-                                                          c])
-                                             : 0.0;
-                        }
-                    }
-                    for (std::size_t i = 0; i < 4; ++i) {
-                        for (std::size_t j = 0; j < 4; ++j) {
-                            double sum = 0;
-                            for (std::size_t a = 0; a < 4; ++a) {
-                                for (std::size_t b = 0; b < 4; ++b) sum += kBmT[i][a] * d[a][b] * kBmT[j][b];
-                            }
-                            v[c * 16 + 4 * i + j] = sum;
-                        }
-                    }
+                    double tile[16];
+                    TransformedInputMagnitudes(g, x, r, ty, tx, c, tile);
+                    std::copy(tile, tile + 16, v.begin() + static_cast<std::ptrdiff_t>(c * 16));
                 }
                 for (std::size_t f = 0; f < filters; ++f) {
                     double t[2][2];
