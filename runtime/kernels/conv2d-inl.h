@@ -30,8 +30,8 @@
 //             window reaches, not computed when dx == nullptr. Gradients are overwritten, never accumulated; rows == 0
 //             gives zero dkernel and dbias. Every sample's y and dx are computed on their own, in an order fixed by
 //             G: bit-identical however the rows are split into calls (dkernel and dbias are per-call sums).
-// None reads or writes outside its arrays or allocates on the heap (stack tiles of at most 32 KiB each, 96 KiB in all),
-// so none throws.
+// None reads or writes outside its arrays or allocates on the heap (stack tiles of at most 64 KiB each: 96 KiB in all
+// for the forward and the input gradient, 160 KiB for Winograd's kernel gradient), so none throws.
 // The flipped kernel is the caller's because it is the same for every chunk of a step: the generated training forms
 // it once per step, as a task beside the forward's chunks.
 //
