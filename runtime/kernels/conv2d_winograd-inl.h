@@ -62,6 +62,28 @@ template <window_geometry G, std::size_t Filters>
 inline constexpr std::size_t kWinogradGroupTiles = std::clamp<std::size_t>(
     kWinogradTileFloats / (kWinogradPositions * std::max(G.channels, Filters)), 1, kWinogradRowTiles<G>);
 
+// Floats of one band row: the tiles' input columns, -1 .. 2 * tiles, zero-padded.
+template <window_geometry G>
+inline constexpr std::size_t kWinogradBandRowFloats = (2 * kWinogradRowTiles<G> + 2) * G.channels;
+
+// rows[i] = input row 2 tr - 1 + i of the sample, zero-padded, in the band: a ring of 4 rows of
+// kWinogradBandRowFloats (input row ih in slot (ih + 1) mod 4) filled by copy (PlainSpanCopy's call). Tile row 0
+// copies all 4; each later one the 2 it adds (the other 2 were the previous tile row's last two).
+template <window_geometry G, class Copy>
+HWY_INLINE void FillTileRowBand(const float* HWY_RESTRICT x_sample, std::size_t tr, float* HWY_RESTRICT band,
+                                const float* (&rows)[4], const Copy& copy) {
+    constexpr ptrdiff_t kRowFloats = static_cast<ptrdiff_t>(G.width * G.channels);
+    for (std::size_t i = 0; i < 4; ++i) {
+        const ptrdiff_t ih = static_cast<ptrdiff_t>(2 * tr + i) - 1;
+        float* row = band + static_cast<std::size_t>(ih + 1) % 4 * kWinogradBandRowFloats<G>;
+        rows[i] = row;
+        if (tr > 0 && i < 2) continue;
+        const bool inside = ih >= 0 && ih < static_cast<ptrdiff_t>(G.height);
+        copy(inside ? x_sample + ih * kRowFloats : x_sample, -static_cast<ptrdiff_t>(G.channels),
+             kWinogradBandRowFloats<G>, inside ? kRowFloats : 0, row);
+    }
+}
+
 // Calls body(first, count) for the vectors covering kCount floats: count == kLanes but for a last, partial one.
 template <std::size_t kCount, class Body>
 HWY_INLINE void ForEachVector(const Body& body) {
@@ -216,22 +238,12 @@ HWY_INLINE void WinogradForwardSample(const float* HWY_RESTRICT x_sample, const 
     constexpr std::size_t C = G.channels, kTiles = kWinogradRowTiles<G>;
     constexpr std::size_t kGroup = kWinogradGroupTiles<G, Filters>;
     static_assert(kGroup * kWinogradPositions * std::max(C, Filters) <= kWinogradTileFloats, "a group fits its tiles");
-    constexpr std::size_t kBandRowFloats = (2 * kTiles + 2) * C;
-    constexpr ptrdiff_t kRowFloats = static_cast<ptrdiff_t>(G.width * C);
-    HWY_ALIGN float band[4 * kBandRowFloats];
+    HWY_ALIGN float band[4 * kWinogradBandRowFloats<G>];
     HWY_ALIGN float v[kWinogradTileFloats];
     HWY_ALIGN float m[kWinogradTileFloats];
     for (std::size_t tr = 0; 2 * tr < G.out_height(); ++tr) {
         const float* rows[4];
-        for (std::size_t i = 0; i < 4; ++i) {
-            const ptrdiff_t ih = static_cast<ptrdiff_t>(2 * tr + i) - 1;
-            float* row = band + static_cast<std::size_t>(ih + 1) % 4 * kBandRowFloats;
-            rows[i] = row;
-            if (tr > 0 && i < 2) continue;  // in the ring already: the previous tile row's last two
-            const bool inside = ih >= 0 && ih < static_cast<ptrdiff_t>(G.height);
-            copy(inside ? x_sample + ih * kRowFloats : x_sample, -static_cast<ptrdiff_t>(C), kBandRowFloats,
-                 inside ? kRowFloats : 0, row);
-        }
+        FillTileRowBand<G>(x_sample, tr, band, rows, copy);
         float* y_row = y_sample + 2 * tr * G.out_width() * Filters;
         const bool second_row = 2 * tr + 1 < G.out_height();
         for (std::size_t first_tile = 0; first_tile < kTiles; first_tile += kGroup) {

@@ -129,11 +129,9 @@ HWY_INLINE void WinogradKernelGradient(const float* HWY_RESTRICT x, const float*
     constexpr std::size_t C = G.channels, kTiles = kWinogradRowTiles<G>,
                           kPass = std::min(kWinogradPassChannels<Filters>, C);
     constexpr std::size_t kGroup = kWinogradGradientGroupTiles<G, Filters>;
-    constexpr std::size_t kBandRowFloats = (2 * kTiles + 2) * C;
-    constexpr ptrdiff_t kRowFloats = static_cast<ptrdiff_t>(G.width * C);
     static_assert(kGroup * kWinogradPositions * std::max(kPass, Filters) <= kWinogradTileFloats, "a group fits");
     static_assert(kWinogradPositions * kPass * Filters <= kWinogradGradientFloats, "M fits");
-    HWY_ALIGN float band[4 * kBandRowFloats];
+    HWY_ALIGN float band[4 * kWinogradBandRowFloats<G>];
     HWY_ALIGN float v[kWinogradTileFloats];
     HWY_ALIGN float w[kWinogradTileFloats];
     HWY_ALIGN float m[kWinogradGradientFloats];
@@ -153,15 +151,7 @@ HWY_INLINE void WinogradKernelGradient(const float* HWY_RESTRICT x, const float*
             const float* dz = dy + r * kOutputPixels<G> * Filters;
             for (std::size_t tr = 0; 2 * tr < G.out_height(); ++tr) {
                 const float* band_rows[4];
-                for (std::size_t i = 0; i < 4; ++i) {
-                    const ptrdiff_t ih = static_cast<ptrdiff_t>(2 * tr + i) - 1;
-                    float* row = band + static_cast<std::size_t>(ih + 1) % 4 * kBandRowFloats;
-                    band_rows[i] = row;
-                    if (tr > 0 && i < 2) continue;  // in the ring already
-                    const bool inside = ih >= 0 && ih < static_cast<ptrdiff_t>(G.height);
-                    copy(inside ? sample + ih * kRowFloats : sample, -static_cast<ptrdiff_t>(C), kBandRowFloats,
-                         inside ? kRowFloats : 0, row);
-                }
+                FillTileRowBand<G>(sample, tr, band, band_rows, copy);
                 const float* dz_row = dz + 2 * tr * G.out_width() * Filters;
                 const bool second_row = 2 * tr + 1 < G.out_height();
                 for (std::size_t first_tile = 0; first_tile < kTiles; first_tile += kGroup) {

@@ -58,7 +58,8 @@ inline constexpr std::size_t winograd_positions = 16;
 // (16 per channel and filter for 4 outputs, instead of 36) outweigh the transforms; the 4 input rows a pair of output
 // rows reads within the band, and one tile's 16 transformed inputs and products within a stack tile of the same size
 // (at most 512 channels and filters). Where it does, the generated training transforms the kernel once per step
-// (Conv2dWinogradKernel) and passes the result to the forward.
+// (Conv2dForwardKernel) and passes the result to the forward; the kernel gradient (conv2d_winograd_gradient-inl.h)
+// and, where its geometry passes this test, the input gradient take Winograd's algorithms too.
 constexpr bool forward_is_winograd(const window_geometry& g, std::size_t filters) {
     constexpr std::size_t min_channels = 16;
     const bool shape = g.window_h == 3 && g.window_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.same_padding;
